@@ -1,0 +1,172 @@
+"""Dataset import through Datumaro: detect the format, read it, check every image, fix the splits.
+
+The result is a cleaned ``datumaro.Dataset`` with subsets ``train``/``val``/``test`` plus the list of
+problems found (corrupt images, missing labels, split overlap) and what was done about each.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datumaro as dm
+from datumaro.components.environment import Environment
+
+from engine.data.images import check_image
+from engine.data.splits import assign_splits, canonical_subset
+from engine.errors import StudioError
+from engine.registry import TASKS, TaskSpec, get_task
+
+log = logging.getLogger(__name__)
+
+_SPLIT_PRIORITY = {"test": 0, "val": 1, "train": 2, None: 3}
+
+
+@dataclass
+class ImportResult:
+    dataset: dm.Dataset
+    task: str
+    format: str
+    labels: list[str]
+    problems: list[dict] = field(default_factory=list)
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # item key -> (w, h)
+
+
+def supported_formats() -> list[str]:
+    return sorted({fmt for spec in TASKS.values() for fmt in spec.formats})
+
+
+def detect_format(path: Path, task: str | None = None) -> str:
+    """Pick the Datumaro format of ``path``; several matches (VOC flavours) are resolved by task."""
+    candidates = Environment().detect_dataset(str(path), depth=2)
+    tasks = [get_task(task)] if task else list(TASKS.values())
+    for spec in tasks:
+        for fmt in spec.formats:
+            if fmt in candidates:
+                return fmt
+    if candidates:
+        msg = (
+            f"{path} looks like {', '.join(candidates)}, which no task here reads"
+            + (f" as {task}" if task else "")
+            + f"; supported formats: {', '.join(supported_formats())}"
+        )
+    else:
+        msg = (
+            f"could not recognise a dataset format in {path}; supported formats: "
+            f"{', '.join(supported_formats())}. Check the folder layout or pass --format"
+        )
+    raise StudioError(msg)
+
+
+def read_dataset(path: str | Path, fmt: str | None = None, task: str | None = None, seed: int = 0) -> ImportResult:
+    path = Path(path)
+    if not path.exists():
+        msg = f"dataset path {path} does not exist; give a folder (or file) that holds the dataset"
+        raise StudioError(msg)
+    fmt = fmt or detect_format(path, task)
+    if fmt not in Environment().importers:
+        msg = f"unknown dataset format {fmt!r}; supported: {', '.join(supported_formats())}"
+        raise StudioError(msg)
+    try:
+        raw = dm.Dataset.import_from(str(path), fmt)
+        items = list(raw)
+    except Exception as exc:
+        msg = f"could not read {path} as {fmt}: {exc}. Fix the file it names or pick another --format"
+        raise StudioError(msg) from exc
+    spec = get_task(task) if task else _infer_task(items, fmt)
+    labels = _label_names(raw)
+    return _clean(items, raw.categories(), spec, fmt, labels, seed)
+
+
+def _infer_task(items: list[dm.DatasetItem], fmt: str) -> TaskSpec:
+    present = {ann.type for item in items for ann in item.annotations}
+    for spec in TASKS.values():
+        if spec.annotation in present:
+            return spec
+    for spec in TASKS.values():  # no annotations at all: fall back to the format's task
+        if fmt in spec.formats:
+            return spec
+    msg = f"the {fmt} dataset has no annotations a task here can use; pass --task ({', '.join(TASKS)})"
+    raise StudioError(msg)
+
+
+def _label_names(dataset: dm.Dataset) -> list[str]:
+    cats = dataset.categories().get(dm.AnnotationType.label)
+    return [c.name for c in cats.items] if cats else []
+
+
+def _clean(
+    items: list[dm.DatasetItem], categories: dict, spec: TaskSpec, fmt: str, labels: list[str], seed: int
+) -> ImportResult:
+    problems: list[dict] = []
+    kept: list[tuple[dm.DatasetItem, int, tuple[int, int], str]] = []
+    for item in items:
+        target, problem = spec.extract_target(item, labels)
+        where = _item_file(item)
+        if problem:
+            problems.append({"kind": problem[0], "file": where, "message": problem[1], "action": "skipped"})
+            continue
+        check = check_image(where) if where else None
+        if check is None or not check.ok:
+            reason = check.error if check else "item has no image file"
+            problems.append({"kind": "corrupt image", "file": where, "message": reason, "action": "skipped"})
+            continue
+        kept.append((item, target, (check.width, check.height), check.digest))
+
+    kept = _drop_split_overlap(kept, problems)
+    if not kept:
+        msg = "the dataset has no usable images" + (
+            f" ({len(problems)} skipped, first: {problems[0]['file']}: {problems[0]['message']})" if problems else ""
+        )
+        raise StudioError(msg + "; check the annotations and image files")
+    used = sorted({target for _, target, _, _ in kept})
+    if spec.min_classes and len(used) < spec.min_classes:
+        names = ", ".join(labels[i] for i in used) or "none"
+        msg = (
+            f"{spec.name} needs at least {spec.min_classes} classes with images, found {len(used)} ({names});"
+            " add images of other classes"
+        )
+        raise StudioError(msg)
+    splits = assign_splits([it.subset for it, *_ in kept], [t for _, t, _, _ in kept], seed=seed)
+    out_items, sizes, seen = [], {}, set()
+    for (item, _target, size, _), split in zip(kept, splits, strict=True):
+        item_id = item.id if (item.id, split) not in seen else f"{item.subset}/{item.id}"
+        seen.add((item_id, split))
+        out_items.append(item.wrap(id=item_id, subset=split))
+        sizes[f"{split}/{item_id}"] = size
+    for name, n in _empty_classes(labels, used):
+        problems.append({"kind": "empty class", "file": "", "message": f"class {name!r} has {n} images", "action": "kept"})
+    dataset = dm.Dataset.from_iterable(out_items, categories=categories)
+    return ImportResult(dataset, spec.name, fmt, labels, problems, sizes)
+
+
+def _drop_split_overlap(kept: list, problems: list[dict]) -> list:
+    """The same image in two splits leaks test data into training: keep only its test/val copy."""
+    best: dict[str, tuple[int, int]] = {}
+    for index, (item, _, _, digest) in enumerate(kept):
+        rank = _SPLIT_PRIORITY.get(canonical_subset(item.subset), 3)
+        if digest not in best or rank < best[digest][0]:
+            best[digest] = (rank, index)
+    out = []
+    for index, entry in enumerate(kept):
+        item, _, _, digest = entry
+        if best[digest][1] == index:
+            out.append(entry)
+            continue
+        keeper = kept[best[digest][1]][0]
+        if canonical_subset(keeper.subset) != canonical_subset(item.subset):
+            message = f"same image as {keeper.subset}/{keeper.id} (split overlap)"
+        else:
+            message = f"duplicate of {keeper.subset}/{keeper.id}"
+        problems.append({"kind": "duplicate", "file": _item_file(item), "message": message, "action": "skipped"})
+    return out
+
+
+def _empty_classes(labels: list[str], used: list[int]) -> list[tuple[str, int]]:
+    return [(name, 0) for i, name in enumerate(labels) if i not in set(used)]
+
+
+def _item_file(item: dm.DatasetItem) -> str:
+    media = item.media
+    return str(getattr(media, "path", "") or "") if media is not None else ""

@@ -1,0 +1,89 @@
+"""Imported datasets as stored in the workspace: Datumaro format with train/val/test subsets + info.json."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import datumaro as dm
+
+from engine.data.importer import ImportResult
+from engine.data.splits import SPLITS
+from engine.errors import StudioError
+from engine.registry import get_task
+from engine.store.atomic import read_json, write_json
+
+DATASET_SUBDIR = "dataset"
+INFO_FILE = "info.json"
+
+
+def save(result: ImportResult, folder: Path) -> dict:
+    """Write the cleaned dataset and its statistics to ``folder``; return the statistics."""
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    result.dataset.export(str(tmp / DATASET_SUBDIR), "datumaro", save_media=True)
+    info = summarize(result)
+    write_json(tmp / INFO_FILE, info)
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    return info
+
+
+def summarize(result: ImportResult) -> dict:
+    spec = get_task(result.task)
+    splits: dict[str, dict] = {}
+    for split in SPLITS:
+        counts: Counter = Counter()
+        for item in result.dataset.get_subset(split) if split in result.dataset.subsets() else []:
+            target, _ = spec.extract_target(item, result.labels)
+            counts[result.labels[target]] += 1
+        splits[split] = {"images": sum(counts.values()), "per_class": {n: counts.get(n, 0) for n in result.labels}}
+    widths = [w for w, _ in result.sizes.values()]
+    heights = [h for _, h in result.sizes.values()]
+    return {
+        "task": result.task,
+        "format": result.format,
+        "labels": result.labels,
+        "num_images": len(result.dataset),
+        "splits": splits,
+        "image_size": {"width": _spread(widths), "height": _spread(heights)},
+        "problems": result.problems,
+    }
+
+
+def _spread(values: list[int]) -> dict:
+    if not values:
+        return {"min": 0, "median": 0, "max": 0}
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def load_info(folder: Path) -> dict:
+    return read_json(folder / INFO_FILE)
+
+
+@lru_cache(maxsize=4)
+def _open(folder: str) -> dm.Dataset:
+    path = Path(folder) / DATASET_SUBDIR
+    if not path.is_dir():
+        msg = f"the dataset folder {path} is missing; import the dataset again with `python -m engine data import`"
+        raise StudioError(msg)
+    return dm.Dataset.import_from(str(path), "datumaro")
+
+
+def split_samples(folder: Path, split: str, task: str) -> list[tuple[str, object]]:
+    """``(image path, target)`` pairs of one split, in a stable order."""
+    dataset = _open(str(folder))
+    labels = load_info(folder)["labels"]
+    spec = get_task(task)
+    if split not in dataset.subsets():
+        msg = f"the dataset has no {split!r} split; it has {', '.join(sorted(dataset.subsets()))}"
+        raise StudioError(msg)
+    out = []
+    for item in sorted(dataset.get_subset(split), key=lambda it: it.id):
+        target, _ = spec.extract_target(item, labels)
+        out.append((item.media.path, target))
+    return out

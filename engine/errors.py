@@ -1,0 +1,16 @@
+"""User-facing errors.
+
+A :class:`StudioError` is a problem the user can fix (a wrong path, an unknown model name, an empty
+dataset). Its message says what is wrong, what is valid and how to fix it. The CLI prints it as one
+line and exits with status 2; anything else is a bug and keeps its traceback.
+"""
+
+
+class StudioError(Exception):
+    """A problem with the user's input or workspace, explained in one actionable sentence."""
+
+
+def choice_error(what: str, value: object, valid: list[str] | tuple[str, ...]) -> StudioError:
+    """Build the standard 'unknown X' error that lists the valid options."""
+    msg = f"unknown {what} {value!r}; valid: {', '.join(valid)}"
+    return StudioError(msg)

@@ -1,0 +1,46 @@
+"""PyTorch -> OpenVINO: static input shape, named input/output, Model API metadata, atomic save."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openvino as ov
+import torch
+
+from engine.export import model_info
+from engine.registry import TaskSpec
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+
+
+def to_openvino(model: torch.nn.Module, img_size: int, spec: TaskSpec, labels: list[str]) -> ov.Model:
+    """Convert with a static ``[1, 3, H, W]`` input (NPU needs static shapes) and attach model_info."""
+    model = model.eval()
+    example = torch.zeros(1, 3, img_size, img_size)
+    with torch.no_grad():
+        ov_model = ov.convert_model(model, example_input=example, input=[1, 3, img_size, img_size])
+    ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
+    ov_model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
+    model_info.attach(ov_model, spec, labels)
+    return ov_model
+
+
+def save_ir(ov_model: ov.Model, folder: Path, *, fp16: bool) -> Path:
+    """Write ``folder/model.xml`` + ``.bin`` atomically: a new folder replaces the old one whole."""
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    ov.save_model(ov_model, tmp / "model.xml", compress_to_fp16=fp16)
+    old = folder.with_name(folder.name + ".old")
+    if folder.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return folder / "model.xml"
+
+
+def ir_size(xml: Path) -> int:
+    return xml.stat().st_size + xml.with_suffix(".bin").stat().st_size

@@ -1,0 +1,77 @@
+"""The table of model variants. It drives the optimize verb, the CLI help and the benchmark loop.
+
+``torch-fp32`` is the trained PyTorch model itself (the baseline every ratio is measured against);
+the others are OpenVINO IRs made from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.errors import StudioError
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    fp32_model: object  # the converted FP32 ov.Model
+    train_samples: list
+    img_size: int
+    calib_size: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    precision: str
+    backend: str  # "pytorch" | "openvino"
+    how: str
+    devices: tuple[str, ...]
+    build: Callable[[BuildContext], tuple[object, bool]] | None = None  # -> (ov.Model, compress_to_fp16)
+
+
+def _fp32(ctx: BuildContext) -> tuple[object, bool]:
+    return ctx.fp32_model, False
+
+
+def _fp16(ctx: BuildContext) -> tuple[object, bool]:
+    return ctx.fp32_model, True
+
+
+def _int8(ctx: BuildContext) -> tuple[object, bool]:
+    from engine.compression.ptq import quantize_int8
+
+    return quantize_int8(ctx.fp32_model, ctx.train_samples, ctx.img_size, calib_size=ctx.calib_size,
+                         seed=ctx.seed), False  # fmt: skip
+
+
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant("torch-fp32", "FP32", "pytorch", "the trained PyTorch model (best.pt), eager mode", ("CPU",)),
+        Variant("fp32", "FP32", "openvino", "openvino.convert_model, FP32 weights", ("CPU", "GPU", "AUTO"), _fp32),
+        Variant("fp16", "FP16", "openvino", "FP32 IR saved with weights compressed to FP16",
+                ("CPU", "GPU", "NPU", "AUTO"), _fp16),
+        Variant("int8", "INT8", "openvino", "NNCF post-training quantization of the FP32 IR"
+                " (calibration subset of the train split)", ("CPU", "GPU", "NPU", "AUTO"), _int8),
+    )
+}  # fmt: skip
+DEFAULT_OPTIMIZE = ("fp32", "fp16", "int8")
+
+
+def parse(text: str | list[str] | None, *, default: tuple[str, ...], exportable_only: bool = False) -> list[str]:
+    """Comma-separated variant names -> validated list, in the table's order."""
+    if not text:
+        return list(default)
+    names = text if isinstance(text, list) else [t.strip() for t in text.split(",") if t.strip()]
+    valid = [n for n, v in VARIANTS.items() if not exportable_only or v.build is not None]
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        msg = f"unknown variant {unknown[0]!r}; valid: {', '.join(valid)}"
+        raise StudioError(msg)
+    return [n for n in VARIANTS if n in names]
+
+
+def help_text() -> str:
+    return "; ".join(f"{v.name}: {v.how}" for v in VARIANTS.values())

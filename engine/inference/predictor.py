@@ -1,0 +1,108 @@
+"""One predictor interface over PyTorch and OpenVINO: ``predict(images) -> list[Prediction]``.
+
+Each prediction carries the time spent in pre-processing, inference and post-processing, so Compare,
+Benchmark and the metrics never care which backend ran.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import StudioError
+from engine.inference.preprocess import to_input
+from engine.inference.prediction import Prediction, Timing
+from engine.registry import TaskSpec, get_task
+
+
+class Predictor:
+    backend = ""
+
+    def __init__(self, spec: TaskSpec, labels: list[str], img_size: int) -> None:
+        self.spec, self.labels, self.img_size = spec, labels, img_size
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """Run the network on one pre-processed (1, 3, H, W) input; return its raw output."""
+        raise NotImplementedError
+
+    def predict(self, images: list[np.ndarray]) -> list[Prediction]:
+        """Predict RGB ``uint8`` (H, W, 3) images one by one (batch 1, the edge-latency setting)."""
+        out = []
+        for image in images:
+            t0 = time.perf_counter()
+            x = to_input(image, self.img_size)
+            t1 = time.perf_counter()
+            raw = self.infer(x)
+            t2 = time.perf_counter()
+            pred = self.spec.postprocess(raw)
+            t3 = time.perf_counter()
+            pred.timing = Timing((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
+            out.append(pred)
+        return out
+
+
+class TorchPredictor(Predictor):
+    backend = "pytorch"
+
+    def __init__(self, model, spec: TaskSpec, labels: list[str], img_size: int) -> None:
+        import torch
+
+        super().__init__(spec, labels, img_size)
+        self.model = model.eval()
+        self._torch = torch
+
+    @classmethod
+    def from_checkpoint(cls, path: Path) -> TorchPredictor:
+        from engine.training import checkpoint
+
+        state = checkpoint.load(path)
+        spec = get_task(state["task"])
+        model, _ = spec.build_model(state["arch"], len(state["labels"]), pretrained=False)
+        model.load_state_dict(state["model"])
+        return cls(model, spec, state["labels"], state["img_size"])
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        with self._torch.inference_mode():
+            return self.model(self._torch.from_numpy(x)).numpy()
+
+
+class OpenVINOPredictor(Predictor):
+    backend = "openvino"
+
+    def __init__(self, xml: str | Path, device: str = "CPU", config: dict | None = None) -> None:
+        import openvino as ov
+
+        xml = Path(xml)
+        if not xml.is_file():
+            msg = f"OpenVINO model {xml} does not exist; create it with `python -m engine optimize RUN`"
+            raise StudioError(msg)
+        core = ov.Core()
+        model = core.read_model(xml)
+        info = read_model_info(model)
+        spec = get_task(info["task"])
+        shape = model.input(0).get_partial_shape()
+        if shape.is_dynamic:
+            msg = f"{xml} has a dynamic input shape {shape}; export it again with a static shape"
+            raise StudioError(msg)
+        super().__init__(spec, info["labels"], int(shape[2].get_length()))
+        self.device = device
+        self.compiled = core.compile_model(model, device, config or {})
+        self.request = self.compiled.create_infer_request()
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.request.infer({0: x})[0]
+
+
+def read_model_info(model) -> dict:
+    """Labels and task from the IR's Model API ``rt_info['model_info']``."""
+    from engine.export.model_info import task_of_model_type
+
+    if not model.has_rt_info(["model_info", "model_type"]):
+        msg = "the IR has no rt_info model_info/model_type; it was not exported by Edge Model Studio or Model API"
+        raise StudioError(msg)
+    model_type = model.get_rt_info(["model_info", "model_type"]).astype(str)
+    labels = model.get_rt_info(["model_info", "labels"]).astype(str).split() if model.has_rt_info(
+        ["model_info", "labels"]) else []  # fmt: skip
+    return {"task": task_of_model_type(model_type), "labels": labels}

@@ -1,0 +1,72 @@
+"""Classification architectures: torchvision builders, their heads and their ImageNet weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchvision import models as tvm
+
+from engine.errors import choice_error
+from engine.models.weights import WeightsStatus, load_cached_state
+
+
+@dataclass(frozen=True)
+class ClassifierArch:
+    builder: Callable[..., nn.Module]
+    weights: object
+    head_path: str  # dotted path of the final Linear layer, replaced for the user's classes
+    summary: str
+
+
+ARCHS: dict[str, ClassifierArch] = {
+    "mobilenet_v3_small": ClassifierArch(
+        tvm.mobilenet_v3_small, tvm.MobileNet_V3_Small_Weights.IMAGENET1K_V1, "classifier.3", "2.5M params"
+    ),
+    "mobilenet_v3_large": ClassifierArch(
+        tvm.mobilenet_v3_large, tvm.MobileNet_V3_Large_Weights.IMAGENET1K_V2, "classifier.3", "5.5M params"
+    ),
+    "efficientnet_b0": ClassifierArch(
+        tvm.efficientnet_b0, tvm.EfficientNet_B0_Weights.IMAGENET1K_V1, "classifier.1", "5.3M params"
+    ),
+    "resnet18": ClassifierArch(tvm.resnet18, tvm.ResNet18_Weights.IMAGENET1K_V1, "fc", "11.7M params"),
+}
+
+
+def build_classifier(arch: str, num_classes: int, pretrained: bool = True) -> tuple[nn.Module, WeightsStatus]:
+    """Build ``arch`` with a ``num_classes`` head; ImageNet weights when cached and ``pretrained``."""
+    if arch not in ARCHS:
+        raise choice_error("classification model", arch, list(ARCHS))
+    spec = ARCHS[arch]
+    model = spec.builder(weights=None)
+    if pretrained:
+        state, status = load_cached_state(spec.weights)
+        if state is not None:
+            model.load_state_dict(state)
+    else:
+        status = WeightsStatus(False, "pretrained weights not requested: training starts from random init")
+    parent_path, _, leaf = spec.head_path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    old = getattr(parent, leaf)
+    setattr(parent, leaf, nn.Linear(old.in_features, num_classes))
+    if not status.pretrained:
+        _tune_for_scratch(model)
+    return model, status
+
+
+def _tune_for_scratch(model: nn.Module) -> None:
+    """torchvision's MobileNet/EfficientNet BN momentum (0.01) suits fine-tuning; from random init the
+    running statistics would lag the weights for hundreds of steps, so evaluation looks like chance."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = 0.1
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def example_input(img_size: int) -> torch.Tensor:
+    return torch.zeros(1, 3, img_size, img_size)

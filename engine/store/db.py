@@ -1,0 +1,177 @@
+"""The workspace database (SQLite): datasets, runs, variants and benchmark results.
+
+Every call opens a short-lived connection, so the CLI jobs and the dashboard can share one database
+across processes. JSON columns (``info``, ``config``, ``metrics``, ``result``) are decoded on read.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from engine.errors import StudioError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    task TEXT NOT NULL,
+    format TEXT NOT NULL,
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    created REAL NOT NULL,
+    info TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+    task TEXT NOT NULL,
+    model TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    metrics TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS variants (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    name TEXT NOT NULL,
+    precision TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    created REAL NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, name)
+);
+CREATE TABLE IF NOT EXISTS benchmarks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    variant TEXT NOT NULL,
+    device TEXT NOT NULL,
+    created REAL NOT NULL,
+    result TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+_JSON_COLUMNS = ("info", "config", "metrics", "result")
+
+
+class Database:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        with self._connect() as con:
+            con.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=30)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA foreign_keys=ON")
+        return con
+
+    def _execute(self, sql: str, params: tuple = ()) -> int:
+        with closing(self._connect()) as con, con:
+            return con.execute(sql, params).lastrowid or 0
+
+    def _query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
+        with closing(self._connect()) as con:
+            return [_decode(row) for row in con.execute(sql, params).fetchall()]
+
+    # datasets -------------------------------------------------------------------------------------
+    def add_dataset(self, *, name: str, task: str, fmt: str, source: str, path: str = "") -> int:
+        return self._execute(
+            "INSERT INTO datasets (name, task, format, source, path, created) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, task, fmt, source, path, time.time()),
+        )
+
+    def update_dataset(self, dataset_id: int, **fields: Any) -> None:
+        self._update("datasets", "id = ?", (dataset_id,), fields)
+
+    def delete_dataset(self, dataset_id: int) -> None:
+        self._execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
+
+    def get_dataset(self, dataset_id: int | str) -> dict[str, Any]:
+        rows = self._query("SELECT * FROM datasets WHERE id = ?", (_as_id(dataset_id, "dataset"),))
+        if not rows:
+            msg = f"no dataset {dataset_id!r} in {self.path.parent}; list them with `python -m engine data list`"
+            raise StudioError(msg)
+        return rows[0]
+
+    def list_datasets(self) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM datasets ORDER BY id")
+
+    # runs -----------------------------------------------------------------------------------------
+    def add_run(self, *, dataset_id: int, task: str, model: str, config: dict) -> int:
+        now = time.time()
+        return self._execute(
+            "INSERT INTO runs (dataset_id, task, model, status, created, updated, config)"
+            " VALUES (?, ?, ?, 'created', ?, ?, ?)",
+            (dataset_id, task, model, now, now, json.dumps(config)),
+        )
+
+    def update_run(self, run_id: int, **fields: Any) -> None:
+        fields["updated"] = time.time()
+        self._update("runs", "id = ?", (run_id,), fields)
+
+    def get_run(self, run_id: int | str) -> dict[str, Any]:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (_as_id(run_id, "run"),))
+        if not rows:
+            msg = f"no run {run_id!r} in {self.path.parent}; list them with `python -m engine runs list`"
+            raise StudioError(msg)
+        return rows[0]
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM runs ORDER BY id")
+
+    # variants -------------------------------------------------------------------------------------
+    def upsert_variant(
+        self, *, run_id: int, name: str, precision: str, path: str, size_bytes: int, metrics: dict
+    ) -> None:
+        self._execute(
+            "INSERT INTO variants (run_id, name, precision, path, size_bytes, created, metrics)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id, name) DO UPDATE SET"
+            " precision=excluded.precision, path=excluded.path, size_bytes=excluded.size_bytes,"
+            " created=excluded.created, metrics=excluded.metrics",
+            (run_id, name, precision, path, size_bytes, time.time(), json.dumps(metrics)),
+        )
+
+    def list_variants(self, run_id: int) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM variants WHERE run_id = ? ORDER BY created", (run_id,))
+
+    # benchmarks -----------------------------------------------------------------------------------
+    def add_benchmark(self, *, run_id: int, variant: str, device: str, result: dict) -> int:
+        return self._execute(
+            "INSERT INTO benchmarks (run_id, variant, device, created, result) VALUES (?, ?, ?, ?, ?)",
+            (run_id, variant, device, time.time(), json.dumps(result)),
+        )
+
+    def list_benchmarks(self, run_id: int) -> list[dict[str, Any]]:
+        return self._query("SELECT * FROM benchmarks WHERE run_id = ? ORDER BY id", (run_id,))
+
+    # helpers --------------------------------------------------------------------------------------
+    def _update(self, table: str, where: str, params: tuple, fields: dict[str, Any]) -> None:
+        if not fields:
+            return
+        cols = ", ".join(f"{name} = ?" for name in fields)
+        values = tuple(json.dumps(v) if k in _JSON_COLUMNS else v for k, v in fields.items())
+        self._execute(f"UPDATE {table} SET {cols} WHERE {where}", values + params)  # noqa: S608
+
+
+def _decode(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    for col in _JSON_COLUMNS:
+        if col in out and isinstance(out[col], str):
+            out[col] = json.loads(out[col])
+    return out
+
+
+def _as_id(value: int | str, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        msg = f"{what} id must be a number like 3, got {value!r}"
+        raise StudioError(msg) from None

@@ -1,0 +1,87 @@
+"""Image classification: how targets are read, scored, post-processed, drawn and described to Model API."""
+
+from __future__ import annotations
+
+import datumaro as dm
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from engine.inference.prediction import Prediction
+
+MODEL_TYPE = "Classification"
+
+
+def extract_target(item: dm.DatasetItem, labels: list[str]) -> tuple[int | None, tuple[str, str] | None]:
+    """The item's single class index, or a (kind, message) problem."""
+    found = [ann.label for ann in item.annotations if ann.type == dm.AnnotationType.label]
+    if not found:
+        return None, ("missing label", "image has no class label")
+    if len(set(found)) > 1:
+        names = ", ".join(labels[i] for i in sorted(set(found)) if i < len(labels))
+        return None, ("several labels", f"image has several labels ({names}); multi-label is not supported")
+    return found[0], None
+
+
+def postprocess(logits: np.ndarray) -> Prediction:
+    logits = np.asarray(logits, dtype=np.float32).reshape(-1)
+    exp = np.exp(logits - logits.max())
+    probs = exp / exp.sum()
+    label = int(probs.argmax())
+    return Prediction(task="classification", label=label, score=float(probs[label]), scores=probs)
+
+
+class ClassificationMetrics:
+    """top-1, top-5 (when there are more than 5 classes), per-class accuracy and confusion matrix."""
+
+    def __init__(self, labels: list[str]) -> None:
+        self.labels = labels
+        n = len(labels)
+        self.top1 = MulticlassAccuracy(num_classes=n, top_k=1, average="micro")
+        self.top5 = MulticlassAccuracy(num_classes=n, top_k=5, average="micro") if n > 5 else None
+        self.per_class = MulticlassAccuracy(num_classes=n, average="none")
+        self.confusion = MulticlassConfusionMatrix(num_classes=n)
+
+    def update(self, scores: torch.Tensor, targets: torch.Tensor) -> None:
+        scores, targets = torch.as_tensor(scores).float(), torch.as_tensor(targets).long()
+        for metric in self._metrics():
+            metric.update(scores, targets)
+
+    def update_predictions(self, predictions: list[Prediction], targets: list[int]) -> None:
+        self.update(torch.from_numpy(np.stack([p.scores for p in predictions])), torch.tensor(targets))
+
+    def compute(self) -> dict:
+        out = {"top1": float(self.top1.compute())}
+        if self.top5 is not None:
+            out["top5"] = float(self.top5.compute())
+        out["per_class"] = dict(zip(self.labels, (float(v) for v in self.per_class.compute()), strict=True))
+        out["confusion"] = self.confusion.compute().tolist()
+        return out
+
+    def _metrics(self) -> list:
+        return [m for m in (self.top1, self.top5, self.per_class, self.confusion) if m is not None]
+
+
+def agreement(a: Prediction, b: Prediction) -> float:
+    """1.0 when both predictions name the same class."""
+    return float(a.label == b.label)
+
+
+def draw(image: np.ndarray, prediction: Prediction, labels: list[str]) -> Image.Image:
+    """The image with a banner naming the predicted class and its score."""
+    canvas = Image.fromarray(image).convert("RGB")
+    scale = max(1, round(max(canvas.size) / 128))
+    if scale > 1:
+        canvas = canvas.resize((canvas.width * scale, canvas.height * scale), Image.Resampling.NEAREST)
+    name = labels[prediction.label] if 0 <= prediction.label < len(labels) else str(prediction.label)
+    text = f"{name} {prediction.score:.0%}"
+    d = ImageDraw.Draw(canvas)
+    box = d.textbbox((0, 0), text)
+    d.rectangle([0, 0, box[2] + 6, box[3] + 6], fill=(20, 20, 20))
+    d.text((3, 3), text, fill=(255, 255, 255))
+    return canvas
+
+
+def model_info(labels: list[str]) -> dict[str, str]:
+    return {"model_type": MODEL_TYPE, "multilabel": "False", "hierarchical": "False", "topk": "1"}

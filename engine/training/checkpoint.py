@@ -1,0 +1,44 @@
+"""Checkpoints: written atomically, read with ``weights_only=True`` and checked before use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.errors import StudioError
+from engine.store.atomic import atomic_write
+
+FORMAT = "edge-model-studio/checkpoint"
+VERSION = 1
+
+
+def save(path: Path, payload: dict[str, Any]) -> None:
+    atomic_write(path, lambda tmp: torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp))
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Load a checkpoint this product wrote; anything else gets a message instead of a crash."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"checkpoint {path} does not exist; train the run first (or resume it) to create it"
+        raise StudioError(msg)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        msg = (
+            f"cannot read checkpoint {path}: it is corrupt or was not saved by Edge Model Studio ({exc})."
+            " Train the run again to recreate it"
+        )
+        raise StudioError(msg) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        msg = (
+            f"{path} is not an Edge Model Studio checkpoint (no '{FORMAT}' marker); checkpoints from elsewhere"
+            " cannot be resumed or exported here — train a run with `python -m engine train`"
+        )
+        raise StudioError(msg)
+    if data.get("version", 0) > VERSION:
+        msg = f"checkpoint {path} has version {data['version']}, newer than this product reads ({VERSION}); upgrade"
+        raise StudioError(msg)
+    return data

@@ -1,0 +1,57 @@
+"""Training configuration: defaults that reach a good model on the built-in sample from random init."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from engine.errors import StudioError
+from engine.registry import get_task
+
+
+@dataclass
+class TrainConfig:
+    task: str = "classification"
+    model: str = ""  # "" -> the task's default architecture
+    epochs: int = 10
+    batch_size: int = 32
+    img_size: int = 0  # 0 -> the task's default input size
+    lr: float = 2e-3  # peak learning rate of the one-cycle schedule (AdamW)
+    weight_decay: float = 0.05
+    warmup: float = 0.15  # fraction of the steps spent warming up
+    patience: int = 5  # early stopping: epochs without a better validation metric
+    seed: int = 0
+    pretrained: bool = True  # use ImageNet weights when they are in the local torch cache
+    max_steps: int = 0  # stop after this many optimiser steps (0 = no limit); for smoke tests
+
+    def resolved(self) -> TrainConfig:
+        """Fill task defaults and check every value, with a message that says how to fix it."""
+        spec = get_task(self.task)
+        model = self.model or spec.default_arch
+        if model not in spec.archs:
+            msg = f"unknown {self.task} model {model!r}; valid: {', '.join(spec.archs)}"
+            raise StudioError(msg)
+        cfg = TrainConfig(**{**asdict(self), "model": model, "img_size": self.img_size or spec.default_img_size})
+        checks = {
+            "epochs": cfg.epochs >= 1,
+            "batch_size": cfg.batch_size >= 2,
+            "img_size": 32 <= cfg.img_size <= 1024,
+            "lr": 0 < cfg.lr < 1,
+            "patience": cfg.patience >= 1,
+            "max_steps": cfg.max_steps >= 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            msg = (
+                f"invalid training setting {bad[0]}={getattr(cfg, bad[0])}: need epochs >= 1, batch size >= 2,"
+                " 32 <= img size <= 1024, 0 < lr < 1, patience >= 1, max steps >= 0"
+            )
+            raise StudioError(msg)
+        return cfg
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

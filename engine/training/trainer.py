@@ -1,0 +1,199 @@
+"""The training loop, torchvision-references style: ``train_one_epoch`` and ``evaluate`` read top to bottom.
+
+``fit`` adds what a product needs around them: one event per epoch in ``events.jsonl``, ``last.pt`` and
+``best.pt`` checkpoints, early stopping, resume from ``last.pt``, and a clean stop on SIGTERM (the
+current step finishes, ``last.pt`` is saved, the run is marked cancelled and can be resumed).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from engine.registry import TaskSpec
+from engine.store.atomic import append_jsonl
+from engine.training import checkpoint
+from engine.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FitResult:
+    status: str  # "completed" | "early_stopped" | "cancelled"
+    epochs_done: int
+    best_epoch: int
+    best_metrics: dict
+    pretrained: bool
+    weights_notice: str
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; the loop checks it after every step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopFlag:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        log.warning("received signal %s: finishing the current step, saving last.pt", signum)
+        self.requested = True
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    torch.manual_seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  (torchvision transforms draw from torch; this covers user code)
+    return torch.Generator().manual_seed(seed)
+
+
+def train_one_epoch(model, loader, criterion, optimizer, scheduler, *, should_stop: Callable[[], bool], max_steps=0):
+    model.train()
+    total_loss, seen, steps = 0.0, 0, 0
+    start = time.perf_counter()
+    for inputs, targets in loader:
+        loss = criterion(model(inputs), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total_loss += loss.item() * len(targets)
+        seen += len(targets)
+        steps += 1
+        if should_stop() or (max_steps and steps >= max_steps):
+            break
+    elapsed = time.perf_counter() - start
+    return {"train_loss": total_loss / max(seen, 1), "images_per_s": seen / max(elapsed, 1e-9), "steps": steps}
+
+
+@torch.inference_mode()
+def evaluate(model, loader, criterion, metrics) -> dict:
+    model.eval()
+    total_loss, seen = 0.0, 0
+    for inputs, targets in loader:
+        outputs = model(inputs)
+        total_loss += criterion(outputs, targets).item() * len(targets)
+        seen += len(targets)
+        metrics.update(outputs.softmax(dim=1), targets)
+    return {"val_loss": total_loss / max(seen, 1), **metrics.compute()}
+
+
+def fit(
+    run_dir: Path,
+    config: TrainConfig,
+    spec: TaskSpec,
+    labels: list[str],
+    train_samples: list,
+    val_samples: list,
+    *,
+    resume: bool = False,
+) -> FitResult:
+    torch.set_num_threads(max(os.cpu_count() or 1, 1))
+    generator = seed_everything(config.seed)
+    ckpt_dir = run_dir / "checkpoints"
+    events = run_dir / "events.jsonl"
+
+    train_ds = spec.make_dataset(train_samples, config.img_size, train=True)
+    val_ds = spec.make_dataset(val_samples, config.img_size, train=False)
+    drop_last = len(train_ds) > config.batch_size
+    train_loader = DataLoader(
+        train_ds, batch_size=config.batch_size, shuffle=True, generator=generator, drop_last=drop_last
+    )
+    val_loader = DataLoader(val_ds, batch_size=max(config.batch_size, 64))
+
+    model, weights = spec.build_model(config.model, len(labels), config.pretrained)
+    criterion = spec.make_loss()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = max(len(train_loader), 1)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=config.warmup
+    )
+    start_epoch, best_value, best_epoch, best_metrics, bad_epochs = 0, -math.inf, 0, {}, 0
+    if resume and (ckpt_dir / "last.pt").is_file():
+        state = checkpoint.load(ckpt_dir / "last.pt")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, best_value = state["epoch"], state["best_value"]
+        best_epoch, bad_epochs, best_metrics = state["best_epoch"], state["bad_epochs"], state["best_metrics"]
+        generator.manual_seed(config.seed + start_epoch)
+        append_jsonl(events, {"type": "resume", "epoch": start_epoch, "time": time.time()})
+    else:
+        append_jsonl(events, {"type": "start", "time": time.time(), "pretrained": weights.pretrained,
+                              "weights_notice": weights.notice, "epochs": config.epochs,
+                              "steps_per_epoch": steps_per_epoch})
+    log.info("%s", weights.notice)
+
+    def payload(epoch: int) -> dict:
+        return {
+            "task": spec.name, "arch": config.model, "labels": labels, "img_size": config.img_size,
+            "config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "epoch": epoch, "best_value": best_value,
+            "best_epoch": best_epoch, "bad_epochs": bad_epochs, "best_metrics": best_metrics,
+        }  # fmt: skip
+
+    status, done, fit_start, total_steps = "completed", start_epoch, time.perf_counter(), 0
+    with StopFlag() as stop:
+        for epoch in range(start_epoch, config.epochs):
+            epoch_start = time.perf_counter()
+            remaining = config.max_steps - total_steps if config.max_steps else 0
+            train_stats = train_one_epoch(
+                model, train_loader, criterion, optimizer, scheduler,
+                should_stop=lambda: stop.requested, max_steps=remaining,
+            )  # fmt: skip
+            total_steps += train_stats.pop("steps")
+            if stop.requested:
+                checkpoint.save(ckpt_dir / "last.pt", payload(epoch))  # resume redoes this epoch
+                status = "cancelled"
+                break
+            val = evaluate(model, val_loader, criterion, spec.make_metrics(labels))
+            value = val[spec.primary_metric]
+            improved = value > best_value
+            if improved:
+                best_value, best_epoch, bad_epochs = value, epoch + 1, 0
+                best_metrics = {k: v for k, v in val.items() if not isinstance(v, list | dict)}
+            else:
+                bad_epochs += 1
+            checkpoint.save(ckpt_dir / "last.pt", payload(epoch + 1))
+            if improved:
+                checkpoint.save(ckpt_dir / "best.pt", payload(epoch + 1))
+            epoch_time = time.perf_counter() - epoch_start
+            done = epoch + 1
+            event = {
+                "type": "epoch", "epoch": done, "epochs": config.epochs, **train_stats,
+                **{k: v for k, v in val.items() if not isinstance(v, list | dict)},
+                "lr": optimizer.param_groups[0]["lr"], "epoch_s": epoch_time,
+                "elapsed_s": time.perf_counter() - fit_start, "eta_s": epoch_time * (config.epochs - done),
+                "best": improved, "time": time.time(),
+            }  # fmt: skip
+            append_jsonl(events, event)
+            log.info(
+                "epoch %d/%d loss %.4f val_%s %.4f (%.0f img/s, eta %.0fs)",
+                done, config.epochs, train_stats["train_loss"], spec.primary_metric, value,
+                train_stats["images_per_s"], event["eta_s"],
+            )  # fmt: skip
+            if config.max_steps and total_steps >= config.max_steps:
+                break
+            if bad_epochs >= config.patience:
+                status = "early_stopped"
+                break
+    append_jsonl(events, {"type": "end", "status": status, "time": time.time(), "best_epoch": best_epoch})
+    return FitResult(status, done, best_epoch, best_metrics, weights.pretrained, weights.notice)
