@@ -39,9 +39,15 @@ def _timed_loop(run: Callable[[], object], *, iterations: int, seconds: float, w
 
 
 def benchmark_openvino(
-    xml: Path, device: str = "CPU", *, hint: str = "both", precision: str = "default",
-    iterations: int = 200, seconds: float = 0.0, warmup: int = 10,
-) -> dict:  # fmt: skip
+    xml: Path,
+    device: str = "CPU",
+    *,
+    hint: str = "both",
+    precision: str = "default",
+    iterations: int = 200,
+    seconds: float = 0.0,
+    warmup: int = 10,
+) -> dict:
     import openvino as ov
 
     core = ov.Core()
@@ -50,8 +56,13 @@ def benchmark_openvino(
     shape = [d.get_length() for d in model.input(0).get_partial_shape()]
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     extra = {} if precision == "default" else {"INFERENCE_PRECISION_HINT": precision}
-    result: dict = {"backend": "openvino", "device": device, "device_name": device_name(core, device),
-                    "precision_requested": precision, "input_shape": shape}  # fmt: skip
+    result: dict = {
+        "backend": "openvino",
+        "device": device,
+        "device_name": device_name(core, device),
+        "precision_requested": precision,
+        "input_shape": shape,
+    }
     with CpuWatch() as watch:
         if hint in ("latency", "both"):
             t0 = time.perf_counter()
@@ -62,8 +73,7 @@ def benchmark_openvino(
             t0 = time.perf_counter()
             request.infer({0: x})
             result["first_inference_ms"] = (time.perf_counter() - t0) * 1e3
-            samples = _timed_loop(lambda: request.infer({0: x}), iterations=iterations, seconds=seconds,
-                                  warmup=warmup)  # fmt: skip
+            samples = _timed_loop(lambda: request.infer({0: x}), iterations=iterations, seconds=seconds, warmup=warmup)
             result["latency_ms"] = latency_stats(samples)
             result["latency_samples_ms"] = [round(s, 4) for s in samples]
             del request, compiled
@@ -119,10 +129,16 @@ def benchmark_torch(checkpoint: Path, *, iterations: int = 200, seconds: float =
     load_ms = (time.perf_counter() - t0) * 1e3
     size = predictor.img_size
     x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
-    result: dict = {"backend": "pytorch", "device": "CPU", "device_name": "PyTorch eager (CPU)",
-                    "precision_requested": "default", "inference_precision": "f32",
-                    "input_shape": [1, 3, size, size], "compile_ms": load_ms,
-                    "torch_threads": torch.get_num_threads()}  # fmt: skip
+    result: dict = {
+        "backend": "pytorch",
+        "device": "CPU",
+        "device_name": "PyTorch eager (CPU)",
+        "precision_requested": "default",
+        "inference_precision": "f32",
+        "input_shape": [1, 3, size, size],
+        "compile_ms": load_ms,
+        "torch_threads": torch.get_num_threads(),
+    }
     with CpuWatch() as watch:
         t0 = time.perf_counter()
         predictor.infer(x)
@@ -131,8 +147,7 @@ def benchmark_torch(checkpoint: Path, *, iterations: int = 200, seconds: float =
     stats = latency_stats(samples)
     result["latency_ms"] = stats
     result["latency_samples_ms"] = [round(s, 4) for s in samples]
-    result["throughput"] = {"fps": 1e3 / stats["mean"], "nireq": 1, "streams": 1,
-                            "note": "sequential batch-1 requests"}  # fmt: skip
+    result["throughput"] = {"fps": 1e3 / stats["mean"], "nireq": 1, "streams": 1, "note": "sequential batch-1 requests"}
     result["environment"] = watch.report()
     return result
 
@@ -156,7 +171,7 @@ def _property(compiled, name: str):
 
 def _check_device(core, device: str) -> None:
     available = list(core.available_devices)
-    base = device.split(":")[0]
+    base = device.split(":", maxsplit=1)[0]
     if base in ("AUTO", "MULTI", "HETERO") or device in available:
         return
     msg = f"device {device!r} is not available here; available: {', '.join([*available, 'AUTO'])}"

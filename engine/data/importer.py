@@ -136,7 +136,9 @@ def _clean(
         out_items.append(item.wrap(id=item_id, subset=split))
         sizes[f"{split}/{item_id}"] = size
     for name, n in _empty_classes(labels, used):
-        problems.append({"kind": "empty class", "file": "", "message": f"class {name!r} has {n} images", "action": "kept"})
+        problems.append(
+            {"kind": "empty class", "file": "", "message": f"class {name!r} has {n} images", "action": "kept"}
+        )
     dataset = dm.Dataset.from_iterable(out_items, categories=categories)
     return ImportResult(dataset, spec.name, fmt, labels, problems, sizes)
 

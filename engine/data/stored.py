@@ -41,7 +41,10 @@ def summarize(result: ImportResult) -> dict:
         for item in result.dataset.get_subset(split) if split in result.dataset.subsets() else []:
             target, _ = spec.extract_target(item, result.labels)
             counts[result.labels[target]] += 1
-        splits[split] = {"images": sum(counts.values()), "per_class": {n: counts.get(n, 0) for n in result.labels}}
+        splits[split] = {
+            "images": sum(counts.values()),
+            "per_class": {n: counts.get(n, 0) for n in result.labels},
+        }
     widths = [w for w, _ in result.sizes.values()]
     heights = [h for _, h in result.sizes.values()]
     return {

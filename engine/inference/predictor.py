@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import StudioError
-from engine.inference.preprocess import to_input
 from engine.inference.prediction import Prediction, Timing
+from engine.inference.preprocess import to_input
 from engine.registry import TaskSpec, get_task
 
 
@@ -103,6 +103,9 @@ def read_model_info(model) -> dict:
         msg = "the IR has no rt_info model_info/model_type; it was not exported by Edge Model Studio or Model API"
         raise StudioError(msg)
     model_type = model.get_rt_info(["model_info", "model_type"]).astype(str)
-    labels = model.get_rt_info(["model_info", "labels"]).astype(str).split() if model.has_rt_info(
-        ["model_info", "labels"]) else []  # fmt: skip
+    labels = (
+        model.get_rt_info(["model_info", "labels"]).astype(str).split()
+        if model.has_rt_info(["model_info", "labels"])
+        else []
+    )
     return {"task": task_of_model_type(model_type), "labels": labels}

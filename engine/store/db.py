@@ -158,7 +158,7 @@ class Database:
             return
         cols = ", ".join(f"{name} = ?" for name in fields)
         values = tuple(json.dumps(v) if k in _JSON_COLUMNS else v for k, v in fields.items())
-        self._execute(f"UPDATE {table} SET {cols} WHERE {where}", values + params)  # noqa: S608
+        self._execute(f"UPDATE {table} SET {cols} WHERE {where}", values + params)
 
 
 def _decode(row: sqlite3.Row) -> dict[str, Any]:

@@ -61,7 +61,7 @@ class StopFlag:
 
 def seed_everything(seed: int) -> torch.Generator:
     torch.manual_seed(seed)
-    np.random.seed(seed)  # noqa: NPY002  (torchvision transforms draw from torch; this covers user code)
+    np.random.seed(seed)
     return torch.Generator().manual_seed(seed)
 
 
@@ -81,7 +81,11 @@ def train_one_epoch(model, loader, criterion, optimizer, scheduler, *, should_st
         if should_stop() or (max_steps and steps >= max_steps):
             break
     elapsed = time.perf_counter() - start
-    return {"train_loss": total_loss / max(seen, 1), "images_per_s": seen / max(elapsed, 1e-9), "steps": steps}
+    return {
+        "train_loss": total_loss / max(seen, 1),
+        "images_per_s": seen / max(elapsed, 1e-9),
+        "steps": steps,
+    }
 
 
 @torch.inference_mode()
@@ -137,18 +141,35 @@ def fit(
         generator.manual_seed(config.seed + start_epoch)
         append_jsonl(events, {"type": "resume", "epoch": start_epoch, "time": time.time()})
     else:
-        append_jsonl(events, {"type": "start", "time": time.time(), "pretrained": weights.pretrained,
-                              "weights_notice": weights.notice, "epochs": config.epochs,
-                              "steps_per_epoch": steps_per_epoch})
+        append_jsonl(
+            events,
+            {
+                "type": "start",
+                "time": time.time(),
+                "pretrained": weights.pretrained,
+                "weights_notice": weights.notice,
+                "epochs": config.epochs,
+                "steps_per_epoch": steps_per_epoch,
+            },
+        )
     log.info("%s", weights.notice)
 
     def payload(epoch: int) -> dict:
         return {
-            "task": spec.name, "arch": config.model, "labels": labels, "img_size": config.img_size,
-            "config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "epoch": epoch, "best_value": best_value,
-            "best_epoch": best_epoch, "bad_epochs": bad_epochs, "best_metrics": best_metrics,
-        }  # fmt: skip
+            "task": spec.name,
+            "arch": config.model,
+            "labels": labels,
+            "img_size": config.img_size,
+            "config": config.to_dict(),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "epoch": epoch,
+            "best_value": best_value,
+            "best_epoch": best_epoch,
+            "bad_epochs": bad_epochs,
+            "best_metrics": best_metrics,
+        }
 
     status, done, fit_start, total_steps = "completed", start_epoch, time.perf_counter(), 0
     with StopFlag() as stop:
@@ -156,9 +177,14 @@ def fit(
             epoch_start = time.perf_counter()
             remaining = config.max_steps - total_steps if config.max_steps else 0
             train_stats = train_one_epoch(
-                model, train_loader, criterion, optimizer, scheduler,
-                should_stop=lambda: stop.requested, max_steps=remaining,
-            )  # fmt: skip
+                model,
+                train_loader,
+                criterion,
+                optimizer,
+                scheduler,
+                should_stop=lambda: stop.requested,
+                max_steps=remaining,
+            )
             total_steps += train_stats.pop("steps")
             if stop.requested:
                 checkpoint.save(ckpt_dir / "last.pt", payload(epoch))  # resume redoes this epoch
@@ -178,18 +204,29 @@ def fit(
             epoch_time = time.perf_counter() - epoch_start
             done = epoch + 1
             event = {
-                "type": "epoch", "epoch": done, "epochs": config.epochs, **train_stats,
+                "type": "epoch",
+                "epoch": done,
+                "epochs": config.epochs,
+                **train_stats,
                 **{k: v for k, v in val.items() if not isinstance(v, list | dict)},
-                "lr": optimizer.param_groups[0]["lr"], "epoch_s": epoch_time,
-                "elapsed_s": time.perf_counter() - fit_start, "eta_s": epoch_time * (config.epochs - done),
-                "best": improved, "time": time.time(),
-            }  # fmt: skip
+                "lr": optimizer.param_groups[0]["lr"],
+                "epoch_s": epoch_time,
+                "elapsed_s": time.perf_counter() - fit_start,
+                "eta_s": epoch_time * (config.epochs - done),
+                "best": improved,
+                "time": time.time(),
+            }
             append_jsonl(events, event)
             log.info(
                 "epoch %d/%d loss %.4f val_%s %.4f (%.0f img/s, eta %.0fs)",
-                done, config.epochs, train_stats["train_loss"], spec.primary_metric, value,
-                train_stats["images_per_s"], event["eta_s"],
-            )  # fmt: skip
+                done,
+                config.epochs,
+                train_stats["train_loss"],
+                spec.primary_metric,
+                value,
+                train_stats["images_per_s"],
+                event["eta_s"],
+            )
             if config.max_steps and total_steps >= config.max_steps:
                 break
             if bad_epochs >= config.patience:

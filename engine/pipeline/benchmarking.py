@@ -1,0 +1,92 @@
+"""The benchmark verb: every variant x device x precision of a run, saved to the run folder and database."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from engine.benchmark import runner
+from engine.errors import StudioError, choice_error
+from engine.export.variants import VARIANTS, parse
+from engine.pipeline.context import Context, run_log
+from engine.store.atomic import write_json
+
+log = logging.getLogger(__name__)
+
+
+def benchmark(
+    ctx: Context,
+    run_id: int | str,
+    *,
+    variants: str | list[str] | None = None,
+    devices: str | list[str] = "CPU",
+    hint: str = "both",
+    precisions: str | list[str] = "default",
+    iterations: int = 200,
+    seconds: float = 0.0,
+    warmup: int = 10,
+) -> dict:
+    run = ctx.run(run_id)
+    existing = [v["name"] for v in ctx.db.list_variants(run["id"])] or ["torch-fp32"]
+    names = parse(variants, default=tuple(existing))
+    device_list = _split(devices)
+    precision_list = _split(precisions)
+    if hint not in runner.HINTS:
+        raise choice_error("hint", hint, runner.HINTS)
+    for p in precision_list:
+        if p not in runner.PRECISIONS:
+            raise choice_error("precision", p, runner.PRECISIONS)
+    if iterations < 1 and not seconds:
+        msg = "give --iterations >= 1 or --time SECONDS > 0"
+        raise StudioError(msg)
+    run_dir = ctx.run_dir(run)
+    results = []
+    with run_log(run_dir):
+        for name in names:
+            path = ctx.variant_path(run, name)
+            for device in device_list:
+                for precision in precision_list:
+                    if VARIANTS[name].backend == "pytorch":
+                        if device != "CPU" or precision != "default":
+                            continue  # the PyTorch baseline runs once, on CPU, in its own FP32
+                        res = runner.benchmark_torch(path, iterations=iterations, seconds=seconds, warmup=warmup)
+                    else:
+                        res = runner.benchmark_openvino(
+                            path,
+                            device,
+                            hint=hint,
+                            precision=precision,
+                            iterations=iterations,
+                            seconds=seconds,
+                            warmup=warmup,
+                        )
+                    res.update(
+                        {
+                            "run": run["id"],
+                            "variant": name,
+                            "precision": VARIANTS[name].precision,
+                            "hint": hint if VARIANTS[name].backend == "openvino" else "latency",
+                            "created": time.time(),
+                        }
+                    )
+                    stem = f"{name}_{device.replace(':', '-')}_{precision}"
+                    write_json(run_dir / "benchmarks" / f"{stem}.json", res)
+                    ctx.db.add_benchmark(run_id=run["id"], variant=name, device=device, result=res)
+                    log.info(
+                        "benchmark %s on %s (%s): median %.3f ms",
+                        name,
+                        device,
+                        precision,
+                        res.get("latency_ms", {}).get("median", float("nan")),
+                    )
+                    results.append(res)
+    return {"run": run["id"], "results": [_summary(r) for r in results]}
+
+
+def _split(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _summary(res: dict) -> dict:
+    out = {k: v for k, v in res.items() if k != "latency_samples_ms"}
+    return out

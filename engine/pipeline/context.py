@@ -1,0 +1,65 @@
+"""Shared plumbing for the verbs: the workspace + database pair, run folders, per-run log files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import StudioError
+from engine.export.variants import VARIANTS
+from engine.store import Database, Workspace
+
+
+@dataclass(frozen=True)
+class Context:
+    ws: Workspace
+    db: Database
+
+    @classmethod
+    def open(cls, workspace: str | Path | None = None) -> Context:
+        ws = Workspace.open(workspace)
+        return cls(ws, Database(ws.db_path))
+
+    def run(self, run_id: int | str) -> dict:
+        return self.db.get_run(run_id)
+
+    def run_dir(self, run: dict) -> Path:
+        return self.ws.run_dir(run["id"])
+
+    def dataset_dir(self, dataset_id: int) -> Path:
+        return self.ws.dataset_dir(dataset_id)
+
+    def variant_path(self, run: dict, variant: str) -> Path:
+        """``best.pt`` for the PyTorch baseline, ``variants/<name>/model.xml`` for IRs."""
+        if variant not in VARIANTS:
+            msg = f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}"
+            raise StudioError(msg)
+        run_dir = self.run_dir(run)
+        if VARIANTS[variant].backend == "pytorch":
+            path = run_dir / "checkpoints" / "best.pt"
+            hint = f"train it first: `python -m engine train --dataset {run['dataset_id']}`"
+        else:
+            path = run_dir / "variants" / variant / "model.xml"
+            hint = f"create it with `python -m engine optimize {run['id']} --variants {variant}`"
+        if not path.is_file():
+            msg = f"run {run['id']} has no {variant} model ({path} is missing); {hint}"
+            raise StudioError(msg)
+        return path
+
+
+@contextmanager
+def run_log(run_dir: Path) -> Iterator[None]:
+    """Mirror the engine's log records into ``<run>/log.txt`` while a verb works on the run."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(run_dir / "log.txt", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("engine")
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()

@@ -1,0 +1,72 @@
+"""The train verb: create (or resume) a run, fit it, record the outcome in the database."""
+
+from __future__ import annotations
+
+import logging
+
+import yaml
+
+from engine.data import stored
+from engine.errors import StudioError
+from engine.pipeline.context import Context, run_log
+from engine.registry import get_task
+from engine.store.atomic import write_text
+from engine.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def train(ctx: Context, dataset_id: int | str | None = None, *, resume: int | str | None = None, **settings) -> dict:
+    if resume is not None:
+        run = ctx.run(resume)
+        if run["status"] in ("completed", "early_stopped"):
+            msg = f"run {run['id']} already finished ({run['status']}); start a new run instead of resuming it"
+            raise StudioError(msg)
+        config = TrainConfig.from_dict(run["config"])
+        dataset = ctx.db.get_dataset(run["dataset_id"])
+    else:
+        if dataset_id is None:
+            msg = "train needs --dataset ID (see `python -m engine data list`) or --resume RUN"
+            raise StudioError(msg)
+        dataset = ctx.db.get_dataset(dataset_id)
+        task = settings.pop("task", None) or dataset["task"]
+        if task != dataset["task"]:
+            msg = f"dataset {dataset['id']} is a {dataset['task']} dataset; it cannot train a {task} model"
+            raise StudioError(msg)
+        config = TrainConfig(task=task, **{k: v for k, v in settings.items() if v is not None}).resolved()
+        run = {"id": ctx.db.add_run(dataset_id=dataset["id"], task=task, model=config.model, config=config.to_dict())}
+    run_dir = ctx.run_dir(run)
+    write_text(
+        run_dir / "config.yaml",
+        yaml.safe_dump({"dataset": dataset["id"], **config.to_dict()}, sort_keys=False),
+    )
+    spec = get_task(config.task)
+    folder = ctx.dataset_dir(dataset["id"])
+    labels = dataset["info"]["labels"]
+    ctx.db.update_run(run["id"], status="running")
+    from engine.training.trainer import fit
+
+    with run_log(run_dir):
+        log.info("run %s: %s on dataset %s (%s)", run["id"], config.model, dataset["id"], dataset["name"])
+        try:
+            result = fit(
+                run_dir,
+                config,
+                spec,
+                labels,
+                stored.split_samples(folder, "train", config.task),
+                stored.split_samples(folder, "val", config.task),
+                resume=resume is not None,
+            )
+        except BaseException as exc:
+            ctx.db.update_run(run["id"], status="failed", metrics={"error": str(exc)})
+            raise
+    metrics = {
+        "best_epoch": result.best_epoch,
+        "epochs_done": result.epochs_done,
+        "pretrained": result.pretrained,
+        "weights_notice": result.weights_notice,
+        **{k if k.startswith("val_") else f"val_{k}": v for k, v in result.best_metrics.items()},
+    }
+    ctx.db.update_run(run["id"], status=result.status, metrics=metrics)
+    return {"run": run["id"], "status": result.status, "task": config.task, "model": config.model, **metrics}

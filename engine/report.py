@@ -1,0 +1,55 @@
+"""Plain-text rendering of verb results for the terminal (``--json`` gives the machine form)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def render(result: Any) -> str:
+    if isinstance(result, list):
+        if not result:
+            return "(none)"
+        columns = [k for k in result[0] if not isinstance(result[0][k], dict | list)]
+        return table(result, columns)
+    if "variants" in result and isinstance(result["variants"], dict):  # optimize
+        key = result["primary_metric"]
+        rows = [
+            {**v, "size_MB": v["size_bytes"] / 1e6, "agree_fp32": v["agreement"].get("fp32")}
+            for v in result["variants"].values()
+        ]
+        return table(
+            rows, ["variant", "precision", key, "drop_vs_torch_pp", "agree_fp32", "size_MB", "size_ratio_vs_fp32"]
+        )
+    if "results" in result:  # benchmark
+        rows = [
+            {
+                "variant": r["variant"],
+                "device": r["device"],
+                "precision": r.get("inference_precision"),
+                "median_ms": r.get("latency_ms", {}).get("median"),
+                "p99_ms": r.get("latency_ms", {}).get("p99"),
+                "fps": r.get("throughput", {}).get("fps"),
+                "contended": r["environment"]["contended"],
+            }
+            for r in result["results"]
+        ]
+        return table(rows, list(rows[0]) if rows else ["variant"])
+    if "predictions" in result:
+        return table(result["predictions"], ["image", "label_name", "score"])
+    return "\n".join(f"{k}: {_fmt(v)}" for k, v in result.items() if not isinstance(v, list) or len(v) < 12)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "-"
+    return str(value)
