@@ -14,7 +14,7 @@ def train_transform() -> v2.Transform:
     return v2.Compose(
         [
             v2.RandomHorizontalFlip(),
-            v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.05),
+            v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3),
             v2.ToDtype(torch.float32, scale=True),
             v2.Normalize(MEAN, STD),
         ]

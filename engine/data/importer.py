@@ -72,11 +72,20 @@ def read_dataset(path: str | Path, fmt: str | None = None, task: str | None = No
         raw = dm.Dataset.import_from(str(path), fmt)
         items = list(raw)
     except Exception as exc:
-        msg = f"could not read {path} as {fmt}: {exc}. Fix the file it names or pick another --format"
+        msg = f"could not read {path} as {fmt}: {_root_cause(exc)}. Fix the file it names or pick another --format"
         raise StudioError(msg) from exc
     spec = get_task(task) if task else _infer_task(items, fmt)
     labels = _label_names(raw)
     return _clean(items, raw.categories(), spec, fmt, labels, seed)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """Datumaro wraps the real error (which names the bad file) in generic ones: report the innermost."""
+    messages = []
+    while exc is not None:
+        messages.append(f"{type(exc).__name__}: {exc}".strip().rstrip("."))
+        exc = exc.__cause__ or exc.__context__
+    return messages[-1] if len(messages) == 1 else f"{messages[0]} ({messages[-1]})"
 
 
 def _infer_task(items: list[dm.DatasetItem], fmt: str) -> TaskSpec:

@@ -1,0 +1,188 @@
+"""End to end through the CLI, as a user scripts it: import -> train -> optimize -> evaluate -> benchmark -> predict."""
+
+from __future__ import annotations
+
+import cv2
+import openvino as ov
+import pytest
+
+from engine.data.sample_classification import SampleConfig, generate
+from engine.export.model_info import REQUIRED_KEYS
+from engine.export.model_info import read as read_model_info
+from tests.conftest import last_json, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """One real pipeline on a small generated dataset, shared by the assertions below."""
+    root = tmp_path_factory.mktemp("e2e")
+    data, ws = root / "data", root / "ws"
+    generate(data, SampleConfig(seed=5, per_class=(("train", 100), ("val", 12), ("test", 20))))
+    imported = last_json(run_cli("data", "import", str(data), "--json", workspace=ws))
+    trained = last_json(
+        run_cli("train", "--dataset", str(imported["dataset"]), "--epochs", "6", "--json", workspace=ws)
+    )
+    optimized = last_json(
+        run_cli(
+            "optimize",
+            str(trained["run"]),
+            "--variants",
+            "fp32,fp16,int8",
+            "--calib-size",
+            "64",
+            "--json",
+            workspace=ws,
+        )
+    )
+    return {"data": data, "ws": ws, "dataset": imported, "train": trained, "optimize": optimized}
+
+
+def test_import_reports_splits(pipeline):
+    info = pipeline["dataset"]
+    assert info["format"] == "imagenet_with_subset_dirs"
+    assert {s: v["images"] for s, v in info["splits"].items()} == {"train": 400, "val": 48, "test": 80}
+
+
+def test_training_learns_and_writes_its_artifacts(pipeline):
+    result = pipeline["train"]
+    assert result["status"] == "completed" and result["epochs_done"] == 6
+    assert result["val_top1"] > 0.45  # chance is 0.25
+    run_dir = pipeline["ws"] / "runs" / str(result["run"])
+    assert (run_dir / "checkpoints" / "last.pt").is_file() and (run_dir / "checkpoints" / "best.pt").is_file()
+    assert (run_dir / "config.yaml").is_file() and (run_dir / "log.txt").read_text().count("epoch") >= 6
+    events = [line for line in (run_dir / "events.jsonl").read_text().splitlines() if '"epoch"' in line]
+    assert len([e for e in events if '"type": "epoch"' in e]) == 6
+    for key in ("train_loss", "top1", "lr", "images_per_s", "eta_s"):
+        assert f'"{key}"' in events[-1]
+
+
+def test_variants_are_accurate_small_and_agree(pipeline):
+    variants = pipeline["optimize"]["variants"]
+    assert set(variants) == {"torch-fp32", "fp32", "fp16", "int8"}
+    torch_top1 = variants["torch-fp32"]["top1"]
+    assert torch_top1 > 0.4
+    assert variants["fp32"]["top1"] == pytest.approx(torch_top1, abs=0.02)
+    assert variants["fp16"]["agreement"]["fp32"] >= 0.97
+    assert variants["int8"]["agreement"]["fp32"] >= 0.90
+    assert variants["fp16"]["size_bytes"] < 0.6 * variants["fp32"]["size_bytes"]
+    assert variants["int8"]["size_bytes"] < 0.6 * variants["fp32"]["size_bytes"]
+
+
+def test_every_ir_carries_model_api_metadata_and_static_shape(pipeline):
+    run_dir = pipeline["ws"] / "runs" / str(pipeline["train"]["run"])
+    for name in ("fp32", "fp16", "int8"):
+        model = ov.Core().read_model(run_dir / "variants" / name / "model.xml")
+        info = read_model_info(model)
+        assert set(REQUIRED_KEYS) <= set(info), name
+        assert info["model_type"] == "Classification" and info["labels"].split() == [
+            "circle",
+            "cross",
+            "square",
+            "triangle",
+        ]
+        assert not model.input(0).get_partial_shape().is_dynamic
+        assert (run_dir / "variants" / name / "metrics.json").is_file()
+    int8 = ov.Core().read_model(run_dir / "variants" / "int8" / "model.xml")
+    assert any(op.get_type_name() == "FakeQuantize" for op in int8.get_ops()) or any(
+        op.get_output_element_type(0).get_type_name() == "i8"
+        for op in int8.get_ops()
+        if op.get_type_name() == "Constant"
+    )
+
+
+def test_evaluate_matches_optimize(pipeline):
+    run = str(pipeline["train"]["run"])
+    result = last_json(run_cli("evaluate", run, "--variant", "int8", "--json", workspace=pipeline["ws"]))
+    assert result["metrics"]["top1"] == pytest.approx(pipeline["optimize"]["variants"]["int8"]["top1"])
+    assert result["metrics"]["images"] == 80
+    assert len(result["metrics"]["confusion"]) == 4
+
+
+def test_benchmark_statistics(pipeline):
+    run = str(pipeline["train"]["run"])
+    result = last_json(
+        run_cli(
+            "benchmark",
+            run,
+            "--variants",
+            "torch-fp32,int8",
+            "--precision",
+            "default,f32",
+            "--iterations",
+            "30",
+            "--json",
+            workspace=pipeline["ws"],
+        )
+    )
+    rows = {(r["variant"], r["precision_requested"]): r for r in result["results"]}
+    assert set(rows) == {("torch-fp32", "default"), ("int8", "default"), ("int8", "f32")}
+    for r in rows.values():
+        lat = r["latency_ms"]
+        assert lat["count"] >= 30
+        assert 0 < lat["min"] <= lat["median"] <= lat["p99"] <= lat["max"]
+        assert r["throughput"]["fps"] > 0 and r["first_inference_ms"] > 0
+        assert "contended" in r["environment"]
+    assert rows[("int8", "f32")]["inference_precision"] == "f32"
+    assert rows[("int8", "default")]["throughput"]["nireq"] >= 1
+    run_dir = pipeline["ws"] / "runs" / run
+    assert (run_dir / "benchmarks" / "int8_CPU_f32.json").is_file()
+    shown = last_json(run_cli("runs", "show", run, "--json", workspace=pipeline["ws"]))
+    assert len(shown["benchmarks"]) == 3 and len(shown["epochs"]) == 6
+
+
+def test_predict_saves_overlays(pipeline, tmp_path):
+    images = sorted((pipeline["data"] / "test" / "square").glob("*.png"))[:3]
+    result = last_json(
+        run_cli(
+            "predict",
+            str(pipeline["train"]["run"]),
+            "--variant",
+            "int8",
+            *map(str, images),
+            "--save",
+            str(tmp_path),
+            "--json",
+            workspace=pipeline["ws"],
+        )
+    )
+    assert len(result["predictions"]) == 3
+    for pred in result["predictions"]:
+        assert pred["label_name"] in {"circle", "cross", "square", "triangle"} and 0 < pred["score"] <= 1
+        assert cv2.imread(pred["saved"]) is not None
+
+
+def test_model_api_reads_the_ir_and_agrees(pipeline):
+    from model_api.models import Model
+
+    from engine.data.images import read_rgb
+    from engine.inference.predictor import OpenVINOPredictor
+
+    xml = pipeline["ws"] / "runs" / str(pipeline["train"]["run"]) / "variants" / "fp32" / "model.xml"
+    wrapper = Model.create_model(str(xml), device="CPU", configuration={"topk": 1})
+    ours = OpenVINOPredictor(xml, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    paths = sorted((pipeline["data"] / "test").rglob("*.png"))
+    agree = 0
+    for path in paths:
+        bgr = cv2.imread(str(path))  # Model API takes BGR and reverses channels, as model_info says
+        theirs = wrapper(bgr).top_labels[0]
+        agree += int(theirs.id == ours.predict([read_rgb(path)])[0].label)
+    assert agree / len(paths) >= 0.99
+
+
+def test_bad_inputs_exit_nonzero_with_one_line(pipeline, tmp_path):
+    ws = pipeline["ws"]
+    cases = [
+        (("data", "import", str(tmp_path / "nope")), "does not exist"),
+        (("train", "--dataset", "999"), "no dataset"),
+        (("train", "--dataset", "1", "--model", "vgg99"), "unknown classification model 'vgg99'"),
+        (("optimize", "77"), "no run"),
+        (("optimize", str(pipeline["train"]["run"]), "--variants", "int4"), "unknown variant 'int4'"),
+        (("benchmark", str(pipeline["train"]["run"]), "--device", "NPU"), "not available here"),
+    ]
+    for args, expected in cases:
+        proc = run_cli(*args, workspace=ws, check=False)
+        assert proc.returncode == 2, args
+        assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

@@ -1,0 +1,59 @@
+import json
+
+import pytest
+
+from engine.errors import StudioError
+from engine.store import Database, Workspace
+from engine.store.atomic import atomic_write, read_jsonl, write_json
+
+
+def test_workspace_from_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("STUDIO_WORKSPACE", str(tmp_path / "w"))
+    ws = Workspace.open()
+    assert ws.root == (tmp_path / "w").resolve()
+    assert ws.datasets_dir.is_dir() and ws.runs_dir.is_dir()
+    assert Workspace.open(tmp_path / "x").root == (tmp_path / "x").resolve()
+
+
+def test_database_roundtrip(tmp_path):
+    db = Database(tmp_path / "s.db")
+    ds = db.add_dataset(name="d", task="classification", fmt="imagenet", source="/x")
+    db.update_dataset(ds, info={"labels": ["a", "b"]})
+    assert db.get_dataset(ds)["info"] == {"labels": ["a", "b"]}
+    run = db.add_run(dataset_id=ds, task="classification", model="m", config={"epochs": 2})
+    db.update_run(run, status="completed", metrics={"top1": 0.9})
+    row = db.get_run(str(run))
+    assert (row["status"], row["metrics"], row["config"]) == ("completed", {"top1": 0.9}, {"epochs": 2})
+    db.upsert_variant(run_id=run, name="int8", precision="INT8", path="p", size_bytes=10, metrics={"a": 1})
+    db.upsert_variant(run_id=run, name="int8", precision="INT8", path="p", size_bytes=12, metrics={"a": 2})
+    assert [(v["size_bytes"], v["metrics"]) for v in db.list_variants(run)] == [(12, {"a": 2})]
+    db.add_benchmark(run_id=run, variant="int8", device="CPU", result={"fps": 5})
+    assert db.list_benchmarks(run)[0]["result"] == {"fps": 5}
+
+
+def test_unknown_ids_explain_themselves(tmp_path):
+    db = Database(tmp_path / "s.db")
+    with pytest.raises(StudioError, match="runs list"):
+        db.get_run(42)
+    with pytest.raises(StudioError, match="must be a number"):
+        db.get_dataset("abc")
+
+
+def test_atomic_write_keeps_old_content_on_failure(tmp_path):
+    target = tmp_path / "m.json"
+    write_json(target, {"v": 1})
+
+    def explode(path):
+        path.write_text("half")
+        raise RuntimeError("crash mid-write")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, explode)
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # no temp file left behind
+
+
+def test_jsonl_skips_a_torn_last_line(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2}\n{"a": ')
+    assert read_jsonl(path) == [{"a": 1}, {"a": 2}]
