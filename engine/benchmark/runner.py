@@ -21,7 +21,7 @@ HINTS = ("latency", "throughput", "both")
 PRECISIONS = ("default", "f32", "bf16", "f16")
 
 
-def _timed_loop(run: Callable[[], object], *, iterations: int, seconds: float, warmup: int) -> list[float]:
+def timed_loop(run: Callable[[], object], *, iterations: int, seconds: float, warmup: int) -> list[float]:
     for _ in range(warmup):
         run()
     samples: list[float] = []
@@ -73,7 +73,7 @@ def benchmark_openvino(
             t0 = time.perf_counter()
             request.infer({0: x})
             result["first_inference_ms"] = (time.perf_counter() - t0) * 1e3
-            samples = _timed_loop(lambda: request.infer({0: x}), iterations=iterations, seconds=seconds, warmup=warmup)
+            samples = timed_loop(lambda: request.infer({0: x}), iterations=iterations, seconds=seconds, warmup=warmup)
             result["latency_ms"] = latency_stats(samples)
             result["latency_samples_ms"] = [round(s, 4) for s in samples]
             del request, compiled
@@ -143,7 +143,7 @@ def benchmark_torch(checkpoint: Path, *, iterations: int = 200, seconds: float =
         t0 = time.perf_counter()
         predictor.infer(x)
         result["first_inference_ms"] = (time.perf_counter() - t0) * 1e3
-        samples = _timed_loop(lambda: predictor.infer(x), iterations=iterations, seconds=seconds, warmup=warmup)
+        samples = timed_loop(lambda: predictor.infer(x), iterations=iterations, seconds=seconds, warmup=warmup)
     stats = latency_stats(samples)
     result["latency_ms"] = stats
     result["latency_samples_ms"] = [round(s, 4) for s in samples]

@@ -7,7 +7,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from engine.data.images import read_rgb
-from engine.inference.preprocess import MEAN, STD, resize
+from engine.inference.preprocess import MEAN, STD, resize_u8
 
 
 def train_transform() -> v2.Transform:
@@ -43,7 +43,7 @@ class ClassificationDataset(Dataset):
 
     def image(self, index: int) -> torch.Tensor:
         if index not in self._cache:
-            rgb = resize(read_rgb(self.samples[index][0]), self.img_size)
+            rgb = resize_u8(read_rgb(self.samples[index][0]), self.img_size)
             self._cache[index] = torch.from_numpy(rgb.copy()).permute(2, 0, 1)
         return self._cache[index]
 

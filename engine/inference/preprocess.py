@@ -17,16 +17,26 @@ _STD = np.asarray(STD, dtype=np.float32).reshape(1, 3, 1, 1)
 
 
 def resize(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
-    """Resize an RGB ``uint8`` (H, W, 3) image to ``size`` (square int or (height, width))."""
+    """Bilinear resize of an RGB (H, W, 3) image to ``size`` (square int or (height, width)), in float32.
+
+    Interpolating in float (not OpenCV's fixed-point uint8 path) matches OpenVINO's own resize, which
+    Model API embeds in the IR, so both give the same network input.
+    """
     h, w = (size, size) if isinstance(size, int) else size
+    image = image.astype(np.float32, copy=False)
     if image.shape[:2] == (h, w):
         return image
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def resize_u8(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """:func:`resize`, rounded back to ``uint8`` (for caching training images compactly)."""
+    return np.clip(np.rint(resize(image, size)), 0, 255).astype(np.uint8)
+
+
 def to_input(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     """RGB ``uint8`` (H, W, 3) -> normalised float32 (1, 3, H, W), the network input."""
-    x = resize(image, size).astype(np.float32).transpose(2, 0, 1)[None] / 255.0
+    x = resize(image, size).transpose(2, 0, 1)[None] / 255.0
     return (x - _MEAN) / _STD
 
 
