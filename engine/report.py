@@ -42,6 +42,8 @@ def render(result: Any) -> str:
             for r in result["results"]
         ]
         return table(rows, list(rows[0]) if rows else ["variant"])
+    if "splits" in result:  # data import / data info
+        return _dataset(result)
     if "predictions" in result:
         return table(result["predictions"], ["image", "label_name", "score"])
     return "\n".join(f"{k}: {_fmt(v)}" for k, v in result.items() if not isinstance(v, list) or len(v) < 12)
@@ -53,3 +55,23 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "-"
     return str(value)
+
+
+def _dataset(info: dict) -> str:
+    size = info["image_size"]
+    head = [
+        f"dataset {info.get('dataset', '')}: {info['task']}, format {info['format']}, {info['num_images']} images",
+        f"image size: width {size['width']['min']}-{size['width']['max']} (median {size['width']['median']}),"
+        f" height {size['height']['min']}-{size['height']['max']} (median {size['height']['median']})",
+        "",
+    ]
+    splits = info["splits"]
+    rows = [{"class": name, **{s: splits[s]["per_class"].get(name, 0) for s in splits}} for name in info["labels"]]
+    rows.append({"class": "total", **{s: splits[s]["images"] for s in splits}})
+    lines = [*head, table(rows, ["class", *splits])]
+    problems = info.get("problems", [])
+    lines += ["", f"problems: {len(problems) or 'none'}"]
+    lines += [f"  {p['kind']}: {p['file']} — {p['message']} ({p['action']})" for p in problems[:20]]
+    if len(problems) > 20:
+        lines.append(f"  ... {len(problems) - 20} more (--json lists all)")
+    return "\n".join(lines)

@@ -47,6 +47,20 @@ CREATE TABLE IF NOT EXISTS variants (
     metrics TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (run_id, name)
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    verb TEXT NOT NULL,
+    kwargs TEXT NOT NULL DEFAULT '{}',
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    pid INTEGER,
+    run_id INTEGER,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    result TEXT NOT NULL DEFAULT '{}',
+    error TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS benchmarks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -57,7 +71,7 @@ CREATE TABLE IF NOT EXISTS benchmarks (
 );
 """
 
-_JSON_COLUMNS = ("info", "config", "metrics", "result")
+_JSON_COLUMNS = ("info", "config", "metrics", "result", "kwargs")
 
 
 class Database:
@@ -151,6 +165,49 @@ class Database:
 
     def list_benchmarks(self, run_id: int) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM benchmarks WHERE run_id = ? ORDER BY id", (run_id,))
+
+    # jobs -----------------------------------------------------------------------------------------
+    def add_job(self, *, verb: str, kwargs: dict, title: str) -> int:
+        return self._execute(
+            "INSERT INTO jobs (verb, kwargs, title, status, created) VALUES (?, ?, ?, 'queued', ?)",
+            (verb, json.dumps(kwargs), title, time.time()),
+        )
+
+    def update_job(self, job_id: int, **fields: Any) -> None:
+        self._update("jobs", "id = ?", (job_id,), fields)
+
+    def get_job(self, job_id: int | str) -> dict[str, Any]:
+        rows = self._query("SELECT * FROM jobs WHERE id = ?", (_as_id(job_id, "job"),))
+        if not rows:
+            msg = f"no job {job_id!r} in {self.path.parent}; list them with `python -m engine jobs list`"
+            raise StudioError(msg)
+        return rows[0]
+
+    def list_jobs(self, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        if not statuses:
+            return self._query("SELECT * FROM jobs ORDER BY id")
+        marks = ", ".join("?" for _ in statuses)
+        return self._query(f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY id", statuses)
+
+    def claim_queued_jobs(self, max_running: int) -> list[int]:
+        """Atomically move queued jobs to 'starting' while fewer than ``max_running`` are active."""
+        with closing(self._connect()) as con:
+            con.isolation_level = None
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                active = con.execute("SELECT COUNT(*) FROM jobs WHERE status IN ('starting', 'running')").fetchone()[0]
+                free = max(max_running - active, 0)
+                ids = [
+                    r[0]
+                    for r in con.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT ?", (free,))
+                ]
+                for job_id in ids:
+                    con.execute("UPDATE jobs SET status = 'starting', started = ? WHERE id = ?", (time.time(), job_id))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return ids
 
     # helpers --------------------------------------------------------------------------------------
     def _update(self, table: str, where: str, params: tuple, fields: dict[str, Any]) -> None:

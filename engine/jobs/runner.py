@@ -1,0 +1,56 @@
+"""Runs one job inside its own process: ``python -m engine jobs run ID``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+import traceback
+
+from engine.errors import StudioError
+from engine.jobs.queue import tick
+from engine.pipeline.context import Context
+
+log = logging.getLogger(__name__)
+
+
+class JobCancelled(Exception):
+    pass
+
+
+def _raise_cancelled(signum: int, frame: object) -> None:
+    raise JobCancelled
+
+
+def run_job(ctx: Context, job_id: int) -> dict:
+    import engine
+
+    job = ctx.db.get_job(job_id)
+    ctx.db.update_job(job_id, status="running", started=time.time())
+    signal.signal(signal.SIGTERM, _raise_cancelled)  # training installs its own handler while it fits
+    kwargs = dict(job["kwargs"], workspace=str(ctx.ws.root))
+    if job["verb"] in ("train", "demo"):
+        kwargs["on_run"] = lambda run_id: ctx.db.update_job(job_id, run_id=run_id)
+    log.info("job %s: %s %s", job_id, job["verb"], job["kwargs"])
+    status, result, error = "completed", {}, ""
+    try:
+        result = getattr(engine, job["verb"])(**kwargs)
+        if isinstance(result, dict) and result.get("status") == "cancelled":
+            status = "cancelled"
+    except JobCancelled:
+        status = "cancelled"
+    except StudioError as exc:
+        status, error = "failed", str(exc)
+    except Exception as exc:
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        log.error("%s", traceback.format_exc())
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    run_id = result.get("run") if isinstance(result, dict) else None
+    fields = {"status": status, "finished": time.time(), "result": result, "error": error}
+    if run_id is not None:
+        fields["run_id"] = run_id
+    ctx.db.update_job(job_id, **fields)
+    log.info("job %s %s%s", job_id, status, f": {error}" if error else "")
+    tick(ctx)  # hand the slot to the next queued job
+    return ctx.db.get_job(job_id)
