@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.pipeline import benchmarking, datasets, optimizing, predicting, runs, training
+from engine import jobs as job_queue
+from engine.data import stored
+from engine.pipeline import benchmarking, comparing, datasets, deploying, optimizing, predicting, runs, training
+from engine.pipeline import demo as demo_project
 from engine.pipeline.context import Context
 
 
@@ -64,6 +67,7 @@ def train(
     dataset: int | str | None = None,
     *,
     resume: int | str | None = None,
+    on_run=None,
     workspace: str | Path | None = None,
     **settings,
 ) -> dict:
@@ -73,7 +77,7 @@ def train(
     CLI:    ``python -m engine train --dataset 1 --model mobilenet_v3_small --epochs 10``
     Resume: ``engine.train(resume=3)`` / ``python -m engine train --resume 3``
     """
-    return training.train(Context.open(workspace), dataset, resume=resume, **settings)
+    return training.train(Context.open(workspace), dataset, resume=resume, on_run=on_run, **settings)
 
 
 def evaluate(
@@ -169,3 +173,70 @@ def devices() -> list[dict]:
     Python: ``engine.devices()``      CLI: ``python -m engine devices``
     """
     return runs.devices()
+
+
+def demo(task: str = "classification", *, on_run=None, workspace: str | Path | None = None) -> dict:
+    """The dashboard's "Load sample project": write the sample into the workspace, import it, train it.
+
+    Python: ``engine.demo()``      CLI: ``python -m engine demo`` (``STUDIO_DEMO_TINY=1`` for a 1-minute version)
+    """
+    return demo_project.demo(Context.open(workspace), task, on_run=on_run)
+
+
+def submit_job(verb: str, kwargs: dict, title: str, *, workspace: str | Path | None = None) -> dict:
+    """Run a verb in the background (``python -m engine jobs run ID``); at most $STUDIO_MAX_JOBS at once.
+
+    Python: ``engine.submit_job("train", {"dataset": 1}, "train mobilenet")``
+    CLI:    ``python -m engine jobs submit train '{"dataset": 1}'``
+    """
+    return job_queue.submit(Context.open(workspace), verb, kwargs, title)
+
+
+def list_jobs(*, active_only: bool = False, workspace: str | Path | None = None) -> list[dict]:
+    """Python: ``engine.list_jobs()``      CLI: ``python -m engine jobs list``"""
+    ctx = Context.open(workspace)
+    job_queue.tick(ctx)
+    return job_queue.list_jobs(ctx, active_only)
+
+
+def cancel_job(job: int | str, *, workspace: str | Path | None = None) -> dict:
+    """Python: ``engine.cancel_job(4)``      CLI: ``python -m engine jobs cancel 4``"""
+    return job_queue.cancel(Context.open(workspace), job)
+
+
+def compare(
+    run: int | str, a: str = "torch-fp32", b: str = "int8", *, split: str = "test", workspace: str | Path | None = None
+) -> dict:
+    """Both variants' predictions on a split, most-disagreeing images first.
+
+    Python: ``engine.compare(3, "torch-fp32", "int8")``      CLI: ``python -m engine compare 3 torch-fp32 int8``
+    """
+    return comparing.compare(Context.open(workspace), run, a, b, split=split)
+
+
+def deploy_package(run: int | str, variant: str, *, workspace: str | Path | None = None) -> tuple[str, bytes]:
+    """(file name, zip bytes) of an IR with labels, Model API metadata and run instructions.
+
+    Python: ``name, data = engine.deploy_package(3, "int8")``
+    CLI:    ``python -m engine deploy 3 --variant int8 --out model.zip``
+    """
+    return deploying.package(Context.open(workspace), run, variant)
+
+
+def dataset_samples(dataset: int | str, split: str = "train", *, workspace: str | Path | None = None) -> list:
+    """``(image path, target)`` pairs of one split of an imported dataset.
+
+    Python: ``engine.dataset_samples(1, "test")[:5]``
+    """
+    ctx = Context.open(workspace)
+    row = ctx.db.get_dataset(dataset)
+    return stored.split_samples(ctx.dataset_dir(row["id"]), split, row["task"])
+
+
+def benchmark_results(run: int | str, *, workspace: str | Path | None = None) -> list[dict]:
+    """Every benchmark result of a run, newest last, with the raw latency samples.
+
+    Python: ``engine.benchmark_results(3)``      CLI: ``python -m engine runs show 3 --json``
+    """
+    ctx = Context.open(workspace)
+    return [b["result"] for b in ctx.db.list_benchmarks(ctx.run(run)["id"])]

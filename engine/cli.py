@@ -113,6 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("devices", help="OpenVINO devices and their key properties")
     _common(p)
+
+    p = sub.add_parser("demo", help="write the sample into the workspace, import it and train it")
+    p.add_argument("--task", default="classification", choices=TASK_CHOICES)
+    _common(p)
+
+    jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(dest="jobs_verb", required=True)
+    p = jobs.add_parser("list", help="jobs and their status")
+    p.add_argument("--active", action="store_true", help="only queued and running jobs")
+    _common(p)
+    p = jobs.add_parser("submit", help="run a verb in the background")
+    p.add_argument("verb", help="demo, import_dataset, train, optimize or benchmark")
+    p.add_argument("kwargs", nargs="?", default="{}", help="keyword arguments as JSON, e.g. '{\"dataset\": 1}'")
+    p.add_argument("--title", default="")
+    _common(p)
+    p = jobs.add_parser("cancel", help="cancel a queued or running job (training saves last.pt)")
+    p.add_argument("job")
+    _common(p)
+    p = jobs.add_parser("run", help="(internal) run a queued job in this process")
+    p.add_argument("job")
+    _common(p)
     return parser
 
 
@@ -124,13 +144,7 @@ def dispatch(args: argparse.Namespace):
         case "sample":
             return engine.sample(args.task, args.out, seed=args.seed)
         case "data":
-            if args.data_verb == "import":
-                return engine.import_dataset(
-                    args.path, format=args.format, task=args.task, name=args.name, seed=args.seed, **ws
-                )
-            if args.data_verb == "info":
-                return engine.dataset_info(args.dataset, **ws)
-            return engine.list_datasets(**ws)
+            return _data(args, ws)
         case "train":
             settings = {
                 k: getattr(args, k)
@@ -170,8 +184,44 @@ def dispatch(args: argparse.Namespace):
             return engine.list_runs(**ws) if args.runs_verb == "list" else engine.show_run(args.run, **ws)
         case "devices":
             return engine.devices()
+        case "demo":
+            return engine.demo(args.task, **ws)
+        case "jobs":
+            return _jobs(args, ws)
     msg = f"unknown verb {args.verb}"
     raise StudioError(msg)
+
+
+def _data(args: argparse.Namespace, ws: dict):
+    import engine
+
+    if args.data_verb == "import":
+        return engine.import_dataset(
+            args.path, format=args.format, task=args.task, name=args.name, seed=args.seed, **ws
+        )
+    if args.data_verb == "info":
+        return engine.dataset_info(args.dataset, **ws)
+    return engine.list_datasets(**ws)
+
+
+def _jobs(args: argparse.Namespace, ws: dict):
+    import engine
+
+    if args.jobs_verb == "list":
+        return engine.list_jobs(active_only=args.active, **ws)
+    if args.jobs_verb == "cancel":
+        return engine.cancel_job(args.job, **ws)
+    if args.jobs_verb == "submit":
+        try:
+            kwargs = json.loads(args.kwargs)
+        except json.JSONDecodeError as exc:
+            msg = f"job arguments must be a JSON object, e.g. '{{\"dataset\": 1}}' ({exc})"
+            raise StudioError(msg) from None
+        return engine.submit_job(args.verb, kwargs, args.title or args.verb, **ws)
+    from engine.jobs.runner import run_job
+    from engine.pipeline.context import Context
+
+    return run_job(Context.open(args.workspace), int(args.job))
 
 
 def main(argv: list[str] | None = None) -> int:

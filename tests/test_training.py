@@ -69,5 +69,5 @@ def test_training_settings_are_validated(tiny_imagenet, workspace):
     dataset = engine.import_dataset(tiny_imagenet)["dataset"]
     with pytest.raises(engine.StudioError, match="invalid training setting epochs=0"):
         engine.train(dataset, epochs=0)
-    with pytest.raises(engine.StudioError, match="unknown task 'pose'"):
+    with pytest.raises(engine.StudioError, match="classification dataset; it cannot train a pose model"):
         engine.train(dataset, task="pose")

@@ -2,7 +2,8 @@
 
 Every member is checked before anything is written: no absolute paths, no ``..``, no symlinks or
 special files, a bounded number of members, and a bounded total size counted on the bytes actually
-decompressed (a zip header can lie about sizes). On any problem nothing is left behind.
+decompressed. (A header that understates a size is also caught: zipfile stops at the declared size and
+the CRC check then fails, which is reported as a damaged zip.) On any problem nothing is left behind.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def _check_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
     if ".." in path.parts:
         msg = f"the zip contains a path that escapes its folder ({info.filename!r}); re-create it without '..'"
         raise StudioError(msg)
-    mode = info.external_attr >> 16
-    if mode and (stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+    file_type = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip tool stored permissions only
+    if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
         msg = f"the zip contains a link or special file {info.filename!r}; only regular files and folders are allowed"
         raise StudioError(msg)
     if info.is_dir() or path.name.startswith("._") or "__MACOSX" in path.parts:
@@ -94,10 +95,6 @@ def _extract(zf: zipfile.ZipFile, members: list, tmp: Path, max_total_bytes: int
 
 
 def dataset_root(folder: Path) -> Path:
-    """A zip of a folder holds that folder: descend through single-child directories."""
-    while True:
-        children = [c for c in folder.iterdir() if not c.name.startswith(".")]
-        if len(children) == 1 and children[0].is_dir():
-            folder = children[0]
-        else:
-            return folder
+    """A zip made from a folder holds just that folder: the dataset is inside it."""
+    children = [c for c in folder.iterdir() if not c.name.startswith(".")]
+    return children[0] if len(children) == 1 and children[0].is_dir() else folder

@@ -18,6 +18,7 @@ from engine.store.atomic import read_json, write_json
 
 DATASET_SUBDIR = "dataset"
 INFO_FILE = "info.json"
+MAX_SIZES_KEPT = 5000  # per-image (w, h) kept for the size chart
 
 
 def save(result: ImportResult, folder: Path) -> dict:
@@ -54,6 +55,7 @@ def summarize(result: ImportResult) -> dict:
         "num_images": len(result.dataset),
         "splits": splits,
         "image_size": {"width": _spread(widths), "height": _spread(heights)},
+        "image_sizes": [list(wh) for wh in list(result.sizes.values())[:MAX_SIZES_KEPT]],
         "problems": result.problems,
     }
 

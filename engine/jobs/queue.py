@@ -7,6 +7,7 @@ State lives in the workspace database, so jobs survive page changes, refreshes a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -72,10 +73,8 @@ def cancel(ctx: Context, job_id: int | str) -> dict:
     if job["status"] == "queued":
         ctx.db.update_job(job["id"], status="cancelled", finished=time.time())
     elif job["status"] in ACTIVE and job["pid"]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(job["pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     else:
         msg = f"job {job['id']} is {job['status']}; only queued or running jobs can be cancelled"
         raise StudioError(msg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import yaml
 
@@ -16,7 +17,15 @@ from engine.training.config import TrainConfig
 log = logging.getLogger(__name__)
 
 
-def train(ctx: Context, dataset_id: int | str | None = None, *, resume: int | str | None = None, **settings) -> dict:
+def train(
+    ctx: Context,
+    dataset_id: int | str | None = None,
+    *,
+    resume: int | str | None = None,
+    on_run: Callable[[int], None] | None = None,
+    **settings,
+) -> dict:
+    """Train a new run (or resume one); ``on_run`` hears the run id as soon as it exists."""
     if resume is not None:
         run = ctx.run(resume)
         if run["status"] in ("completed", "early_stopped"):
@@ -35,6 +44,8 @@ def train(ctx: Context, dataset_id: int | str | None = None, *, resume: int | st
             raise StudioError(msg)
         config = TrainConfig(task=task, **{k: v for k, v in settings.items() if v is not None}).resolved()
         run = {"id": ctx.db.add_run(dataset_id=dataset["id"], task=task, model=config.model, config=config.to_dict())}
+    if on_run is not None:
+        on_run(run["id"])
     run_dir = ctx.run_dir(run)
     write_text(
         run_dir / "config.yaml",

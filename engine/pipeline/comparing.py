@@ -1,0 +1,38 @@
+"""Compare two variants of a run image by image: the predictions, their latency, how far they disagree."""
+
+from __future__ import annotations
+
+from engine.data import stored
+from engine.data.images import read_rgb
+from engine.pipeline.context import Context
+from engine.pipeline.optimizing import load_predictor
+
+
+def compare(
+    ctx: Context, run_id: int | str, a: str = "torch-fp32", b: str = "int8", *, split: str = "test", limit: int = 500
+) -> dict:
+    """Predict ``split`` with both variants; rows sorted most-disagreeing first."""
+    run = ctx.run(run_id)
+    pa, pb = load_predictor(ctx, run, a), load_predictor(ctx, run, b)
+    samples = stored.split_samples(ctx.dataset_dir(run["dataset_id"]), split, run["task"])[:limit]
+    labels, spec = pa.labels, pa.spec
+    rows = []
+    for path, target in samples:
+        image = read_rgb(path)
+        ra, rb = pa.predict([image])[0], pb.predict([image])[0]
+        rows.append(
+            {
+                "image": path,
+                "target": labels[target] if isinstance(target, int) else str(target),
+                a: labels[ra.label],
+                b: labels[rb.label],
+                f"{a} score": ra.score,
+                f"{b} score": rb.score,
+                "disagreement": 1.0 - spec.agreement(ra, rb) + abs(ra.score - rb.score) / 10,
+                f"{a} ms": ra.timing.total_ms,
+                f"{b} ms": rb.timing.total_ms,
+            }
+        )
+    rows.sort(key=lambda r: -r["disagreement"])
+    flips = sum(1 for r in rows if r[a] != r[b])
+    return {"run": run["id"], "a": a, "b": b, "split": split, "images": len(rows), "label_flips": flips, "rows": rows}

@@ -1,0 +1,32 @@
+"""The "Load sample project" verb: write the built-in sample into the workspace, import it, train it.
+
+``STUDIO_DEMO_TINY=1`` shrinks it (fewer images, 2 epochs) for browser tests and quick demos.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+
+from engine.pipeline.context import Context
+from engine.pipeline.datasets import import_dataset
+from engine.pipeline.training import train
+
+TINY_SAMPLE = (("train", 60), ("val", 10), ("test", 10))
+
+
+def demo(ctx: Context, task: str = "classification", *, on_run: Callable[[int], None] | None = None) -> dict:
+    from engine.data.sample_classification import SampleConfig, generate
+
+    tiny = os.environ.get("STUDIO_DEMO_TINY") == "1"
+    folder = ctx.ws.root / "samples" / (f"{task}-tiny" if tiny else task)
+    if not folder.is_dir():
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        generate(partial, SampleConfig(per_class=TINY_SAMPLE) if tiny else SampleConfig())
+        partial.rename(folder)
+    existing = [d for d in ctx.db.list_datasets() if d["source"] == str(folder.resolve()) and d["info"]]
+    dataset = existing[-1]["id"] if existing else import_dataset(ctx, folder, name=f"sample {task}")["dataset"]
+    settings = {"epochs": 2} if tiny else {}
+    return {"dataset": dataset, **train(ctx, dataset, on_run=on_run, **settings)}

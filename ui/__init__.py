@@ -1,0 +1,1 @@
+"""Streamlit-only helpers for the pages: state, widgets, job polling and pure chart builders."""

@@ -1,0 +1,109 @@
+"""Chart builders: pure ``DataFrame -> alt.Chart`` functions (no Streamlit), so they are easy to test."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+ACCENT = "#0068B5"  # Intel blue
+
+
+def training_curves(epochs: pd.DataFrame) -> alt.Chart:
+    """Train and validation loss per epoch."""
+    long = epochs.melt(
+        id_vars="epoch",
+        value_vars=[c for c in ("train_loss", "val_loss") if c in epochs],
+        var_name="curve",
+        value_name="loss",
+    )
+    return (
+        alt.Chart(long, title="Loss")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            y="loss:Q",
+            color="curve:N",
+            tooltip=["epoch", "curve", alt.Tooltip("loss:Q", format=".4f")],
+        )
+    )
+
+
+def metric_curve(epochs: pd.DataFrame, metric: str) -> alt.Chart:
+    return (
+        alt.Chart(epochs, title=f"Validation {metric}")
+        .mark_line(point=True, color=ACCENT)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y(f"{metric}:Q", scale=alt.Scale(domain=[0, 1])),
+            tooltip=["epoch", alt.Tooltip(f"{metric}:Q", format=".3f")],
+        )
+    )
+
+
+def class_distribution(counts: pd.DataFrame) -> alt.Chart:
+    """``counts``: columns class, split, images."""
+    return (
+        alt.Chart(counts, title="Images per class and split")
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", sort="-y"),
+            y="images:Q",
+            color="split:N",
+            xOffset="split:N",
+            tooltip=["class", "split", "images"],
+        )
+    )
+
+
+def image_sizes(sizes: pd.DataFrame) -> alt.Chart:
+    """``sizes``: columns width, height (one row per image)."""
+    return (
+        alt.Chart(sizes, title="Image sizes (px)")
+        .mark_circle(opacity=0.4, color=ACCENT)
+        .encode(x="width:Q", y="height:Q", tooltip=["width", "height"])
+    )
+
+
+def latency_distribution(samples: pd.DataFrame) -> alt.Chart:
+    """``samples``: columns config, latency_ms (one row per request)."""
+    return (
+        alt.Chart(samples, title="Latency per request (ms, batch 1)")
+        .mark_boxplot(extent="min-max", color=ACCENT)
+        .encode(x=alt.X("latency_ms:Q", title="latency (ms)"), y=alt.Y("config:N", title=None))
+    )
+
+
+def throughput_bars(rows: pd.DataFrame) -> alt.Chart:
+    """``rows``: columns config, fps."""
+    return (
+        alt.Chart(rows, title="Throughput (images/s)")
+        .mark_bar(color=ACCENT)
+        .encode(
+            x=alt.X("fps:Q", title="images/s"),
+            y=alt.Y("config:N", sort="-x", title=None),
+            tooltip=["config", alt.Tooltip("fps:Q", format=".1f")],
+        )
+    )
+
+
+def pareto_front(rows: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy") -> pd.Series:
+    """True for rows no other row beats on both lower ``x`` and higher ``y``."""
+    flags = []
+    for _, row in rows.iterrows():
+        dominated = ((rows[x] <= row[x]) & (rows[y] >= row[y]) & ((rows[x] < row[x]) | (rows[y] > row[y]))).any()
+        flags.append(not dominated)
+    return pd.Series(flags, index=rows.index)
+
+
+def accuracy_vs_latency(rows: pd.DataFrame) -> alt.Chart:
+    """``rows``: config, latency_ms, accuracy, pareto (bool). The Pareto front is drawn as a line."""
+    base = alt.Chart(rows, title="Accuracy vs latency (Pareto front in blue)")
+    points = base.mark_circle(size=120).encode(
+        x=alt.X("latency_ms:Q", title="median latency (ms)"),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)),
+        color=alt.condition("datum.pareto", alt.value(ACCENT), alt.value("#999999")),
+        tooltip=["config", alt.Tooltip("latency_ms:Q", format=".3f"), alt.Tooltip("accuracy:Q", format=".3f")],
+    )
+    front = base.transform_filter("datum.pareto").mark_line(color=ACCENT).encode(x="latency_ms:Q", y="accuracy:Q")
+    labels = base.mark_text(dy=-12, fontSize=11).encode(x="latency_ms:Q", y="accuracy:Q", text="config:N")
+    return points + front + labels
