@@ -1,22 +1,41 @@
-"""Edge Model Studio dashboard (placeholder until the multi-page app lands).
+"""Edge Model Studio: the router and frame. Pages live in pages/, logic in engine/.
 
 Run: streamlit run app.py
 """
 
 import streamlit as st
 
-import engine
+from ui import state
 
 st.set_page_config(page_title="Edge Model Studio", page_icon=":material/memory:", layout="wide")
-st.title("Edge Model Studio")
-st.info(
-    "The dashboard is coming. Everything it will do already works from the command line: `python -m engine --help`."
-)
-runs = engine.list_runs()
-if runs:
-    st.subheader("Runs in this workspace")
-    st.dataframe(
-        [{k: v for k, v in r.items() if k != "metrics"} | {"val top-1": r["metrics"].get("val_top1")} for r in runs]
-    )
-else:
-    st.write("No runs yet. Try: `python -m engine sample classification --out data/sample-classification`.")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/optimize.py", title="Optimize", icon=":material/compress:"),
+    st.Page("pages/benchmark.py", title="Benchmark", icon=":material/speed:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/deploy.py", title="Deploy", icon=":material/rocket_launch:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+]
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    st.markdown("### Edge Model Studio")
+    st.caption(f"Workspace: `{state.workspace()}`")
+    runs = state.runs()
+    if "pending_run" in st.session_state:  # a page asked to switch the active run (e.g. a job finished)
+        st.session_state["run"] = st.session_state.pop("pending_run")
+    if runs:
+        ids = [r["run"] for r in runs]
+        current = state.active_run()
+        st.selectbox(
+            "Active run",
+            ids,
+            index=ids.index(current["run"]),
+            key="run",
+            format_func=lambda i: state.run_label(next(r for r in runs if r["run"] == i)),
+        )
+
+page.run()

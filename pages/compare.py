@@ -1,0 +1,105 @@
+"""Compare: the original and the optimized model on the same image, side by side, and where they disagree."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+import engine
+from engine.pipeline.context import Context
+from engine.pipeline.optimizing import load_predictor
+from ui import state, widgets
+
+st.title("Compare")
+run = state.require_run()
+st.caption(state.run_label(run))
+if len(run["variants"]) < 2:
+    st.info("Optimize the run first (**Optimize** page): Compare needs at least one OpenVINO variant.")
+    st.stop()
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading model...")
+def predictor(run_id: int, variant: str, path: str, mtime: float):
+    """One compiled model per variant file (the path and mtime key the cache)."""
+    ctx = Context.open()
+    model = load_predictor(ctx, ctx.run(run_id), variant, config={})
+    model.predict([np.zeros((model.img_size, model.img_size, 3), np.uint8)] * 3)  # warm-up: first calls are slow
+    return model
+
+
+def get_predictor(variant: str):
+    path = Context.open().variant_path(Context.open().run(run["run"]), variant)
+    return predictor(run["run"], variant, str(path), path.stat().st_mtime)
+
+
+@st.cache_data(max_entries=8, show_spinner="Running both models on the test split...")
+def ranking(run_id: int, a: str, b: str, stamp: tuple) -> dict:
+    return engine.compare(run_id, a, b)
+
+
+left, right = st.columns(2)
+with left:
+    a = widgets.variant_picker(run, "Original", "torch-fp32", key="cmp_a")
+with right:
+    b = widgets.variant_picker(run, "Optimized", "int8", key="cmp_b")
+
+source = st.segmented_control("Image", ["Test split", "Upload", "Camera"], default="Test split", required=True)
+image = None
+if source == "Test split":
+    samples = engine.dataset_samples(run["dataset"], "test")
+    index = st.session_state.get("cmp_index", 0)
+    index = st.slider("Test image", 0, len(samples) - 1, min(index, len(samples) - 1), key="cmp_slider")
+    image = np.asarray(Image.open(samples[index][0]).convert("RGB"))
+elif source == "Upload":
+    upload = st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "webp"])
+    if upload is not None:
+        try:
+            image = np.asarray(Image.open(upload).convert("RGB"))
+        except Exception as exc:
+            st.error(f"Cannot read {upload.name} as an image ({exc}); upload a PNG or JPEG.")
+else:
+    shot = st.camera_input("Take a picture")
+    if shot is not None:
+        image = np.asarray(Image.open(shot).convert("RGB"))
+
+if image is not None:
+    for col, variant in zip(st.columns(2), (a, b), strict=True):
+        model = get_predictor(variant)
+        pred = model.predict([image])[0]
+        with col:
+            st.markdown(f"**{variant}** · {model.backend}")
+            st.image(model.spec.draw(image, pred, model.labels), width="stretch")
+            st.metric(
+                "Latency (pre + infer + post)",
+                f"{pred.timing.total_ms:.2f} ms",
+                help=f"pre {pred.timing.preprocess_ms:.2f} · infer {pred.timing.inference_ms:.2f}"
+                f" · post {pred.timing.postprocess_ms:.2f} ms",
+            )
+
+st.subheader("Where they disagree")
+paths = [Context.open().variant_path(Context.open().run(run["run"]), v) for v in (a, b)]
+result = ranking(run["run"], a, b, tuple(p.stat().st_mtime for p in paths))
+st.caption(
+    f"{result['label_flips']} label flip(s) on {result['images']} test images · rows sorted by disagreement"
+    " · select a row to open it above"
+)
+table = pd.DataFrame(result["rows"])
+table.insert(0, "file", table["image"].map(lambda p: Path(p).name))
+picked = st.dataframe(
+    table.drop(columns=["image"]),
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="cmp_table",
+)
+rows = picked.selection.rows if picked else []
+if rows:
+    chosen = result["rows"][rows[0]]["image"]
+    test_paths = [p for p, _ in engine.dataset_samples(run["dataset"], "test")]
+    if chosen in test_paths and st.session_state.get("cmp_index") != test_paths.index(chosen):
+        st.session_state["cmp_index"] = test_paths.index(chosen)
+        st.session_state.pop("cmp_slider", None)
+        st.rerun()

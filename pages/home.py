@@ -1,0 +1,81 @@
+"""Home: the pipeline at a glance and a one-click sample project."""
+
+import streamlit as st
+
+import engine
+from ui import jobs, state
+
+st.title("Edge Model Studio")
+st.markdown(
+    "Train a vision model on your images, compress it with **NNCF**, export **OpenVINO** IR and see how fast it"
+    " runs on Intel hardware — all offline."
+)
+
+run = state.active_run()
+datasets = engine.list_datasets()
+variants = run["variants"] if run else []
+benchmarks = engine.benchmark_results(run["run"]) if run else []
+steps = [
+    ("Data", "pages/data.py", f"{len(datasets)} dataset(s)" if datasets else "import a dataset", bool(datasets)),
+    (
+        "Train",
+        "pages/train.py",
+        f"run {run['run']}: {run['status']}" if run else "no run yet",
+        bool(run) and run["status"] in ("completed", "early_stopped"),
+    ),
+    (
+        "Optimize",
+        "pages/optimize.py",
+        ", ".join(v for v in variants if v != "torch-fp32") or "no IR yet",
+        "int8" in variants,
+    ),
+    (
+        "Benchmark",
+        "pages/benchmark.py",
+        f"{len(benchmarks)} result(s)" if benchmarks else "not measured",
+        bool(benchmarks),
+    ),
+    (
+        "Compare",
+        "pages/compare.py",
+        "original vs optimized" if "int8" in variants else "needs INT8",
+        "int8" in variants,
+    ),
+    ("Deploy", "pages/deploy.py", "download the IR" if len(variants) > 1 else "needs an IR", len(variants) > 1),
+]
+for col, (name, page, status, done) in zip(st.columns(len(steps)), steps, strict=True):
+    with col.container(border=True):
+        st.markdown(f"{'✅' if done else '⬜'} **{name}**")
+        st.caption(status)
+        st.page_link(page, label=f"Open {name}")
+
+st.divider()
+left, right = st.columns([1, 2])
+with left:
+    st.subheader("New here?")
+    st.write(
+        "Load the built-in sample project: it writes a 4-class shapes dataset into the workspace, imports it and"
+        " trains MobileNetV3-Small from scratch (about a minute and a half on 2 cores). Then optimize it to INT8"
+        " and compare."
+    )
+    if st.button("Load sample project", type="primary", icon=":material/rocket:"):
+        jobs.start("demo", {}, "Sample project: import + train")
+        st.rerun()
+
+
+@st.fragment(run_every=2)
+def sample_job() -> None:
+    job = jobs.latest_job("demo")
+    if job is None:
+        st.caption("No sample project started yet.")
+        return
+    jobs.job_status(job, key="home")
+    if job["status"] == "completed" and job["run_id"] and st.session_state.get("_announced") != job["id"]:
+        st.session_state["_announced"] = job["id"]
+        st.session_state["pending_run"] = job["run_id"]
+        st.rerun()
+
+
+with right:
+    st.subheader("Sample project")
+    sample_job()

@@ -1,0 +1,53 @@
+"""Starting jobs and following them: the page never blocks; a fragment polls the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+import engine
+from engine.store.workspace import resolve_root
+
+STATUS_ICON = {"queued": "⏳", "starting": "🚀", "running": "⚙️", "completed": "✅", "failed": "❌", "cancelled": "⏹️"}
+
+
+def start(verb: str, kwargs: dict, title: str) -> dict:
+    job = engine.submit_job(verb, kwargs, title)
+    if job["status"] == "queued":
+        st.toast(f"Job {job['id']} queued: another job is running (at most one at a time).", icon="⏳")
+    else:
+        st.toast(f"Job {job['id']} started: {title}", icon="🚀")
+    return job
+
+
+def log_tail(job_id: int, lines: int = 12) -> list[str]:
+    """The job log's last lines, without progress-bar noise."""
+    path = Path(resolve_root()) / "jobs" / f"{job_id}.log"
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line for line in text if "it/s]" not in line and "━" not in line][-lines:]
+
+
+def latest_job(verb: str | None = None) -> dict | None:
+    jobs = [j for j in engine.list_jobs() if verb is None or j["verb"] == verb]
+    return jobs[-1] if jobs else None
+
+
+def job_status(job: dict, *, key: str) -> None:
+    """One job: status line, error, cancel button and log tail."""
+    icon = STATUS_ICON.get(job["status"], "")
+    st.markdown(f"{icon} **Job {job['id']}** · {job['title']} · `{job['status']}`")
+    if job["status"] == "queued":
+        ahead = [j for j in engine.list_jobs(active_only=True) if j["id"] < job["id"]]
+        st.caption(f"Waiting for {len(ahead)} job(s) ahead of it (one job runs at a time on this machine).")
+    if job["error"]:
+        st.error(job["error"])
+    if job["status"] in ("queued", "starting", "running") and st.button("Cancel", key=f"cancel-{key}-{job['id']}"):
+        engine.cancel_job(job["id"])
+        st.rerun()
+    tail = log_tail(job["id"])
+    if tail:
+        with st.expander("Log", expanded=job["status"] == "failed"):
+            st.code("\n".join(tail), language=None)

@@ -1,0 +1,40 @@
+"""Session state shared by the pages: the workspace and the active run."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import engine
+from engine.store.workspace import resolve_root
+
+
+def workspace() -> str:
+    return str(resolve_root())
+
+
+def runs() -> list[dict]:
+    return engine.list_runs()
+
+
+def active_run() -> dict | None:
+    """The run chosen in the sidebar (default: the newest one), or ``None`` in an empty workspace."""
+    all_runs = runs()
+    if not all_runs:
+        return None
+    wanted = st.session_state.get("run")
+    return next((r for r in all_runs if r["run"] == wanted), all_runs[-1])
+
+
+def run_label(run: dict) -> str:
+    top1 = run["metrics"].get("val_top1")
+    score = f" · val top-1 {top1:.1%}" if isinstance(top1, float) else ""
+    return f"run {run['run']} · {run['model']} · {run['status']}{score}"
+
+
+def require_run() -> dict:
+    run = active_run()
+    if run is None:
+        st.info("No runs yet. Start one on the **Train** page, or click **Load sample project** on **Home**.")
+        st.page_link("pages/home.py", label="Go to Home", icon=":material/home:")
+        st.stop()
+    return run
