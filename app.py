@@ -10,14 +10,14 @@ from ui import state
 st.set_page_config(page_title="Edge Model Studio", page_icon=":material/memory:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/optimize.py", title="Optimize", icon=":material/compress:"),
-    st.Page("pages/benchmark.py", title="Benchmark", icon=":material/speed:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-    st.Page("pages/deploy.py", title="Deploy", icon=":material/rocket_launch:"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/dataset:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/optimize.py", title="Optimize", icon=":material/compress:"),
+    st.Page("app_pages/benchmark.py", title="Benchmark", icon=":material/speed:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("app_pages/deploy.py", title="Deploy", icon=":material/rocket_launch:"),
+    st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
 ]
 page = st.navigation(PAGES)
 

@@ -29,7 +29,7 @@ def prepared(tiny_imagenet, tmp_path_factory):
 def _page(name: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     if name != "home":  # home is the default page; switching runs a page without the app's sidebar
-        at.switch_page(f"pages/{name}.py")
+        at.switch_page(f"app_pages/{name}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

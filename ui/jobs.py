@@ -9,15 +9,24 @@ import streamlit as st
 import engine
 from engine.store.workspace import resolve_root
 
-STATUS_ICON = {"queued": "⏳", "starting": "🚀", "running": "⚙️", "completed": "✅", "failed": "❌", "cancelled": "⏹️"}
+STATUS_ICON = {
+    "queued": ":material/hourglass_top:",
+    "starting": ":material/rocket_launch:",
+    "running": ":material/autorenew:",
+    "completed": ":material/check_circle:",
+    "failed": ":material/error:",
+    "cancelled": ":material/stop_circle:",
+}
 
 
 def start(verb: str, kwargs: dict, title: str) -> dict:
     job = engine.submit_job(verb, kwargs, title)
     if job["status"] == "queued":
-        st.toast(f"Job {job['id']} queued: another job is running (at most one at a time).", icon="⏳")
+        st.toast(
+            f"Job {job['id']} queued: another job is running (at most one at a time).", icon=":material/hourglass_top:"
+        )
     else:
-        st.toast(f"Job {job['id']} started: {title}", icon="🚀")
+        st.toast(f"Job {job['id']} started: {title}", icon=":material/rocket_launch:")
     return job
 
 

@@ -35,6 +35,6 @@ def require_run() -> dict:
     run = active_run()
     if run is None:
         st.info("No runs yet. Start one on the **Train** page, or click **Load sample project** on **Home**.")
-        st.page_link("pages/home.py", label="Go to Home", icon=":material/home:")
+        st.page_link("app_pages/home.py", label="Go to Home", icon=":material/home:")
         st.stop()
     return run

@@ -28,7 +28,7 @@ def device_picker(key: str) -> list[str]:
 
 def variant_picker(run: dict, label: str, default: str, key: str) -> str:
     options = run["variants"] or ["torch-fp32"]
-    index = options.index(default) if default in options else 0
+    index = options.index(default) if default in options else len(options) - 1
     return st.selectbox(
         label,
         options,

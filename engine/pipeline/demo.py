@@ -1,6 +1,7 @@
 """The "Load sample project" verb: write the built-in sample into the workspace, import it, train it.
 
-``STUDIO_DEMO_TINY=1`` shrinks it (fewer images, 2 epochs) for browser tests and quick demos.
+``STUDIO_DEMO_TINY=1`` shrinks it (240 training images, ``$STUDIO_DEMO_EPOCHS`` epochs, default 2) for
+browser tests and quick demos.
 """
 
 from __future__ import annotations
@@ -28,5 +29,5 @@ def demo(ctx: Context, task: str = "classification", *, on_run: Callable[[int], 
         partial.rename(folder)
     existing = [d for d in ctx.db.list_datasets() if d["source"] == str(folder.resolve()) and d["info"]]
     dataset = existing[-1]["id"] if existing else import_dataset(ctx, folder, name=f"sample {task}")["dataset"]
-    settings = {"epochs": 2} if tiny else {}
+    settings = {"epochs": int(os.environ.get("STUDIO_DEMO_EPOCHS", "2"))} if tiny else {}
     return {"dataset": dataset, **train(ctx, dataset, on_run=on_run, **settings)}

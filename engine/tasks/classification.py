@@ -5,7 +5,7 @@ from __future__ import annotations
 import datumaro as dm
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from engine.inference.prediction import Prediction
@@ -71,15 +71,16 @@ def agreement(a: Prediction, b: Prediction) -> float:
 def draw(image: np.ndarray, prediction: Prediction, labels: list[str]) -> Image.Image:
     """The image with a banner naming the predicted class and its score."""
     canvas = Image.fromarray(image).convert("RGB")
-    scale = max(1, round(max(canvas.size) / 128))
-    if scale > 1:
-        canvas = canvas.resize((canvas.width * scale, canvas.height * scale), Image.Resampling.NEAREST)
+    if max(canvas.size) < 256:  # small images: enlarge so the label stays readable
+        scale = 256 / max(canvas.size)
+        canvas = canvas.resize((round(canvas.width * scale), round(canvas.height * scale)), Image.Resampling.NEAREST)
     name = labels[prediction.label] if 0 <= prediction.label < len(labels) else str(prediction.label)
     text = f"{name} {prediction.score:.0%}"
+    font = ImageFont.load_default(size=max(12, canvas.height // 14))
     d = ImageDraw.Draw(canvas)
-    box = d.textbbox((0, 0), text)
-    d.rectangle([0, 0, box[2] + 6, box[3] + 6], fill=(20, 20, 20))
-    d.text((3, 3), text, fill=(255, 255, 255))
+    *_, right, bottom = d.textbbox((6, 4), text, font=font)
+    d.rectangle([0, 0, right + 6, bottom + 6], fill=(0, 104, 181))
+    d.text((6, 4), text, fill=(255, 255, 255), font=font)
     return canvas
 
 

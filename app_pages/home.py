@@ -16,36 +16,36 @@ datasets = engine.list_datasets()
 variants = run["variants"] if run else []
 benchmarks = engine.benchmark_results(run["run"]) if run else []
 steps = [
-    ("Data", "pages/data.py", f"{len(datasets)} dataset(s)" if datasets else "import a dataset", bool(datasets)),
+    ("Data", "app_pages/data.py", f"{len(datasets)} dataset(s)" if datasets else "import a dataset", bool(datasets)),
     (
         "Train",
-        "pages/train.py",
+        "app_pages/train.py",
         f"run {run['run']}: {run['status']}" if run else "no run yet",
         bool(run) and run["status"] in ("completed", "early_stopped"),
     ),
     (
         "Optimize",
-        "pages/optimize.py",
+        "app_pages/optimize.py",
         ", ".join(v for v in variants if v != "torch-fp32") or "no IR yet",
         "int8" in variants,
     ),
     (
         "Benchmark",
-        "pages/benchmark.py",
+        "app_pages/benchmark.py",
         f"{len(benchmarks)} result(s)" if benchmarks else "not measured",
         bool(benchmarks),
     ),
     (
         "Compare",
-        "pages/compare.py",
+        "app_pages/compare.py",
         "original vs optimized" if "int8" in variants else "needs INT8",
         "int8" in variants,
     ),
-    ("Deploy", "pages/deploy.py", "download the IR" if len(variants) > 1 else "needs an IR", len(variants) > 1),
+    ("Deploy", "app_pages/deploy.py", "download the IR" if len(variants) > 1 else "needs an IR", len(variants) > 1),
 ]
 for col, (name, page, status, done) in zip(st.columns(len(steps)), steps, strict=True):
     with col.container(border=True):
-        st.markdown(f"{'✅' if done else '⬜'} **{name}**")
+        st.markdown(f"{':material/check_circle:' if done else ':material/radio_button_unchecked:'} **{name}**")
         st.caption(status)
         st.page_link(page, label=f"Open {name}")
 

@@ -1,0 +1,119 @@
+"""Train: pick a dataset and an architecture, start, and follow the run live."""
+
+import pandas as pd
+import streamlit as st
+
+import engine
+from engine.registry import get_task
+from engine.training.config import TrainConfig
+from ui import charts, jobs, state
+
+st.title("Train")
+datasets = engine.list_datasets()
+if not datasets:
+    st.info("Import a dataset on the **Data** page first (or load the sample project on **Home**).")
+
+
+def settings_form() -> None:
+    with st.form("train"):
+        left, right = st.columns(2)
+        dataset = left.selectbox(
+            "Dataset",
+            [d["dataset"] for d in datasets],
+            index=len(datasets) - 1,
+            format_func=lambda i: next(
+                f"{d['dataset']} · {d['name']} ({d['task']})" for d in datasets if d["dataset"] == i
+            ),
+        )
+        task = next(d["task"] for d in datasets if d["dataset"] == dataset)
+        spec, defaults = get_task(task), TrainConfig()
+        arch = right.selectbox(
+            "Architecture",
+            list(spec.archs),
+            index=list(spec.archs).index(spec.default_arch),
+            format_func=lambda a: f"{a} ({spec.archs[a].summary})",
+        )
+        c1, c2, c3, c4 = st.columns(4)
+        epochs = c1.number_input("Epochs", 1, 500, defaults.epochs, help="Passes over the training split.")
+        batch = c2.number_input("Batch size", 2, 512, defaults.batch_size)
+        size = c3.number_input(
+            "Image size (px)",
+            32,
+            1024,
+            spec.default_img_size,
+            step=16,
+            help="Images are resized to a square of this size; smaller is faster.",
+        )
+        lr = c4.number_input(
+            "Peak learning rate",
+            1e-5,
+            0.5,
+            defaults.lr,
+            format="%.4f",
+            help="AdamW with a one-cycle schedule (warm-up, then cosine decay).",
+        )
+        c5, c6, c7 = st.columns(3)
+        patience = c5.number_input(
+            "Early-stopping patience",
+            1,
+            100,
+            defaults.patience,
+            help="Stop after this many epochs without a better validation metric.",
+        )
+        seed = c6.number_input("Seed", 0, 2**31 - 1, defaults.seed)
+        pretrained = c7.toggle(
+            "ImageNet weights when cached",
+            True,
+            help="Used only if already in the local torch cache; nothing is downloaded.",
+        )
+        if st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:"):
+            settings = {
+                "model": arch,
+                "epochs": int(epochs),
+                "batch_size": int(batch),
+                "img_size": int(size),
+                "lr": float(lr),
+                "patience": int(patience),
+                "seed": int(seed),
+                "pretrained": pretrained,
+            }
+            jobs.start("train", {"dataset": dataset, **settings}, f"Train {arch} on dataset {dataset}")
+
+
+@st.fragment(run_every=2)
+def live(known_datasets: int) -> None:
+    if len(engine.list_datasets()) != known_datasets:  # a dataset arrived (e.g. the sample project): show the form
+        st.rerun()
+    job = jobs.latest_job("train") or jobs.latest_job("demo")
+    run_id = (job or {}).get("run_id") or (state.active_run() or {}).get("run")
+    if job:
+        jobs.job_status(job, key="train")
+    if run_id is None:
+        return
+    shown = engine.show_run(run_id)
+    epochs = pd.DataFrame(shown["epochs"])
+    total = shown["config"].get("epochs", 1)
+    st.subheader(f"Run {run_id} · {shown['model']} · {shown['status']}")
+    if shown["metrics"].get("weights_notice"):
+        st.caption(shown["metrics"]["weights_notice"])
+    if epochs.empty:
+        st.progress(0.0, text="Preparing data and model...")
+        return
+    last = epochs.iloc[-1]
+    eta = "" if shown["status"] != "running" else f" · ETA {last['eta_s']:.0f} s"
+    st.progress(
+        min(int(last["epoch"]) / total, 1.0),
+        text=f"Epoch {int(last['epoch'])}/{total} · {last['images_per_s']:.0f} img/s{eta}",
+    )
+    metric = get_task(shown["task"]).primary_metric
+    left, right = st.columns(2)
+    left.altair_chart(charts.training_curves(epochs), width="stretch")
+    right.altair_chart(charts.metric_curve(epochs, metric), width="stretch")
+    if shown["status"] == "cancelled" and st.button("Resume this run", icon=":material/replay:"):
+        jobs.start("train", {"resume": run_id}, f"Resume run {run_id}")
+        st.rerun()
+
+
+if datasets:
+    settings_form()
+live(len(datasets))

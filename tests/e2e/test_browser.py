@@ -1,0 +1,136 @@
+"""The dashboard in a real browser (Debian's Chromium driven by Playwright), as a first-time visitor uses it.
+
+Never skipped: without Chromium this test fails, so CI cannot go green without the browser check.
+Screenshots go to $STUDIO_SCREENSHOT_DIR (the README's images are made this way) or a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "STUDIO_WORKSPACE": str(tmp_path / "ws"),
+        "STUDIO_DEMO_TINY": "1",
+        "STUDIO_DEMO_EPOCHS": os.environ.get("STUDIO_DEMO_EPOCHS", "8"),
+    }
+    if os.environ.get("STUDIO_DEMO_FULL") == "1":  # README screenshots: the real sample project
+        env.pop("STUDIO_DEMO_TINY")
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise AssertionError((tmp_path / "streamlit.log").read_text())
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    subprocess.run(
+        [sys.executable, "-m", "engine", "jobs", "list", "--workspace", str(tmp_path / "ws")],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+    )
+
+
+def test_sample_project_to_compare_and_benchmark(app, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is missing: install it with `apt-get install -y chromium`"
+    shots = Path(os.environ.get("STUDIO_SCREENSHOT_DIR", tmp_path / "shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(app)
+
+        def open_page(name: str) -> None:
+            page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+            expect(page.locator("h1", has_text=name)).to_be_visible()
+
+        expect(page.get_by_role("button", name="Load sample project")).to_be_visible()
+        page.get_by_role("button", name="Load sample project").click()
+        expect(page.get_by_text("Sample project: import + train").first).to_be_visible()
+        page.screenshot(path=shots / "home.png", full_page=True)
+
+        open_page("Train")
+        expect(page.get_by_text(re.compile(r"^Epoch \d+/\d+")).first).to_be_visible(timeout=180_000)
+        page.screenshot(path=shots / "train.png", full_page=True)
+        finished = re.compile(r"^Run \d+ · \S+ · (completed|early_stopped)$")
+        expect(page.get_by_role("heading", name=finished)).to_be_visible(timeout=600_000)
+
+        open_page("Optimize")
+        page.get_by_role("button", name="Optimize").click()
+        expect(page.get_by_role("heading", name="Variants")).to_be_visible(timeout=600_000)
+
+        open_page("Compare")
+        images = page.locator('[data-testid="stImage"] img')
+        expect(images).to_have_count(2, timeout=120_000)
+        latency = page.locator('[data-testid="stMetricValue"]')
+        expect(latency).to_have_count(2)
+        values = [latency.nth(i).inner_text() for i in range(2)]
+        assert all(v.endswith(" ms") and float(v.split()[0]) > 0 for v in values), values
+        page.screenshot(path=shots / "compare.png", full_page=True)
+
+        open_page("Benchmark")
+        page.get_by_label("Amount").fill("50")
+        page.get_by_role("button", name="Run benchmark").click()
+        charts = page.locator(".vega-embed")
+        expect(charts.first).to_be_visible(timeout=600_000)
+        expect(charts.first.locator("canvas, svg").first).to_be_attached()
+        assert charts.count() >= 3
+        page.screenshot(path=shots / "benchmark.png", full_page=True)
+        browser.close()
