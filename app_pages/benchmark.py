@@ -14,15 +14,7 @@ st.caption(state.run_label(run))
 with st.form("benchmark"):
     left, right = st.columns(2)
     variants = left.multiselect("Variants", run["variants"], default=run["variants"])
-    found = widgets.devices()
-    device_names = {d["device"]: f"{d['device']} — {d.get('full_device_name', '')}" for d in found}
-    devices = right.multiselect(
-        "Devices",
-        list(device_names),
-        default=[found[0]["device"]],
-        format_func=device_names.get,
-        help="openvino.Core().available_devices plus AUTO",
-    )
+    devices = widgets.device_picker("bench_devices", container=right)
     c1, c2, c3 = st.columns(3)
     hint = c1.selectbox(
         "Performance hint",
@@ -52,12 +44,7 @@ with st.form("benchmark"):
 
 @st.fragment(run_every=2)
 def progress() -> None:
-    job = jobs.latest_job("benchmark")
-    if job and job["status"] != "completed":
-        jobs.job_status(job, key="bench")
-    elif job and st.session_state.get("_benchmarked") != job["id"]:
-        st.session_state["_benchmarked"] = job["id"]
-        st.rerun()
+    jobs.follow("benchmark", "bench", run=run["run"])
 
 
 progress()

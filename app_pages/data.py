@@ -11,7 +11,7 @@ from engine.data.archive import safe_extract
 from engine.data.images import read_rgb
 from engine.data.importer import supported_formats
 from engine.errors import StudioError
-from ui import charts, jobs, state
+from ui import charts, jobs, state, widgets
 
 MAX_UPLOAD_MB = 1024
 
@@ -53,9 +53,7 @@ with st.expander("Import a dataset", expanded=not engine.list_datasets()):
 
 @st.fragment(run_every=2)
 def import_job() -> None:
-    job = jobs.latest_job("import_dataset")
-    if job and job["status"] != "completed":
-        jobs.job_status(job, key="data")
+    jobs.follow("import_dataset", "data")
 
 
 import_job()
@@ -64,14 +62,7 @@ datasets = engine.list_datasets()
 if not datasets:
     st.info("No dataset yet: import one above, or load the sample project on Home.")
     st.stop()
-choice = st.selectbox(
-    "Dataset",
-    [d["dataset"] for d in datasets],
-    index=len(datasets) - 1,
-    format_func=lambda i: next(
-        f"{d['dataset']} · {d['name']} · {d['task']} · {d['images']} images" for d in datasets if d["dataset"] == i
-    ),
-)
+choice = widgets.dataset_picker(datasets)
 info = engine.dataset_info(choice)
 st.caption(
     f"Format **{info['format']}** (auto-detected by Datumaro) · task **{info['task']}** · from `{info['source']}`"

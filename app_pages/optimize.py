@@ -37,12 +37,7 @@ with st.form("optimize"):
 
 @st.fragment(run_every=2)
 def progress() -> None:
-    job = jobs.latest_job("optimize")
-    if job and job["kwargs"].get("run") == run["run"] and job["status"] != "completed":
-        jobs.job_status(job, key="optimize")
-    elif job and job["status"] == "completed" and st.session_state.get("_optimized") != job["id"]:
-        st.session_state["_optimized"] = job["id"]
-        st.rerun()
+    jobs.follow("optimize", "optimize", run=run["run"])
 
 
 progress()

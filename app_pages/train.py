@@ -6,7 +6,7 @@ import streamlit as st
 import engine
 from engine.registry import get_task
 from engine.training.config import TrainConfig
-from ui import charts, jobs, state
+from ui import charts, jobs, state, widgets
 
 st.title("Train")
 datasets = engine.list_datasets()
@@ -17,14 +17,7 @@ if not datasets:
 def settings_form() -> None:
     with st.form("train"):
         left, right = st.columns(2)
-        dataset = left.selectbox(
-            "Dataset",
-            [d["dataset"] for d in datasets],
-            index=len(datasets) - 1,
-            format_func=lambda i: next(
-                f"{d['dataset']} · {d['name']} ({d['task']})" for d in datasets if d["dataset"] == i
-            ),
-        )
+        dataset = widgets.dataset_picker(datasets, container=left)
         task = next(d["task"] for d in datasets if d["dataset"] == dataset)
         spec, defaults = get_task(task), TrainConfig()
         arch = right.selectbox(

@@ -60,3 +60,23 @@ def job_status(job: dict, *, key: str) -> None:
     if tail:
         with st.expander("Log", expanded=job["status"] == "failed"):
             st.code("\n".join(tail), language=None)
+
+
+def follow(verb: str, key: str, *, run: int | None = None) -> None:
+    """Show the newest ``verb`` job while it is unfinished; rerun the page once when it completes.
+
+    Call it inside an ``st.fragment(run_every=...)`` so the page polls without blocking.
+    """
+    job = latest_job(verb)
+    if job is not None and run is not None and job["kwargs"].get("run") != run:
+        job = None
+    seen = f"_done_{key}"
+    if seen not in st.session_state:  # first look: jobs that finished before the page opened are old news
+        st.session_state[seen] = job["id"] if job and job["status"] == "completed" else None
+    if job is None:
+        return
+    if job["status"] != "completed":
+        job_status(job, key=key)
+    elif st.session_state[seen] != job["id"]:  # it finished while the page was open: refresh the results
+        st.session_state[seen] = job["id"]
+        st.rerun(scope="app")

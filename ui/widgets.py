@@ -13,16 +13,17 @@ def devices() -> list[dict]:
     return engine.devices()
 
 
-def device_picker(key: str) -> list[str]:
+def device_picker(key: str, *, container=st) -> list[str]:
+    """Devices from ``openvino.Core().available_devices`` plus AUTO, shown with their full names."""
     found = devices()
     names = {d["device"]: f"{d['device']} — {d.get('full_device_name', '')}" for d in found}
-    return st.multiselect(
+    return container.multiselect(
         "Devices",
         list(names),
         default=[found[0]["device"]],
         format_func=names.get,
         key=key,
-        help="From openvino.Core().available_devices, plus AUTO (automatic device selection).",
+        help="openvino.Core().available_devices, plus AUTO (automatic device selection).",
     )
 
 
@@ -36,3 +37,9 @@ def variant_picker(run: dict, label: str, default: str, key: str) -> str:
         key=key,
         format_func=lambda v: f"{v} — {VARIANTS[v].precision} {VARIANTS[v].backend}",
     )
+
+
+def dataset_picker(datasets: list[dict], *, container=st, key: str | None = None) -> int:
+    """Pick one of ``engine.list_datasets()`` (newest first selected)."""
+    names = {d["dataset"]: f"{d['dataset']} · {d['name']} · {d['task']} · {d['images']} images" for d in datasets}
+    return container.selectbox("Dataset", list(names), index=len(names) - 1, format_func=names.get, key=key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from engine.benchmark import runner
@@ -40,6 +41,7 @@ def benchmark(
         msg = "give --iterations >= 1 or --time SECONDS > 0"
         raise StudioError(msg)
     run_dir = ctx.run_dir(run)
+    others = [j["title"] for j in ctx.db.list_jobs(("starting", "running")) if j["pid"] != os.getpid()]
     results = []
     with run_log(run_dir):
         for name in names:
@@ -60,6 +62,10 @@ def benchmark(
                             seconds=seconds,
                             warmup=warmup,
                         )
+                    res["environment"]["other_jobs"] = others
+                    if others:  # the job queue normally prevents this: say so when it happened
+                        res["environment"]["contended"] = True
+                        res["environment"]["note"] = f"ran while other jobs ran: {', '.join(others)}"
                     res.update(
                         {
                             "run": run["id"],
