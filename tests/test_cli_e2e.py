@@ -29,7 +29,7 @@ def pipeline(tmp_path_factory):
             "optimize",
             str(trained["run"]),
             "--variants",
-            "fp32,fp16,int8",
+            "fp32,fp16,int8,int8-acc",
             "--calib-size",
             "64",
             "--json",
@@ -60,19 +60,20 @@ def test_training_learns_and_writes_its_artifacts(pipeline):
 
 def test_variants_are_accurate_small_and_agree(pipeline):
     variants = pipeline["optimize"]["variants"]
-    assert set(variants) == {"torch-fp32", "fp32", "fp16", "int8"}
+    assert set(variants) == {"torch-fp32", "fp32", "fp16", "int8", "int8-acc"}
     torch_top1 = variants["torch-fp32"]["top1"]
     assert torch_top1 > 0.4
     assert variants["fp32"]["top1"] == pytest.approx(torch_top1, abs=0.02)
     assert variants["fp16"]["agreement"]["fp32"] >= 0.97
     assert variants["int8"]["agreement"]["fp32"] >= 0.90
+    assert variants["int8-acc"]["agreement"]["fp32"] >= 0.90
     assert variants["fp16"]["size_bytes"] < 0.6 * variants["fp32"]["size_bytes"]
     assert variants["int8"]["size_bytes"] < 0.6 * variants["fp32"]["size_bytes"]
 
 
 def test_every_ir_carries_model_api_metadata_and_static_shape(pipeline):
     run_dir = pipeline["ws"] / "runs" / str(pipeline["train"]["run"])
-    for name in ("fp32", "fp16", "int8"):
+    for name in ("fp32", "fp16", "int8", "int8-acc"):
         model = ov.Core().read_model(run_dir / "variants" / name / "model.xml")
         info = read_model_info(model)
         assert set(REQUIRED_KEYS) <= set(info), name

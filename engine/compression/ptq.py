@@ -7,6 +7,7 @@ smaller and faster than FP32 on CPU.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import nncf
 import numpy as np
@@ -38,4 +39,38 @@ def quantize_int8(ov_model: ov.Model, samples: list, img_size: int, *, calib_siz
         subset_size=len(subset),
         preset=nncf.QuantizationPreset.PERFORMANCE,
         fast_bias_correction=False,
+    )
+
+
+def quantize_int8_accuracy_control(
+    ov_model: ov.Model,
+    train_samples: list,
+    val_samples: list,
+    img_size: int,
+    score: Callable[[ov.CompiledModel, list], float],
+    *,
+    calib_size: int = 300,
+    max_drop: float = 0.005,
+    seed: int = 0,
+):
+    """INT8 whose validation metric drops by at most ``max_drop`` (absolute): NNCF quantizes, measures the
+    drop on ``val_samples`` with ``score`` and reverts the layers that cost the most accuracy to float."""
+    subset = calibration_subset(train_samples, calib_size, seed)
+    log.info(
+        "accuracy-controlled INT8: %d calibration, %d validation images, max drop %.3f",
+        len(subset),
+        len(val_samples),
+        max_drop,
+    )
+    calibration = nncf.Dataset(subset, transform_func=lambda s: to_input(read_rgb(s[0]), img_size))
+    validation = nncf.Dataset(val_samples)
+    return nncf.quantize_with_accuracy_control(
+        ov_model,
+        calibration_dataset=calibration,
+        validation_dataset=validation,
+        validation_fn=score,
+        max_drop=max_drop,
+        drop_type=nncf.DropType.ABSOLUTE,
+        subset_size=len(subset),
+        preset=nncf.QuantizationPreset.PERFORMANCE,
     )

@@ -86,13 +86,9 @@ def benchmark(
                         res.get("latency_ms", {}).get("median", float("nan")),
                     )
                     results.append(res)
-    return {"run": run["id"], "results": [_summary(r) for r in results]}
+    # the raw per-request samples stay in the result files and the database; the summary omits them
+    return {"run": run["id"], "results": [{k: v for k, v in r.items() if k != "latency_samples_ms"} for r in results]}
 
 
 def _split(value: str | list[str]) -> list[str]:
     return value if isinstance(value, list) else [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _summary(res: dict) -> dict:
-    out = {k: v for k, v in res.items() if k != "latency_samples_ms"}
-    return out

@@ -58,6 +58,9 @@ def optimize(
         build = BuildContext(
             fp32_model=convert.to_openvino(baseline.model, img_size, spec, labels),
             train_samples=stored.split_samples(folder, "train", run["task"]),
+            val_samples=stored.split_samples(folder, "val", run["task"]),
+            spec=spec,
+            labels=labels,
             img_size=img_size,
             calib_size=calib_size,
             seed=seed,
@@ -90,12 +93,8 @@ def _record(ctx, run, name, size, metrics, preds, refs, base_metrics, spec) -> d
         "eval_precision": "f32",
         "metrics": metrics,
     }
-    path = (
-        ctx.run_dir(run) / "checkpoints" / "best.pt"
-        if name == "torch-fp32"
-        else (ctx.run_dir(run) / "variants" / name / "model.xml")
-    )
-    if name != "torch-fp32":
+    path = ctx.variant_path(run, name)
+    if VARIANTS[name].backend == "openvino":
         write_json(path.parent / "metrics.json", entry)
     ctx.db.upsert_variant(
         run_id=run["id"], name=name, precision=entry["precision"], path=str(path), size_bytes=size, metrics=entry
