@@ -10,7 +10,7 @@ from PIL import Image
 import engine
 from engine.pipeline.context import Context
 from engine.pipeline.optimizing import load_predictor
-from ui import state, widgets
+from ui import jobs, state, widgets
 
 st.title("Compare")
 run = state.require_run()
@@ -32,11 +32,6 @@ def predictor(run_id: int, variant: str, path: str, mtime: float):
 def get_predictor(variant: str):
     path = Context.open().variant_path(Context.open().run(run["run"]), variant)
     return predictor(run["run"], variant, str(path), path.stat().st_mtime)
-
-
-@st.cache_data(max_entries=8, show_spinner="Running both models on the test split...")
-def ranking(run_id: int, a: str, b: str, stamp: tuple) -> dict:
-    return engine.compare(run_id, a, b)
 
 
 left, right = st.columns(2)
@@ -79,8 +74,28 @@ if image is not None:
             )
 
 st.subheader("Where they disagree")
-paths = [Context.open().variant_path(Context.open().run(run["run"]), v) for v in (a, b)]
-result = ranking(run["run"], a, b, tuple(p.stat().st_mtime for p in paths))
+want = {"run": run["run"], "a": a, "b": b}
+newest_model = max(Context.open().variant_path(Context.open().run(run["run"]), v).stat().st_mtime for v in (a, b))
+compare_jobs = [j for j in engine.list_jobs() if j["verb"] == "compare" and j["kwargs"] == want]
+done = [j for j in compare_jobs if j["status"] == "completed" and j["finished"] >= newest_model]
+if not done:
+    title = f"Compare {a} and {b} on run {run['run']}"
+    if compare_jobs and compare_jobs[-1]["status"] == "failed":
+        st.error(compare_jobs[-1]["error"])
+        if st.button("Retry the comparison"):
+            jobs.start("compare", want, title)
+        st.stop()
+    if not any(j["status"] in ("queued", "starting", "running") for j in compare_jobs):
+        jobs.start("compare", want, title)  # both models on every test image, in the background
+
+    @st.fragment(run_every=2)
+    def ranking_job() -> None:
+        jobs.follow("compare", "compare", run=run["run"])
+        st.caption("Running both models on every test image in the background...")
+
+    ranking_job()
+    st.stop()
+result = done[-1]["result"]
 st.caption(
     f"{result['label_flips']} label flip(s) on {result['images']} test images · rows sorted by disagreement"
     " · select a row to open it above"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -86,6 +88,15 @@ def test_compare_page_shows_both_models(prepared):
     latencies = [m for m in at.metric if m.label.startswith("Latency")]
     assert len(latencies) == 2 and all(m.value.endswith(" ms") for m in latencies)
     assert len(at.get("image")) >= 1
+    # the disagreement ranking runs as a background job; once it is done the page shows it
+    job = next(j for j in engine.list_jobs() if j["verb"] == "compare")
+    assert job["kwargs"] == {"run": prepared["run"], "a": "torch-fp32", "b": "int8"}
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if next(j for j in engine.list_jobs() if j["id"] == job["id"])["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.5)
+    at = _page("compare")
     ranking = at.dataframe[0].value
     assert len(ranking) == 32 and "disagreement" in ranking
 

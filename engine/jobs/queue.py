@@ -21,7 +21,7 @@ from engine.errors import StudioError, choice_error
 from engine.pipeline.context import Context
 
 # verbs a job may run, with the CLI line that does the same (shown next to the job)
-JOB_VERBS = ("demo", "import_dataset", "train", "optimize", "benchmark")
+JOB_VERBS = ("demo", "import_dataset", "train", "optimize", "benchmark", "compare")
 ACTIVE = ("starting", "running")
 ENGINE_ROOT = Path(__file__).resolve().parents[2]
 
