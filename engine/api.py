@@ -176,7 +176,7 @@ def devices() -> list[dict]:
 
 
 def demo(task: str = "classification", *, on_run=None, workspace: str | Path | None = None) -> dict:
-    """The dashboard's "Load sample project": write the sample into the workspace, import it, train it.
+    """The dashboard's "Load sample project": sample -> import -> train -> optimize -> benchmark, in the workspace.
 
     Python: ``engine.demo()``      CLI: ``python -m engine demo`` (``STUDIO_DEMO_TINY=1`` for a 1-minute version)
     """

@@ -105,5 +105,9 @@ def accuracy_vs_latency(rows: pd.DataFrame) -> alt.Chart:
         tooltip=["config", alt.Tooltip("latency_ms:Q", format=".3f"), alt.Tooltip("accuracy:Q", format=".3f")],
     )
     front = base.transform_filter("datum.pareto").mark_line(color=ACCENT).encode(x="latency_ms:Q", y="accuracy:Q")
-    labels = base.mark_text(dy=-12, fontSize=11).encode(x="latency_ms:Q", y="accuracy:Q", text="config:N")
+    labels = (  # name the front only: dominated points crowd the plot and are in the table below
+        base.transform_filter("datum.pareto")
+        .mark_text(dy=-12, fontSize=11)
+        .encode(x="latency_ms:Q", y="accuracy:Q", text="config:N")
+    )
     return points + front + labels

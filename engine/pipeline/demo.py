@@ -1,4 +1,6 @@
-"""The "Load sample project" verb: write the built-in sample into the workspace, import it, train it.
+"""The "Load sample project" verb: write the built-in sample into the workspace, import it, train it,
+then optimize it (FP32, FP16, INT8) and benchmark every variant briefly, so a first-time visitor gets the
+whole pipeline from one click.
 
 ``STUDIO_DEMO_TINY=1`` shrinks it (240 training images, ``$STUDIO_DEMO_EPOCHS`` epochs, default 2) for
 browser tests and quick demos.
@@ -10,8 +12,11 @@ import os
 import shutil
 from collections.abc import Callable
 
+from engine.export.variants import DEFAULT_OPTIMIZE
+from engine.pipeline.benchmarking import benchmark
 from engine.pipeline.context import Context
 from engine.pipeline.datasets import import_dataset
+from engine.pipeline.optimizing import optimize
 from engine.pipeline.training import train
 
 TINY_SAMPLE = (("train", 60), ("val", 10), ("test", 10))
@@ -30,4 +35,14 @@ def demo(ctx: Context, task: str = "classification", *, on_run: Callable[[int], 
     existing = [d for d in ctx.db.list_datasets() if d["source"] == str(folder.resolve()) and d["info"]]
     dataset = existing[-1]["id"] if existing else import_dataset(ctx, folder, name=f"sample {task}")["dataset"]
     settings = {"epochs": int(os.environ.get("STUDIO_DEMO_EPOCHS", "2"))} if tiny else {}
-    return {"dataset": dataset, **train(ctx, dataset, on_run=on_run, **settings)}
+    trained = train(ctx, dataset, on_run=on_run, **settings)
+    if trained["status"] == "cancelled":
+        return {"dataset": dataset, **trained}
+    optimized = optimize(ctx, trained["run"], variants=list(DEFAULT_OPTIMIZE))
+    measured = benchmark(ctx, trained["run"], precisions=["default", "f32"], iterations=100)
+    return {
+        "dataset": dataset,
+        **trained,
+        "variants": {name: v[optimized["primary_metric"]] for name, v in optimized["variants"].items()},
+        "benchmarks": len(measured["results"]),
+    }
