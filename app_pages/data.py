@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from engine.data.archive import safe_extract
+from engine.data.archive import dataset_root, safe_extract
 from engine.data.images import read_rgb
 from engine.data.importer import supported_formats
 from engine.errors import StudioError
@@ -35,13 +35,16 @@ with st.expander("Import a dataset", expanded=not engine.list_datasets()):
                 st.error(f"{upload.name} is {upload.size / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
             else:
                 target = Path(state.workspace()) / "uploads" / f"{Path(upload.name).stem}-{upload.file_id[:8]}"
-                with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
-                    tmp.write(upload.getbuffer())
-                    tmp.flush()
-                    try:
-                        path = safe_extract(tmp.name, target)
-                    except StudioError as exc:
-                        st.error(str(exc))
+                if target.is_dir():  # the same upload again: it was extracted and checked already
+                    path = dataset_root(target)
+                else:
+                    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+                        tmp.write(upload.getbuffer())
+                        tmp.flush()
+                        try:
+                            path = safe_extract(tmp.name, target)
+                        except StudioError as exc:
+                            st.error(str(exc))
     else:
         server_path = st.text_input("Folder path", placeholder="/data/my-dataset")
         if st.button("Import", type="primary", disabled=not server_path):

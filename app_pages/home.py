@@ -58,7 +58,15 @@ with left:
         " trains MobileNetV3-Small from scratch, quantizes it to INT8 with NNCF and benchmarks every variant"
         " (about 2.5 minutes on 2 cores). Then open **Compare** and **Benchmark**."
     )
-    if st.button("Load sample project", type="primary", icon=":material/rocket:"):
+    demo_job = jobs.latest_job("demo")
+    busy = demo_job is not None and demo_job["status"] in ("queued", "starting", "running")
+    if st.button(
+        "Load sample project",
+        type="primary",
+        icon=":material/rocket:",
+        disabled=busy,
+        help="Already running: follow it on the right." if busy else None,
+    ):
         jobs.start("demo", {}, "Sample project: import, train, optimize, benchmark")
         st.rerun()
 

@@ -14,3 +14,8 @@ def choice_error(what: str, value: object, valid: list[str] | tuple[str, ...]) -
     """Build the standard 'unknown X' error that lists the valid options."""
     msg = f"unknown {what} {value!r}; valid: {', '.join(valid)}"
     return StudioError(msg)
+
+
+class Cancelled(BaseException):
+    """Raised in a job process on SIGTERM. A BaseException, so library code that catches ``Exception``
+    (Datumaro wraps import errors, for one) cannot turn a cancellation into a failure."""

@@ -58,6 +58,13 @@ def test_cancel_running_training_then_crash_recovery(tiny_imagenet, workspace):
     assert cancelled["status"] == "cancelled"
     assert engine.show_run(cancelled["run_id"])["status"] == "cancelled"
 
+    # cancelled at once, before the training loop installs its own SIGTERM handler: still "cancelled"
+    early = engine.submit_job("train", {"dataset": dataset, "epochs": 200, "img_size": 32}, "early")
+    _wait(early["id"], ("running",))
+    engine.cancel_job(early["id"])
+    early = _wait(early["id"], ("cancelled", "failed", "completed"))
+    assert early["status"] == "cancelled", early["error"]
+
     crash = engine.submit_job("train", {"dataset": dataset, "epochs": 200, "img_size": 32}, "crash")
     crashed = _wait(crash["id"], ("running",))
     os.kill(crashed["pid"], signal.SIGKILL)

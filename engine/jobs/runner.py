@@ -7,19 +7,15 @@ import signal
 import time
 import traceback
 
-from engine.errors import StudioError
+from engine.errors import Cancelled, StudioError
 from engine.jobs.queue import tick
 from engine.pipeline.context import Context
 
 log = logging.getLogger(__name__)
 
 
-class JobCancelled(Exception):
-    pass
-
-
 def _raise_cancelled(signum: int, frame: object) -> None:
-    raise JobCancelled
+    raise Cancelled
 
 
 def run_job(ctx: Context, job_id: int) -> dict:
@@ -37,7 +33,7 @@ def run_job(ctx: Context, job_id: int) -> dict:
         result = getattr(engine, job["verb"])(**kwargs)
         if isinstance(result, dict) and result.get("status") == "cancelled":
             status = "cancelled"
-    except JobCancelled:
+    except Cancelled:
         status = "cancelled"
     except StudioError as exc:
         status, error = "failed", str(exc)

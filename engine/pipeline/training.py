@@ -8,7 +8,7 @@ from collections.abc import Callable
 import yaml
 
 from engine.data import stored
-from engine.errors import StudioError
+from engine.errors import Cancelled, StudioError
 from engine.pipeline.context import Context, run_log
 from engine.registry import get_task
 from engine.store.atomic import write_text
@@ -69,8 +69,11 @@ def train(
                 stored.split_samples(folder, "val", config.task),
                 resume=resume is not None,
             )
+        except Cancelled:  # cancelled before the training loop took over SIGTERM: nothing to save yet
+            ctx.db.update_run(run["id"], status="cancelled")
+            raise
         except BaseException as exc:
-            ctx.db.update_run(run["id"], status="failed", metrics={"error": str(exc)})
+            ctx.db.update_run(run["id"], status="failed", metrics={"error": str(exc) or type(exc).__name__})
             raise
     metrics = {
         "best_epoch": result.best_epoch,
