@@ -30,7 +30,7 @@ def predictor(run_id: int, variant: str, path: str, mtime: float):
 
 
 def get_predictor(variant: str):
-    path = Context.open().variant_path(Context.open().run(run["run"]), variant)
+    path = variant_paths[variant]
     return predictor(run["run"], variant, str(path), path.stat().st_mtime)
 
 
@@ -39,6 +39,9 @@ with left:
     a = widgets.variant_picker(run, "Original", "torch-fp32", key="cmp_a")
 with right:
     b = widgets.variant_picker(run, "Optimized", "int8", key="cmp_b")
+
+ctx = Context.open()
+variant_paths = {v: ctx.variant_path(ctx.run(run["run"]), v) for v in (a, b)}
 
 source = st.segmented_control("Image", ["Test split", "Upload", "Camera"], default="Test split", required=True)
 image = None
@@ -75,7 +78,7 @@ if image is not None:
 
 st.subheader("Where they disagree")
 want = {"run": run["run"], "a": a, "b": b}
-newest_model = max(Context.open().variant_path(Context.open().run(run["run"]), v).stat().st_mtime for v in (a, b))
+newest_model = max(variant_paths[v].stat().st_mtime for v in (a, b))
 compare_jobs = [j for j in engine.list_jobs() if j["verb"] == "compare" and j["kwargs"] == want]
 done = [j for j in compare_jobs if j["status"] == "completed" and j["finished"] >= newest_model]
 if not done:

@@ -74,11 +74,16 @@ CREATE TABLE IF NOT EXISTS benchmarks (
 _JSON_COLUMNS = ("info", "config", "metrics", "result", "kwargs")
 
 
+_READY: set[Path] = set()  # databases whose schema this process has already ensured
+
+
 class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        with self._connect() as con:
-            con.executescript(SCHEMA)
+        if self.path.resolve() not in _READY or not self.path.exists():
+            with closing(self._connect()) as con, con:
+                con.executescript(SCHEMA)
+            _READY.add(self.path.resolve())
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30)
