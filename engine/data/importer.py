@@ -144,9 +144,9 @@ def _clean(
         seen.add((item_id, split))
         out_items.append(item.wrap(id=item_id, subset=split))
         sizes[f"{split}/{item_id}"] = size
-    for name, n in _empty_classes(labels, used):
+    for name in (name for i, name in enumerate(labels) if i not in set(used)):
         problems.append(
-            {"kind": "empty class", "file": "", "message": f"class {name!r} has {n} images", "action": "kept"}
+            {"kind": "empty class", "file": "", "message": f"class {name!r} has no images", "action": "kept"}
         )
     dataset = dm.Dataset.from_iterable(out_items, categories=categories)
     return ImportResult(dataset, spec.name, fmt, labels, problems, sizes)
@@ -172,10 +172,6 @@ def _drop_split_overlap(kept: list, problems: list[dict]) -> list:
             message = f"duplicate of {keeper.subset}/{keeper.id}"
         problems.append({"kind": "duplicate", "file": _item_file(item), "message": message, "action": "skipped"})
     return out
-
-
-def _empty_classes(labels: list[str], used: list[int]) -> list[tuple[str, int]]:
-    return [(name, 0) for i, name in enumerate(labels) if i not in set(used)]
 
 
 def _item_file(item: dm.DatasetItem) -> str:

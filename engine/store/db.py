@@ -114,11 +114,7 @@ class Database:
         self._execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
 
     def get_dataset(self, dataset_id: int | str) -> dict[str, Any]:
-        rows = self._query("SELECT * FROM datasets WHERE id = ?", (_as_id(dataset_id, "dataset"),))
-        if not rows:
-            msg = f"no dataset {dataset_id!r} in {self.path.parent}; list them with `python -m engine data list`"
-            raise StudioError(msg)
-        return rows[0]
+        return self._get_one("datasets", dataset_id, "dataset", "data list")
 
     def list_datasets(self) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM datasets ORDER BY id")
@@ -137,11 +133,7 @@ class Database:
         self._update("runs", "id = ?", (run_id,), fields)
 
     def get_run(self, run_id: int | str) -> dict[str, Any]:
-        rows = self._query("SELECT * FROM runs WHERE id = ?", (_as_id(run_id, "run"),))
-        if not rows:
-            msg = f"no run {run_id!r} in {self.path.parent}; list them with `python -m engine runs list`"
-            raise StudioError(msg)
-        return rows[0]
+        return self._get_one("runs", run_id, "run", "runs list")
 
     def list_runs(self) -> list[dict[str, Any]]:
         return self._query("SELECT * FROM runs ORDER BY id")
@@ -182,11 +174,7 @@ class Database:
         self._update("jobs", "id = ?", (job_id,), fields)
 
     def get_job(self, job_id: int | str) -> dict[str, Any]:
-        rows = self._query("SELECT * FROM jobs WHERE id = ?", (_as_id(job_id, "job"),))
-        if not rows:
-            msg = f"no job {job_id!r} in {self.path.parent}; list them with `python -m engine jobs list`"
-            raise StudioError(msg)
-        return rows[0]
+        return self._get_one("jobs", job_id, "job", "jobs list")
 
     def list_jobs(self, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         if not statuses:
@@ -214,7 +202,14 @@ class Database:
                 raise
         return ids
 
-    # helpers --------------------------------------------------------------------------------------
+    # helpers ----------------------------------------------------------------------------------
+    def _get_one(self, table: str, row_id: int | str, what: str, list_command: str) -> dict[str, Any]:
+        rows = self._query(f"SELECT * FROM {table} WHERE id = ?", (_as_id(row_id, what),))
+        if not rows:
+            msg = f"no {what} {row_id!r} in {self.path.parent}; list them with `python -m engine {list_command}`"
+            raise StudioError(msg)
+        return rows[0]
+
     def _update(self, table: str, where: str, params: tuple, fields: dict[str, Any]) -> None:
         if not fields:
             return
