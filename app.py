@@ -29,7 +29,7 @@ with st.sidebar:
         st.session_state["run"] = st.session_state.pop("pending_run")
     if runs:
         ids = [r["run"] for r in runs]
-        current = state.active_run()
+        current = state.active_run(runs)
         st.selectbox(
             "Active run",
             ids,

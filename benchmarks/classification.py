@@ -28,10 +28,10 @@ import openvino as ov
 
 import engine
 from engine.benchmark.runner import timed_loop
-from engine.compression.ptq import quantize_int8
 from engine.data import stored
 from engine.evaluation.evaluate import evaluate_samples
 from engine.export import convert
+from engine.export.variants import VARIANTS, BuildContext
 from engine.inference.predictor import OpenVINOPredictor, TorchPredictor
 from engine.inference.preprocess import to_input
 from engine.pipeline.context import Context
@@ -40,14 +40,25 @@ F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 
 
 def configurations(baseline: TorchPredictor, size: int, calib: list, out: Path) -> tuple[list, dict]:
-    """(name, predictor) for every configuration of ``baseline``'s weights at input ``size``."""
+    """(name, predictor) for every configuration of ``baseline``'s weights at input ``size``.
+
+    The IRs are built by the product's own variant table, so this measures what ``optimize`` produces.
+    """
     spec, labels, stem = baseline.spec, baseline.labels, f"{out.name}_{size}"
-    fp32 = convert.to_openvino(baseline.model, size, spec, labels)
-    paths = {
-        "fp32": convert.save_ir(fp32, out / f"fp32_{stem}", fp16=False),
-        "fp16": convert.save_ir(fp32, out / f"fp16_{stem}", fp16=True),
-        "int8": convert.save_ir(quantize_int8(fp32, calib, size, calib_size=300), out / f"int8_{stem}", fp16=False),
-    }
+    build = BuildContext(
+        fp32_model=convert.to_openvino(baseline.model, size, spec, labels),
+        train_samples=calib,
+        val_samples=[],
+        spec=spec,
+        labels=labels,
+        img_size=size,
+        calib_size=300,
+        seed=0,
+    )
+    paths = {}
+    for name in ("fp32", "fp16", "int8"):
+        model, fp16 = VARIANTS[name].build(build)
+        paths[name] = convert.save_ir(model, out / f"{name}_{stem}", fp16=fp16)
     torch_at_size = TorchPredictor(baseline.model, spec, labels, size)
     return [
         ("PyTorch eager FP32", torch_at_size),

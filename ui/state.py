@@ -16,9 +16,9 @@ def runs() -> list[dict]:
     return engine.list_runs()
 
 
-def active_run() -> dict | None:
+def active_run(all_runs: list[dict] | None = None) -> dict | None:
     """The run chosen in the sidebar (default: the newest one), or ``None`` in an empty workspace."""
-    all_runs = runs()
+    all_runs = runs() if all_runs is None else all_runs
     if not all_runs:
         return None
     wanted = st.session_state.get("run")
