@@ -14,7 +14,7 @@ import warnings
 
 from engine.errors import StudioError
 
-TASK_CHOICES = ("classification",)
+TASK_CHOICES = ("classification", "detection", "segmentation")
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ def test_top5_only_when_more_than_five_classes():
 
 
 def test_postprocess_softmax():
-    pred = postprocess(np.array([[1.0, 3.0, 0.0]], dtype=np.float32))
+    pred = postprocess([np.array([[1.0, 3.0, 0.0]], dtype=np.float32)], (8, 8), (8, 8))
     assert pred.label == 1
     assert pred.scores.sum() == pytest.approx(1.0)
     assert pred.score == pytest.approx(np.exp(3) / (np.exp(1) + np.exp(3) + 1))

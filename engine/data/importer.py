@@ -72,11 +72,42 @@ def read_dataset(path: str | Path, fmt: str | None = None, task: str | None = No
         raw = dm.Dataset.import_from(str(path), fmt)
         items = list(raw)
     except Exception as exc:
-        msg = f"could not read {path} as {fmt}: {_root_cause(exc)}. Fix the file it names or pick another --format"
+        culprit = _failing_source(path, fmt)
+        where = f" (in {culprit})" if culprit else ""
+        msg = f"could not read {path} as {fmt}{where}: {_root_cause(exc)}. Fix that file or pick another --format"
         raise StudioError(msg) from exc
     spec = get_task(task) if task else _infer_task(items, fmt)
     labels = _label_names(raw)
     return _clean(items, raw.categories(), spec, fmt, labels, seed)
+
+
+def _failing_source(path: Path, fmt: str) -> str | None:
+    """Datumaro's error rarely names the annotation file: import each of the format's sources on its own."""
+    try:
+        files = _source_files(Environment().importers[fmt].find_sources(str(path)))
+    except Exception:
+        return None
+    if len(files) < 2:
+        return files[0] if files and Path(files[0]) != path else None
+    for file in files:
+        try:
+            list(dm.Dataset.import_from(file, fmt))
+        except Exception:
+            return file
+    return None
+
+
+def _source_files(sources) -> list[str]:
+    """Annotation files out of ``find_sources``' result (a list of ``{"url": ...}`` or nested dicts)."""
+    if isinstance(sources, str):
+        return [sources] if Path(sources).is_file() else []
+    if isinstance(sources, dict):
+        if "url" in sources:
+            return _source_files(sources["url"])
+        return [f for value in sources.values() for f in _source_files(value)]
+    if isinstance(sources, list | tuple):
+        return [f for value in sources for f in _source_files(value)]
+    return []
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -91,7 +122,7 @@ def _root_cause(exc: BaseException) -> str:
 def _infer_task(items: list[dm.DatasetItem], fmt: str) -> TaskSpec:
     present = {ann.type for item in items for ann in item.annotations}
     for spec in TASKS.values():
-        if spec.annotation in present:
+        if present & set(spec.annotations):
             return spec
     for spec in TASKS.values():  # no annotations at all: fall back to the format's task
         if fmt in spec.formats:
@@ -109,7 +140,7 @@ def _clean(
     items: list[dm.DatasetItem], categories: dict, spec: TaskSpec, fmt: str, labels: list[str], seed: int
 ) -> ImportResult:
     problems: list[dict] = []
-    kept: list[tuple[dm.DatasetItem, int, tuple[int, int], str]] = []
+    kept: list[tuple[dm.DatasetItem, list[int], tuple[int, int], str]] = []  # item, classes, size, digest
     for item in items:
         target, problem = spec.extract_target(item, labels)
         where = _item_file(item)
@@ -121,7 +152,7 @@ def _clean(
             reason = check.error if check else "item has no image file"
             problems.append({"kind": "corrupt image", "file": where, "message": reason, "action": "skipped"})
             continue
-        kept.append((item, target, (check.width, check.height), check.digest))
+        kept.append((item, spec.classes_of(target), (check.width, check.height), check.digest))
 
     kept = _drop_split_overlap(kept, problems)
     if not kept:
@@ -129,7 +160,7 @@ def _clean(
             f" ({len(problems)} skipped, first: {problems[0]['file']}: {problems[0]['message']})" if problems else ""
         )
         raise StudioError(msg + "; check the annotations and image files")
-    used = sorted({target for _, target, _, _ in kept})
+    used = sorted({c for _, classes, _, _ in kept for c in classes})
     if spec.min_classes and len(used) < spec.min_classes:
         names = ", ".join(labels[i] for i in used) or "none"
         msg = (
@@ -137,7 +168,8 @@ def _clean(
             " add images of other classes"
         )
         raise StudioError(msg)
-    splits = assign_splits([it.subset for it, *_ in kept], [t for _, t, _, _ in kept], seed=seed)
+    strata = [min(classes, default=-1) for _, classes, _, _ in kept]  # stratify by the first class present
+    splits = assign_splits([it.subset for it, *_ in kept], strata, seed=seed)
     out_items, sizes, seen = [], {}, set()
     for (item, _target, size, _), split in zip(kept, splits, strict=True):
         item_id = item.id if (item.id, split) not in seen else f"{item.subset}/{item.id}"

@@ -39,13 +39,11 @@ def summarize(result: ImportResult) -> dict:
     splits: dict[str, dict] = {}
     for split in SPLITS:
         counts: Counter = Counter()
-        for item in result.dataset.get_subset(split) if split in result.dataset.subsets() else []:
+        items = list(result.dataset.get_subset(split)) if split in result.dataset.subsets() else []
+        for item in items:
             target, _ = spec.extract_target(item, result.labels)
-            counts[result.labels[target]] += 1
-        splits[split] = {
-            "images": sum(counts.values()),
-            "per_class": {n: counts.get(n, 0) for n in result.labels},
-        }
+            counts.update(result.labels[c] for c in spec.classes_of(target))
+        splits[split] = {"images": len(items), "per_class": {n: counts.get(n, 0) for n in result.labels}}
     widths = [w for w, _ in result.sizes.values()]
     heights = [h for _, h in result.sizes.values()]
     return {
@@ -57,6 +55,7 @@ def summarize(result: ImportResult) -> dict:
         "image_size": {"width": _spread(widths), "height": _spread(heights)},
         "image_sizes": [list(wh) for wh in list(result.sizes.values())[:MAX_SIZES_KEPT]],
         "problems": result.problems,
+        **spec.target_stats((spec.extract_target(it, result.labels)[0] for it in result.dataset), result.labels),
     }
 
 
@@ -79,6 +78,14 @@ def _open(folder: str) -> dm.Dataset:
     return dm.Dataset.import_from(str(path), "datumaro")
 
 
+def stored_item(folder: str | Path, subset: str, item_id: str) -> dm.DatasetItem:
+    item = _open(str(folder)).get(item_id, subset)
+    if item is None:
+        msg = f"item {subset}/{item_id} is not in the stored dataset {folder}; import the dataset again"
+        raise StudioError(msg)
+    return item
+
+
 def split_samples(folder: Path, split: str, task: str) -> list[tuple[str, object]]:
     """``(image path, target)`` pairs of one split, in a stable order."""
     dataset = _open(str(folder))
@@ -89,6 +96,9 @@ def split_samples(folder: Path, split: str, task: str) -> list[tuple[str, object
         raise StudioError(msg)
     out = []
     for item in sorted(dataset.get_subset(split), key=lambda it: it.id):
-        target, _ = spec.extract_target(item, labels)
+        if spec.sample_target is not None:
+            target = spec.sample_target(item, labels, folder)
+        else:
+            target, _ = spec.extract_target(item, labels)
         out.append((item.media.path, target))
     return out

@@ -12,17 +12,24 @@ from engine.export import model_info
 from engine.registry import TaskSpec
 
 INPUT_NAME = "image"
-OUTPUT_NAME = "logits"
 
 
-def to_openvino(model: torch.nn.Module, img_size: int, spec: TaskSpec, labels: list[str]) -> ov.Model:
-    """Convert with a static ``[1, 3, H, W]`` input (NPU needs static shapes) and attach model_info."""
-    model = model.eval()
+def to_openvino(model: torch.nn.Module, img_size: int, spec: TaskSpec) -> ov.Model:
+    """Convert the task's network (``spec.export_module``) with a static ``[1, 3, H, W]`` input (NPU needs
+    static shapes). Detection networks stop before box decoding and NMS: see :func:`finish`."""
+    module = spec.export_module(model.eval(), img_size)
     example = torch.zeros(1, 3, img_size, img_size)
     with torch.no_grad():
-        ov_model = ov.convert_model(model, example_input=example, input=[1, 3, img_size, img_size])
+        ov_model = ov.convert_model(module, example_input=example, input=[1, 3, img_size, img_size])
     ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
-    ov_model.outputs[0].get_tensor().set_names({OUTPUT_NAME})
+    return ov_model
+
+
+def finish(ov_model: ov.Model, spec: TaskSpec, model: torch.nn.Module, img_size: int, labels: list[str]) -> ov.Model:
+    """Append the task's float post-processing (after any quantization), name the outputs, attach model_info."""
+    ov_model = spec.finish_ir(ov_model, model, img_size)
+    for output, name in zip(ov_model.outputs, spec.output_names, strict=True):
+        output.get_tensor().set_names({name})
     model_info.attach(ov_model, spec, labels)
     return ov_model
 

@@ -14,7 +14,8 @@ from engine.errors import StudioError
 
 @dataclass(frozen=True)
 class BuildContext:
-    fp32_model: object  # the converted FP32 ov.Model
+    fp32_model: object  # the converted FP32 network (ov.Model), before the task's post-processing
+    finish: Callable[[object], object]  # appends post-processing, output names and model_info
     train_samples: list
     val_samples: list
     spec: object  # the TaskSpec
@@ -36,11 +37,11 @@ class Variant:
 
 
 def _fp32(ctx: BuildContext) -> tuple[object, bool]:
-    return ctx.fp32_model, False
+    return ctx.finish(ctx.fp32_model), False
 
 
 def _fp16(ctx: BuildContext) -> tuple[object, bool]:
-    return ctx.fp32_model, True
+    return ctx.finish(ctx.fp32_model), True
 
 
 def _int8(ctx: BuildContext) -> tuple[object, bool]:
@@ -48,12 +49,20 @@ def _int8(ctx: BuildContext) -> tuple[object, bool]:
 
     # NNCF keeps some layers in float on purpose (e.g. MobileNetV3's squeeze-excite convs) and marks
     # them so they are not compressed to FP16: the IR shrinks by less than 4x for such networks.
+    # Only the network is quantized; detection decoding and NMS are appended afterwards, in float.
     model = quantize_int8(ctx.fp32_model, ctx.train_samples, ctx.img_size, calib_size=ctx.calib_size, seed=ctx.seed)
-    return model, False
+    return ctx.finish(model), False
 
 
 def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
     from engine.compression.ptq import quantize_int8_accuracy_control
+
+    if not ctx.spec.accuracy_control:
+        msg = (
+            f"int8-acc is not available for {ctx.spec.name}: NNCF scores the network before its post-processing"
+            " (decoding/NMS) is appended; use the int8 variant"
+        )
+        raise StudioError(msg)
 
     def score(compiled, samples: list) -> float:
         """The task's primary metric of a compiled model on (path, target) samples."""
@@ -61,7 +70,12 @@ def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
         from engine.inference.preprocess import to_input
 
         metrics = ctx.spec.make_metrics(ctx.labels)
-        predictions = [ctx.spec.postprocess(compiled(to_input(read_rgb(path), ctx.img_size))[0]) for path, _ in samples]
+        predictions = []
+        for path, _ in samples:
+            image = read_rgb(path)
+            results = compiled(to_input(image, ctx.img_size))
+            outputs = [results[o] for o in compiled.outputs]
+            predictions.append(ctx.spec.postprocess(outputs, image.shape[:2], (ctx.img_size, ctx.img_size)))
         metrics.update_predictions(predictions, [target for _, target in samples])
         return float(metrics.compute()[ctx.spec.primary_metric])
 
@@ -75,7 +89,7 @@ def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
         max_drop=ctx.max_drop,
         seed=ctx.seed,
     )
-    return model, False
+    return ctx.finish(model), False
 
 
 VARIANTS: dict[str, Variant] = {

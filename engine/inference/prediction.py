@@ -18,23 +18,47 @@ class Timing:
         return self.preprocess_ms + self.inference_ms + self.postprocess_ms
 
 
+def _empty(*shape: int, dtype=np.float32) -> np.ndarray:
+    return np.zeros(shape, dtype=dtype)
+
+
 @dataclass
 class Prediction:
-    """One image's result. Classification fills ``label``/``score``/``scores``."""
+    """One image's result, in the coordinates of the original image.
+
+    Classification fills ``label``/``score``/``scores``; detection fills ``boxes`` (N, 4 ``x1 y1 x2 y2``
+    pixels), ``box_scores`` and ``box_labels`` (every detection the model returned, highest score first);
+    segmentation fills ``mask`` (H, W class indices).
+    """
 
     task: str
     label: int = -1
     score: float = 0.0
-    scores: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    scores: np.ndarray = field(default_factory=lambda: _empty(0))
+    boxes: np.ndarray = field(default_factory=lambda: _empty(0, 4))
+    box_scores: np.ndarray = field(default_factory=lambda: _empty(0))
+    box_labels: np.ndarray = field(default_factory=lambda: _empty(0, dtype=np.int64))
+    mask: np.ndarray = field(default_factory=lambda: _empty(0, 0, dtype=np.uint8))
     timing: Timing = field(default_factory=Timing)
 
-    def to_dict(self, labels: list[str] | None = None) -> dict:
-        out = {"task": self.task, "label": self.label, "score": round(float(self.score), 6)}
-        if labels and 0 <= self.label < len(labels):
-            out["label_name"] = labels[self.label]
-        out["timing_ms"] = {
+    def above(self, threshold: float) -> Prediction:
+        """The detections scoring at least ``threshold`` (what is drawn and compared)."""
+        keep = self.box_scores >= threshold
+        return Prediction(
+            self.task,
+            self.label,
+            self.score,
+            self.scores,
+            self.boxes[keep],
+            self.box_scores[keep],
+            self.box_labels[keep],
+            self.mask,
+            self.timing,
+        )
+
+    def timing_dict(self) -> dict[str, float]:
+        return {
             "preprocess": round(self.timing.preprocess_ms, 3),
             "inference": round(self.timing.inference_ms, 3),
             "postprocess": round(self.timing.postprocess_ms, 3),
         }
-        return out

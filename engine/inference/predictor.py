@@ -23,8 +23,8 @@ class Predictor:
     def __init__(self, spec: TaskSpec, labels: list[str], img_size: int) -> None:
         self.spec, self.labels, self.img_size = spec, labels, img_size
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        """Run the network on one pre-processed (1, 3, H, W) input; return its raw output."""
+    def infer(self, x: np.ndarray) -> list[np.ndarray]:
+        """Run the network on one pre-processed (1, 3, H, W) input; return its outputs (the IR's, in order)."""
         raise NotImplementedError
 
     def predict(self, images: list[np.ndarray]) -> list[Prediction]:
@@ -36,7 +36,7 @@ class Predictor:
             t1 = time.perf_counter()
             raw = self.infer(x)
             t2 = time.perf_counter()
-            pred = self.spec.postprocess(raw)
+            pred = self.spec.postprocess(raw, image.shape[:2], x.shape[-2:])
             t3 = time.perf_counter()
             pred.timing = Timing((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
             out.append(pred)
@@ -63,9 +63,9 @@ class TorchPredictor(Predictor):
         model.load_state_dict(state["model"])
         return cls(model, spec, state["labels"], state["img_size"])
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
+    def infer(self, x: np.ndarray) -> list[np.ndarray]:
         with self._torch.inference_mode():
-            return self.model(self._torch.from_numpy(x)).numpy()
+            return self.spec.torch_outputs(self.model, self._torch.from_numpy(x))[0]
 
 
 class OpenVINOPredictor(Predictor):
@@ -91,8 +91,9 @@ class OpenVINOPredictor(Predictor):
         self.compiled = core.compile_model(model, device, config or {})
         self.request = self.compiled.create_infer_request()
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        return self.request.infer({0: x})[0]
+    def infer(self, x: np.ndarray) -> list[np.ndarray]:
+        results = self.request.infer({0: x})
+        return [results[output] for output in self.compiled.outputs]
 
 
 def read_model_info(model) -> dict:

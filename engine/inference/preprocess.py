@@ -49,3 +49,11 @@ def model_api_preprocessing() -> dict[str, str]:
         "resize_type": "standard",
         "pad_value": "0",
     }
+
+
+def resize_mask(mask: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of a (H, W) class-index mask (labels never blend)."""
+    h, w = (size, size) if isinstance(size, int) else size
+    if mask.shape[:2] == (h, w):
+        return mask
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -35,7 +35,7 @@ ARCHS: dict[str, ClassifierArch] = {
 }
 
 
-def build_classifier(arch: str, num_classes: int, pretrained: bool = True) -> tuple[nn.Module, WeightsStatus]:
+def build_model(arch: str, num_classes: int, pretrained: bool = True) -> tuple[nn.Module, WeightsStatus]:
     """Build ``arch`` with a ``num_classes`` head; ImageNet weights when cached and ``pretrained``."""
     if arch not in ARCHS:
         raise choice_error("classification model", arch, list(ARCHS))
@@ -52,11 +52,11 @@ def build_classifier(arch: str, num_classes: int, pretrained: bool = True) -> tu
     old = getattr(parent, leaf)
     setattr(parent, leaf, nn.Linear(old.in_features, num_classes))
     if not status.pretrained:
-        _tune_for_scratch(model)
+        tune_for_scratch(model)
     return model, status
 
 
-def _tune_for_scratch(model: nn.Module) -> None:
+def tune_for_scratch(model: nn.Module) -> None:
     """torchvision's MobileNet/EfficientNet BN momentum (0.01) suits fine-tuning; from random init the
     running statistics would lag the weights for hundreds of steps, so evaluation looks like chance."""
     for module in model.modules():

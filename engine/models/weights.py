@@ -39,3 +39,24 @@ def load_cached_state(weights: object) -> tuple[dict | None, WeightsStatus]:
         return None, WeightsStatus(False, notice)
     state = torch.load(path, map_location="cpu", weights_only=True)
     return state, WeightsStatus(True, f"initialised from cached pretrained weights {path.name}")
+
+
+
+def cached_or_none(weights: object) -> object | None:
+    """``weights`` when its file is cached (torchvision then loads it from the cache), else ``None``.
+
+    Detection/segmentation builders download ``weights_backbone`` when it is not cached; passing
+    ``None`` in that case keeps everything offline."""
+    return weights if cached_file(weights) is not None else None
+
+
+def backbone_status(weights: object | None, requested: bool) -> WeightsStatus:
+    if not requested:
+        return WeightsStatus(False, "pretrained weights not requested: training starts from random init")
+    if weights is None:
+        return WeightsStatus(
+            False,
+            f"pretrained backbone weights are not in the local torch cache ({torch.hub.get_dir()}/checkpoints):"
+            " training starts from random init",
+        )
+    return WeightsStatus(True, f"backbone initialised from cached ImageNet weights {cached_file(weights).name}")

@@ -10,7 +10,11 @@ from engine.data.importer import read_dataset
 from engine.errors import StudioError
 from engine.pipeline.context import Context
 
-SAMPLES = ("classification",)
+SAMPLES = {  # task -> module with generate(out, SampleConfig(seed=...)) and SampleConfig
+    "classification": "engine.data.sample_classification",
+    "detection": "engine.data.sample_detection",
+    "segmentation": "engine.data.sample_segmentation",
+}
 
 
 def make_sample(task: str, out: str | Path, seed: int = 0) -> dict:
@@ -18,13 +22,14 @@ def make_sample(task: str, out: str | Path, seed: int = 0) -> dict:
     if task not in SAMPLES:
         msg = f"no built-in sample for task {task!r}; available: {', '.join(SAMPLES)}"
         raise StudioError(msg)
-    from engine.data.sample_classification import SampleConfig, generate
+    import importlib
 
+    module = importlib.import_module(SAMPLES[task])
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         msg = f"{out} already exists and is not empty; choose another --out or delete it"
         raise StudioError(msg)
-    counts = generate(out, SampleConfig(seed=seed))
+    counts = module.generate(out, module.SampleConfig(seed=seed))
     return {"task": task, "path": str(out), "images": counts}
 
 

@@ -56,7 +56,8 @@ def optimize(
             spec,
         )
         build = BuildContext(
-            fp32_model=convert.to_openvino(baseline.model, img_size, spec, labels),
+            fp32_model=convert.to_openvino(baseline.model, img_size, spec),
+            finish=lambda m: convert.finish(m, spec, baseline.model, img_size, labels),
             train_samples=stored.split_samples(folder, "train", run["task"]),
             val_samples=stored.split_samples(folder, "val", run["task"]),
             spec=spec,

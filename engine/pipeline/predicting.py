@@ -36,7 +36,12 @@ def predict(
     for path in images:
         image = read_rgb(path)
         pred = predictor.predict([image])[0]
-        entry = {"image": str(path), **pred.to_dict(predictor.labels)}
+        entry = {
+            "image": str(path),
+            "task": predictor.spec.name,
+            **predictor.spec.summarize(pred, predictor.labels),
+            "timing_ms": pred.timing_dict(),
+        }
         if out_dir:
             target = out_dir / f"{Path(path).stem}_{variant}.png"
             predictor.spec.draw(image, pred, predictor.labels).save(target)

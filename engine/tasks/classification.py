@@ -24,8 +24,33 @@ def extract_target(item: dm.DatasetItem, labels: list[str]) -> tuple[int | None,
     return found[0], None
 
 
-def postprocess(logits: np.ndarray) -> Prediction:
-    logits = np.asarray(logits, dtype=np.float32).reshape(-1)
+def classes_of(target: int) -> list[int]:
+    return [int(target)]
+
+
+def target_stats(targets: list[int], labels: list[str]) -> dict:
+    return {}
+
+
+def caption(target: int, labels: list[str]) -> str:
+    return labels[target] if 0 <= target < len(labels) else str(target)
+
+
+def train_loss(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(model(inputs), targets, label_smoothing=0.1)
+
+
+def export_module(model: torch.nn.Module, img_size: int) -> torch.nn.Module:
+    return model
+
+
+def torch_outputs(model: torch.nn.Module, batch: torch.Tensor) -> list[list[np.ndarray]]:
+    logits = model(batch).numpy()
+    return [[logits[i : i + 1]] for i in range(len(logits))]
+
+
+def postprocess(outputs: list[np.ndarray], image_hw: tuple[int, int], input_hw: tuple[int, int]) -> Prediction:
+    logits = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
     exp = np.exp(logits - logits.max())
     probs = exp / exp.sum()
     label = int(probs.argmax())
@@ -49,7 +74,7 @@ class ClassificationMetrics:
             metric.update(scores, targets)
 
     def update_predictions(self, predictions: list[Prediction], targets: list[int]) -> None:
-        self.update(torch.from_numpy(np.stack([p.scores for p in predictions])), torch.tensor(targets))
+        self.update(torch.from_numpy(np.stack([p.scores for p in predictions])), torch.tensor([int(t) for t in targets]))
 
     def compute(self) -> dict:
         out = {"top1": float(self.top1.compute())}
@@ -82,6 +107,10 @@ def draw(image: np.ndarray, prediction: Prediction, labels: list[str]) -> Image.
     d.rectangle([0, 0, right + 6, bottom + 6], fill=(0, 104, 181))
     d.text((6, 4), text, fill=(255, 255, 255), font=font)
     return canvas
+
+
+def summarize(prediction: Prediction, labels: list[str]) -> dict:
+    return {"label": prediction.label, "label_name": caption(prediction.label, labels), "score": round(prediction.score, 6)}
 
 
 def model_info(labels: list[str]) -> dict[str, str]:

@@ -65,12 +65,12 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def train_one_epoch(model, loader, criterion, optimizer, scheduler, *, should_stop: Callable[[], bool], max_steps=0):
+def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, *, should_stop: Callable[[], bool], max_steps=0):
     model.train()
     total_loss, seen, steps = 0.0, 0, 0
     start = time.perf_counter()
     for inputs, targets in loader:
-        loss = criterion(model(inputs), targets)
+        loss = loss_fn(model, inputs, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -89,15 +89,19 @@ def train_one_epoch(model, loader, criterion, optimizer, scheduler, *, should_st
 
 
 @torch.inference_mode()
-def evaluate(model, loader, criterion, metrics) -> dict:
+def evaluate(model, loader, spec: TaskSpec, metrics) -> dict:
+    """The task's metrics on the network's own input resolution, through the same post-processing as the IRs."""
     model.eval()
     total_loss, seen = 0.0, 0
     for inputs, targets in loader:
-        outputs = model(inputs)
-        total_loss += criterion(outputs, targets).item() * len(targets)
+        hw = tuple(inputs.shape[-2:])
+        predictions = [spec.postprocess(outputs, hw, hw) for outputs in spec.torch_outputs(model, inputs)]
+        metrics.update_predictions(predictions, list(targets))
+        if spec.has_val_loss:
+            total_loss += spec.train_loss(model, inputs, targets).item() * len(targets)
         seen += len(targets)
-        metrics.update(outputs.softmax(dim=1), targets)
-    return {"val_loss": total_loss / max(seen, 1), **metrics.compute()}
+    val_loss = {"val_loss": total_loss / max(seen, 1)} if spec.has_val_loss else {}
+    return {**val_loss, **metrics.compute()}
 
 
 def fit(
@@ -119,12 +123,16 @@ def fit(
     val_ds = spec.make_dataset(val_samples, config.img_size, train=False)
     drop_last = len(train_ds) > config.batch_size
     train_loader = DataLoader(
-        train_ds, batch_size=config.batch_size, shuffle=True, generator=generator, drop_last=drop_last
+        train_ds,
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=generator,
+        drop_last=drop_last,
+        collate_fn=spec.collate,
     )
-    val_loader = DataLoader(val_ds, batch_size=max(config.batch_size, 64))
+    val_loader = DataLoader(val_ds, batch_size=max(config.batch_size, 32), collate_fn=spec.collate)
 
     model, weights = spec.build_model(config.model, len(labels), config.pretrained)
-    criterion = spec.make_loss()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(len(train_loader), 1)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -179,7 +187,7 @@ def fit(
             train_stats = train_one_epoch(
                 model,
                 train_loader,
-                criterion,
+                spec.train_loss,
                 optimizer,
                 scheduler,
                 should_stop=lambda: stop.requested,
@@ -190,7 +198,7 @@ def fit(
                 checkpoint.save(ckpt_dir / "last.pt", payload(epoch))  # resume redoes this epoch
                 status = "cancelled"
                 break
-            val = evaluate(model, val_loader, criterion, spec.make_metrics(labels))
+            val = evaluate(model, val_loader, spec, spec.make_metrics(labels))
             value = val[spec.primary_metric]
             improved = value > best_value
             if improved:

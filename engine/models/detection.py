@@ -1,0 +1,165 @@
+"""Object detection architectures: torchvision SSDLite320-MobileNetV3-Large and RetinaNet-MobileNetV3-FPN.
+
+Both are dense anchor-based detectors: a backbone + head produce per-anchor class logits and box deltas,
+then box decoding and NMS make the detections. That split is what the IR keeps (the network is
+quantized, decoding/NMS appended in float), so each architecture also names its decoding constants.
+
+Class 0 of the network is background; the dataset's classes are 1..C inside the model and 0..C-1 outside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+from torch import nn
+from torchvision import models as tvm
+from torchvision.models.detection import RetinaNet, ssdlite320_mobilenet_v3_large
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.backbone_utils import mobilenet_backbone
+from torchvision.models.detection.image_list import ImageList
+from torchvision.models.detection.transform import GeneralizedRCNNTransform
+from torchvision.ops.feature_pyramid_network import LastLevelP6P7
+
+from engine.errors import choice_error
+from engine.models.classification import tune_for_scratch
+from engine.models.weights import WeightsStatus, backbone_status, cached_or_none
+
+# What the detectors keep: the IR's NMS uses the same numbers (engine.export.detection_postprocess).
+SCORE_THRESHOLD = 0.02
+NMS_IOU = 0.5
+TOPK_PER_CLASS = 200
+MAX_DETECTIONS = 100
+
+# Reaches the sample's mAP@0.5 goal from random init on 2 cores (see README for the learning curve).
+TRAIN_DEFAULTS = {"epochs": 20, "batch_size": 16, "img_size": 192, "lr": 3e-3}
+
+
+@dataclass(frozen=True)
+class DetectorArch:
+    builder: Callable[[int, object | None], nn.Module]  # (num_classes incl. background, backbone weights)
+    scores: str  # "softmax" (class 0 = background) | "sigmoid"
+    box_weights: tuple[float, float, float, float]  # torchvision BoxCoder weights
+    summary: str
+
+
+class _NoResize(GeneralizedRCNNTransform):
+    """Inputs arrive resized and normalised by the shared pre-processing; the detector must not redo it."""
+
+    def __init__(self) -> None:
+        super().__init__(1, 1, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], size_divisible=1)
+
+    def resize(self, image, target=None):
+        return image, target
+
+
+def _ssdlite(num_classes: int, backbone_weights: object | None) -> nn.Module:
+    return ssdlite320_mobilenet_v3_large(
+        weights=None,
+        weights_backbone=backbone_weights,
+        num_classes=num_classes,
+        score_thresh=SCORE_THRESHOLD,
+        nms_thresh=NMS_IOU,
+        topk_candidates=TOPK_PER_CLASS,
+        detections_per_img=MAX_DETECTIONS,
+    )
+
+
+def _retinanet(num_classes: int, backbone_weights: object | None) -> nn.Module:
+    backbone = mobilenet_backbone(
+        backbone_name="mobilenet_v3_large",
+        weights=backbone_weights,
+        fpn=True,
+        norm_layer=partial(nn.BatchNorm2d, eps=0.001),
+        trainable_layers=6,
+        extra_blocks=LastLevelP6P7(256, 256),
+    )
+    anchors = AnchorGenerator(
+        sizes=tuple((s, int(s * 1.26), int(s * 1.59)) for s in (16, 32, 64, 128)),
+        aspect_ratios=((0.5, 1.0, 2.0),) * 4,
+    )
+    return RetinaNet(
+        backbone,
+        num_classes,
+        anchor_generator=anchors,
+        score_thresh=SCORE_THRESHOLD,
+        nms_thresh=NMS_IOU,
+        topk_candidates=TOPK_PER_CLASS,
+        detections_per_img=MAX_DETECTIONS,
+    )
+
+
+ARCHS: dict[str, DetectorArch] = {
+    "ssdlite320_mobilenet_v3_large": DetectorArch(
+        _ssdlite, "softmax", (10.0, 10.0, 5.0, 5.0), "3.4M params, SSDLite head on MobileNetV3-Large"
+    ),
+    "retinanet_mobilenet_v3_large_fpn": DetectorArch(
+        _retinanet, "sigmoid", (1.0, 1.0, 1.0, 1.0), "RetinaNet head on a MobileNetV3-Large FPN (focal loss)"
+    ),
+}
+
+
+def build_model(arch: str, num_classes: int, pretrained: bool = True) -> tuple[nn.Module, WeightsStatus]:
+    """``arch`` for ``num_classes`` object classes (+1 background inside the network)."""
+    if arch not in ARCHS:
+        raise choice_error("detection model", arch, list(ARCHS))
+    weights = cached_or_none(tvm.MobileNet_V3_Large_Weights.IMAGENET1K_V1) if pretrained else None
+    model = ARCHS[arch].builder(num_classes + 1, weights)
+    model.transform = _NoResize()
+    model.arch_name = arch
+    status = backbone_status(weights, pretrained)
+    if not status.pretrained:
+        tune_for_scratch(model)
+    return model, status
+
+
+def arch_of(model: nn.Module) -> DetectorArch:
+    return ARCHS[model.arch_name]
+
+
+def head_outputs(model: nn.Module, images: torch.Tensor) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+    """Backbone + head on a normalised batch: feature maps and per-anchor ``cls_logits``/``bbox_regression``."""
+    features = model.backbone(images)
+    features = list(features.values()) if isinstance(features, dict) else [features]
+    return features, model.head(features)
+
+
+def anchors_for(model: nn.Module, images: torch.Tensor, features: list[torch.Tensor]) -> list[torch.Tensor]:
+    image_list = ImageList(images, [tuple(images.shape[-2:])] * len(images))
+    return model.anchor_generator(image_list, features)
+
+
+def detect(model: nn.Module, images: torch.Tensor) -> list[dict[str, torch.Tensor]]:
+    """Final detections with torchvision's own decoding and NMS (the PyTorch reference of the IR)."""
+    features, head = head_outputs(model, images)
+    anchors = anchors_for(model, images, features)
+    sizes = [tuple(images.shape[-2:])] * len(images)
+    if isinstance(model, RetinaNet):
+        per_level = [f.size(2) * f.size(3) for f in features]
+        per_anchor = head["cls_logits"].size(1) // sum(per_level)
+        per_level = [n * per_anchor for n in per_level]
+        split_head = {k: list(v.split(per_level, dim=1)) for k, v in head.items()}
+        split_anchors = [list(a.split(per_level)) for a in anchors]
+        detections = model.postprocess_detections(split_head, split_anchors, sizes)
+    else:
+        detections = model.postprocess_detections(head, anchors, sizes)
+    for det in detections:  # RetinaNet scores the background column too: it never names an object
+        keep = det["labels"] > 0
+        for key in ("boxes", "scores", "labels"):
+            det[key] = det[key][keep]
+        det["labels"] = det["labels"] - 1
+    return detections
+
+
+class DetectorNetwork(nn.Module):
+    """What is converted (and quantized): the network up to per-anchor logits and box deltas."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _, head = head_outputs(self.model, images)
+        return head["cls_logits"], head["bbox_regression"]
