@@ -100,7 +100,7 @@ if not done:
     st.stop()
 result = done[-1]["result"]
 st.caption(
-    f"{result['label_flips']} label flip(s) on {result['images']} test images · rows sorted by disagreement"
+    f"They differ on {result['label_flips']} of {result['images']} test images · rows sorted by disagreement"
     " · select a row to open it above"
 )
 table = pd.DataFrame(result["rows"])

@@ -11,6 +11,7 @@ from engine.data.archive import dataset_root, safe_extract
 from engine.data.images import read_rgb
 from engine.data.importer import supported_formats
 from engine.errors import StudioError
+from engine.registry import get_task
 from ui import charts, jobs, state, widgets
 
 MAX_UPLOAD_MB = 1024
@@ -83,13 +84,26 @@ left, right = st.columns(2)
 left.altair_chart(charts.class_distribution(counts), width="stretch")
 sizes = pd.DataFrame(info.get("image_sizes", []), columns=["width", "height"])
 right.altair_chart(charts.image_sizes(sizes), width="stretch")
+if "boxes_per_image" in info:
+    left, right = st.columns(2)
+    per_image = pd.DataFrame(
+        [{"boxes": int(k), "images": v} for k, v in info["boxes_per_image"].get("histogram", {}).items()]
+    )
+    left.altair_chart(charts.bars(per_image, "boxes", "images", "Boxes per image"), width="stretch")
+    box_sizes = pd.DataFrame(info.get("box_sizes", []), columns=["width", "height"])
+    right.altair_chart(charts.image_sizes(box_sizes, title="Box sizes (px)"), width="stretch")
+if "mask_class_area" in info:
+    areas = pd.DataFrame([{"class": k, "share": v} for k, v in info["mask_class_area"].items()])
+    st.altair_chart(charts.bars(areas, "class", "share", "Share of annotated pixels per class"), width="stretch")
 
 st.subheader("Samples")
 split = st.segmented_control("Split", ["train", "val", "test"], default="train", required=True, key="gallery_split")
 samples = engine.dataset_samples(choice, split)
 step = max(len(samples) // 12, 1)
+spec = get_task(info["task"])
 for col, (image_path, target) in zip(st.columns(6) * 2, samples[::step][:12], strict=False):
-    col.image(read_rgb(image_path), caption=info["labels"][target], width="stretch")
+    shown = spec.draw(read_rgb(image_path), spec.ground_truth(target), info["labels"])  # the annotations, drawn
+    col.image(shown, caption=spec.gallery_caption(target, info["labels"]), width="stretch")
 
 st.subheader("Problems found")
 problems = info.get("problems", [])
@@ -97,4 +111,4 @@ if problems:
     st.warning(f"{len(problems)} problem(s). Skipped items are not used; fix the files and import again to use them.")
     st.dataframe(pd.DataFrame(problems), width="stretch", hide_index=True)
 else:
-    st.success("No problems: every image decoded, every image has one label, no image appears in two splits.")
+    st.success("No problems: every image decoded and annotated, no image appears in two splits.")

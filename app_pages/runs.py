@@ -4,12 +4,21 @@ import pandas as pd
 import streamlit as st
 
 import engine
+from engine.registry import get_task
 
 st.title("Runs")
 runs = engine.list_runs()
 if not runs:
     st.info("No runs yet. Start one on **Train**, or load the sample project on **Home**.")
     st.stop()
+
+
+def _val_metric(run: dict) -> str:
+    spec = get_task(run["task"])
+    value = run["metrics"].get(f"val_{spec.primary_metric}")
+    return f"{spec.metric_name} {value:.1%}" if isinstance(value, float) else ""
+
+
 table = pd.DataFrame(
     [
         {
@@ -19,7 +28,7 @@ table = pd.DataFrame(
             "model": r["model"],
             "status": r["status"],
             "best epoch": r["metrics"].get("best_epoch"),
-            "val top-1": r["metrics"].get("val_top1"),
+            "val metric": _val_metric(r),
             "variants": ", ".join(r["variants"]),
         }
         for r in runs

@@ -19,7 +19,7 @@ def settings_form() -> None:
         left, right = st.columns(2)
         dataset = widgets.dataset_picker(datasets, container=left)
         task = next(d["task"] for d in datasets if d["dataset"] == dataset)
-        spec, defaults = get_task(task), TrainConfig()
+        spec, defaults = get_task(task), TrainConfig(task=task).resolved()
         arch = right.selectbox(
             "Architecture",
             list(spec.archs),
@@ -33,7 +33,7 @@ def settings_form() -> None:
             "Image size (px)",
             32,
             1024,
-            spec.default_img_size,
+            defaults.img_size,
             step=16,
             help="Images are resized to a square of this size; smaller is faster.",
         )

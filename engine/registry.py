@@ -56,6 +56,9 @@ class TaskSpec:
     agreement: Callable  # (Prediction, Prediction) -> 0..1, how far two variants agree
     draw: Callable  # (image, Prediction, labels) -> PIL image
     summarize: Callable  # (Prediction, labels) -> JSON-able description of a prediction
+    brief: Callable  # (Prediction, labels) -> one short line (Compare's table)
+    ground_truth: Callable  # (target) -> Prediction, to draw annotations with the same functions
+    metric_name: str  # how the primary metric is shown
     model_info: Callable  # (labels) -> Model API rt_info entries specific to the task
     output_names: tuple[str, ...]  # names of the IR outputs, in order
     sample_target: Callable | None = None  # (item, labels, folder) -> what split_samples hands out (lazy masks)
@@ -90,6 +93,9 @@ TASKS: dict[str, TaskSpec] = {
         agreement=cls_task.agreement,
         draw=cls_task.draw,
         summarize=cls_task.summarize,
+        brief=cls_task.brief,
+        ground_truth=cls_task.ground_truth,
+        metric_name="top-1",
         model_info=cls_task.model_info,
         output_names=("logits",),
         gallery_caption=cls_task.caption,
@@ -116,6 +122,9 @@ TASKS: dict[str, TaskSpec] = {
         agreement=det_task.agreement,
         draw=det_task.draw,
         summarize=det_task.summarize,
+        brief=det_task.brief,
+        ground_truth=det_task.ground_truth,
+        metric_name="mAP@0.5",
         model_info=det_task.model_info,
         output_names=("boxes", "labels"),
         finish_ir=det_task.finish_ir,
@@ -152,6 +161,9 @@ TASKS: dict[str, TaskSpec] = {
         agreement=seg_task.agreement,
         draw=seg_task.draw,
         summarize=seg_task.summarize,
+        brief=seg_task.brief,
+        ground_truth=seg_task.ground_truth,
+        metric_name="mIoU",
         model_info=seg_task.model_info,
         output_names=("scores",),
         sample_target=seg_task.MaskRef.of,

@@ -106,3 +106,22 @@ def test_deploy_and_runs_pages(prepared):
     assert at.get("download_button") and any("predict" in c.value for c in at.code)
     at = _page("runs")
     assert list(at.dataframe[0].value["run"]) == [prepared["run"]]
+
+
+@pytest.mark.parametrize("task", ["detection", "segmentation"])
+def test_data_page_draws_annotations_of_other_tasks(task, tmp_path, monkeypatch):
+    import importlib
+
+    sample = importlib.import_module(f"engine.data.sample_{task}")
+    sample.generate(tmp_path / "data", sample.SampleConfig(seed=2, splits=(("train", 12), ("val", 3), ("test", 3))))
+    monkeypatch.setenv("STUDIO_WORKSPACE", str(tmp_path / "ws"))
+    engine.import_dataset(tmp_path / "data")
+    at = _page("data")
+    assert [m.value for m in at.metric][:4] == ["12", "3", "3", "3" if task == "detection" else "4"]
+    # class distribution + image sizes, then boxes per image + box sizes, or pixel share per class
+    assert len(at.get("vega_lite_chart")) == (4 if task == "detection" else 3)
+    assert len(at.get("image")) == 12  # the gallery, each with its boxes or mask drawn
+    at = _page("train")
+    expected = {"detection": ("ssdlite320_mobilenet_v3_large", 192), "segmentation": ("lraspp_mobilenet_v3_large", 128)}
+    assert at.selectbox[1].value == expected[task][0]
+    assert at.number_input[2].value == expected[task][1]

@@ -55,12 +55,21 @@ def class_distribution(counts: pd.DataFrame) -> alt.Chart:
     )
 
 
-def image_sizes(sizes: pd.DataFrame) -> alt.Chart:
-    """``sizes``: columns width, height (one row per image)."""
+def image_sizes(sizes: pd.DataFrame, title: str = "Image sizes (px)") -> alt.Chart:
+    """``sizes``: columns width, height (one row per image, or per box)."""
     return (
-        alt.Chart(sizes, title="Image sizes (px)")
+        alt.Chart(sizes, title=title)
         .mark_circle(opacity=0.4, color=ACCENT)
         .encode(x="width:Q", y="height:Q", tooltip=["width", "height"])
+    )
+
+
+def bars(rows: pd.DataFrame, x: str, y: str, title: str) -> alt.Chart:
+    """A plain bar chart of ``rows[y]`` per ``rows[x]``."""
+    return (
+        alt.Chart(rows, title=title)
+        .mark_bar(color=ACCENT)
+        .encode(x=alt.X(f"{x}:O"), y=alt.Y(f"{y}:Q"), tooltip=[x, alt.Tooltip(f"{y}:Q", format=".3")])
     )
 
 

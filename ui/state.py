@@ -26,8 +26,11 @@ def active_run(all_runs: list[dict] | None = None) -> dict | None:
 
 
 def run_label(run: dict) -> str:
-    top1 = run["metrics"].get("val_top1")
-    score = f" · val top-1 {top1:.1%}" if isinstance(top1, float) else ""
+    from engine.registry import get_task
+
+    spec = get_task(run["task"])
+    value = run["metrics"].get(f"val_{spec.primary_metric}")
+    score = f" · val {spec.metric_name} {value:.1%}" if isinstance(value, float) else ""
     return f"run {run['run']} · {run['model']} · {run['status']}{score}"
 
 

@@ -33,6 +33,9 @@ class SampleConfig:
     splits: tuple[tuple[str, int], ...] = tuple(SPLITS.items())
     min_size: int = 128
     max_size: int = 256
+    max_objects: int = 6
+    object_scale: tuple[float, float] = (0.14, 0.45)  # object size relative to the image's shorter side
+    outlined: float = 0.2  # share of objects drawn as outlines only
 
 
 def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, int]:
@@ -47,7 +50,7 @@ def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, i
         images, annotations = [], []
         for i in range(n):
             rng = np.random.default_rng([config.seed, 11, split_index, i])
-            image, objects = render(rng, config.min_size, config.max_size)
+            image, objects = render(rng, config)
             name = f"{split}_{i:04d}.jpg"
             image.save(folder / name, quality=95)
             images.append({"id": i + 1, "file_name": name, "width": image.width, "height": image.height})
@@ -70,18 +73,18 @@ def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, i
     return counts
 
 
-def render(rng: np.random.Generator, min_size: int = 128, max_size: int = 256):
+def render(rng: np.random.Generator, config: SampleConfig):
     """One image and its objects as ``(class index, (x1, y1, x2, y2))``."""
-    w, h = (int(v) for v in rng.integers(min_size, max_size + 1, size=2))
+    w, h = (int(v) for v in rng.integers(config.min_size, config.max_size + 1, size=2))
     image = _background(w, h, rng)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(1, 5))):
         _distractor(draw, w, h, rng)
     objects: list[tuple[int, tuple[float, float, float, float]]] = []
-    for _ in range(int(rng.integers(1, 7))):
+    for _ in range(int(rng.integers(1, config.max_objects + 1))):
         for _attempt in range(20):
             cls = int(rng.integers(0, len(CLASSES)))
-            size = float(rng.uniform(0.14, 0.45)) * min(w, h)
+            size = float(rng.uniform(*config.object_scale)) * min(w, h)
             aspect = float(rng.uniform(0.65, 1.5))
             sx, sy = size * math.sqrt(aspect), size / math.sqrt(aspect)
             cx, cy = rng.uniform(sx / 2, w - sx / 2), rng.uniform(sy / 2, h - sy / 2)
@@ -93,7 +96,7 @@ def render(rng: np.random.Generator, min_size: int = 128, max_size: int = 256):
         else:
             continue
         fill = _contrasting_colour(np.asarray(image).reshape(-1, 3).mean(0), rng)
-        if rng.random() < 0.2:
+        if rng.random() < config.outlined:
             draw.polygon(points, outline=fill, width=max(2, int(size / 10)))
         else:
             draw.polygon(points, fill=fill)

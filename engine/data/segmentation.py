@@ -9,7 +9,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from engine.data.images import read_rgb
-from engine.inference.preprocess import MEAN, STD, resize_u8, resize_mask
+from engine.inference.preprocess import MEAN, STD, resize_mask, resize_u8
 
 IGNORE_INDEX = 255  # pixels no annotation covers: not scored, not learned
 

@@ -32,12 +32,12 @@ def append(
     topk_per_class: int,
     max_detections: int,
 ) -> ov.Model:
-    logits, deltas = network.output(0), network.output(1)
+    logits, deltas = (result.input_value(0) for result in network.get_results())  # the producers, not the Results
     if scores == "softmax":
         probs = ops.softmax(logits, axis=2, name="postprocess/softmax")
     else:
         probs = ops.sigmoid(logits, name="postprocess/sigmoid")
-    num_columns = int(logits.get_partial_shape()[2].get_length())
+    num_columns = int(logits.get_partial_shape()[2].get_length())  # K classes + background
     classes = _slice_last(probs, 1, num_columns, "postprocess/drop_background")
     class_first = ops.transpose(classes, _i64([0, 2, 1]), name="postprocess/class_first")  # [1, K, A]
 
@@ -80,7 +80,8 @@ def append(
 
 
 def _slice_last(node, start: int, stop: int, name: str):
-    rank = node.get_partial_shape().rank.get_length()
+    output = node if isinstance(node, ov.Output) else node.output(0)
+    rank = output.get_partial_shape().rank.get_length()
     return ops.slice(node, _i64([start]), _i64([stop]), _i64([1]), _i64([rank - 1]), name=name)
 
 

@@ -41,7 +41,6 @@ def load_cached_state(weights: object) -> tuple[dict | None, WeightsStatus]:
     return state, WeightsStatus(True, f"initialised from cached pretrained weights {path.name}")
 
 
-
 def cached_or_none(weights: object) -> object | None:
     """``weights`` when its file is cached (torchvision then loads it from the cache), else ``None``.
 

@@ -23,16 +23,17 @@ def compare(
         rows.append(
             {
                 "image": path,
-                "target": labels[target] if isinstance(target, int) else str(target),
-                a: labels[ra.label],
-                b: labels[rb.label],
+                "target": spec.gallery_caption(target, labels),
+                a: spec.brief(ra, labels),
+                b: spec.brief(rb, labels),
                 f"{a} score": ra.score,
                 f"{b} score": rb.score,
+                "agreement": spec.agreement(ra, rb),
                 "disagreement": 1.0 - spec.agreement(ra, rb) + abs(ra.score - rb.score) / 10,
                 f"{a} ms": ra.timing.total_ms,
                 f"{b} ms": rb.timing.total_ms,
             }
         )
     rows.sort(key=lambda r: -r["disagreement"])
-    flips = sum(1 for r in rows if r[a] != r[b])
+    flips = sum(1 for r in rows if r["agreement"] < 1.0)
     return {"run": run["id"], "a": a, "b": b, "split": split, "images": len(rows), "label_flips": flips, "rows": rows}

@@ -74,7 +74,9 @@ class ClassificationMetrics:
             metric.update(scores, targets)
 
     def update_predictions(self, predictions: list[Prediction], targets: list[int]) -> None:
-        self.update(torch.from_numpy(np.stack([p.scores for p in predictions])), torch.tensor([int(t) for t in targets]))
+        self.update(
+            torch.from_numpy(np.stack([p.scores for p in predictions])), torch.tensor([int(t) for t in targets])
+        )
 
     def compute(self) -> dict:
         out = {"top1": float(self.top1.compute())}
@@ -110,7 +112,19 @@ def draw(image: np.ndarray, prediction: Prediction, labels: list[str]) -> Image.
 
 
 def summarize(prediction: Prediction, labels: list[str]) -> dict:
-    return {"label": prediction.label, "label_name": caption(prediction.label, labels), "score": round(prediction.score, 6)}
+    return {
+        "label": prediction.label,
+        "label_name": caption(prediction.label, labels),
+        "score": round(prediction.score, 6),
+    }
+
+
+def brief(prediction: Prediction, labels: list[str]) -> str:
+    return caption(prediction.label, labels)
+
+
+def ground_truth(target: int) -> Prediction:
+    return Prediction(task="classification", label=int(target), score=1.0)
 
 
 def model_info(labels: list[str]) -> dict[str, str]:

@@ -56,9 +56,7 @@ def target_stats(targets, labels: list[str]) -> dict:
                 sizes.append([round(w, 1), round(h, 1)])
             area = w * h
             buckets["small (<32²)" if area < 32**2 else "large (>96²)" if area > 96**2 else "medium"] += 1
-    spread = (
-        {"min": min(per_image), "median": statistics.median(per_image), "max": max(per_image)} if per_image else {}
-    )
+    spread = {"min": min(per_image), "median": statistics.median(per_image), "max": max(per_image)} if per_image else {}
     return {
         "boxes_per_image": {**spread, "histogram": {str(n): per_image.count(n) for n in sorted(set(per_image))}},
         "box_size_buckets": buckets,
@@ -130,7 +128,9 @@ class DetectionMetrics:
 
     def __init__(self, labels: list[str]) -> None:
         self.labels = labels
-        self.coco = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True, backend="faster_coco_eval")
+        self.coco = MeanAveragePrecision(
+            box_format="xyxy", iou_type="bbox", class_metrics=True, backend="faster_coco_eval"
+        )
         self.at_50 = MeanAveragePrecision(
             box_format="xyxy", iou_type="bbox", iou_thresholds=[0.5], class_metrics=True, backend="faster_coco_eval"
         )
@@ -208,7 +208,9 @@ def draw(image: np.ndarray, prediction: Prediction, labels: list[str]) -> Image.
     shown = prediction.above(SHOW_THRESHOLD)
     font = ImageFont.load_default(size=max(11, canvas.height // 28))
     d = ImageDraw.Draw(canvas)
-    for box, score, label in sorted(zip(shown.boxes, shown.box_scores, shown.box_labels, strict=True), key=lambda r: r[1]):
+    for box, score, label in sorted(
+        zip(shown.boxes, shown.box_scores, shown.box_labels, strict=True), key=lambda r: r[1]
+    ):
         x1, y1, x2, y2 = (float(v) * scale for v in box)
         rgb = colour(int(label) + 1)
         d.rectangle([x1, y1, x2, y2], outline=rgb, width=max(2, canvas.height // 160))
@@ -235,6 +237,20 @@ def summarize(prediction: Prediction, labels: list[str]) -> dict:
             for b, s, c in zip(shown.boxes, shown.box_scores, shown.box_labels, strict=True)
         ],
     }
+
+
+def brief(prediction: Prediction, labels: list[str]) -> str:
+    return caption({"labels": prediction.above(SHOW_THRESHOLD).box_labels}, labels)
+
+
+def ground_truth(target: dict) -> Prediction:
+    boxes = np.asarray(target["boxes"], np.float32).reshape(-1, 4)
+    return Prediction(
+        task="detection",
+        boxes=boxes,
+        box_scores=np.ones(len(boxes), np.float32),
+        box_labels=np.asarray(target["labels"]),
+    )
 
 
 def model_info(labels: list[str]) -> dict[str, str]:

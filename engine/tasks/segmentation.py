@@ -98,7 +98,7 @@ class MaskRef:
 def load_mask(target) -> np.ndarray:
     if not isinstance(target, MaskRef):
         return np.asarray(target)
-    from engine.data.stored import stored_item, load_info
+    from engine.data.stored import load_info, stored_item
 
     labels = load_info(Path(target.folder))["labels"]
     mask, problem = extract_target(stored_item(target.folder, target.subset, target.item_id), labels)
@@ -226,6 +226,15 @@ def summarize(prediction: Prediction, labels: list[str]) -> dict:
     total = max(int(prediction.mask.size), 1)
     name = lambda i: labels[i] if i < len(labels) else str(i)  # noqa: E731
     return {"class_area": {name(int(i)): round(int(c) / total, 4) for i, c in zip(ids, counts, strict=True)}}
+
+
+def brief(prediction: Prediction, labels: list[str]) -> str:
+    return caption(prediction.mask, labels)
+
+
+def ground_truth(target) -> Prediction:
+    mask = load_mask(target)
+    return Prediction(task="segmentation", mask=np.where(mask == IGNORE_INDEX, 0, mask).astype(np.uint8), score=1.0)
 
 
 def model_info(labels: list[str]) -> dict[str, str]:

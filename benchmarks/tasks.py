@@ -1,0 +1,135 @@
+"""Detection and segmentation speed/accuracy benchmark on the built-in samples (a script, not a test).
+
+For each task:
+ 1. write the sample dataset and import it;
+ 2. train the default configuration from random init (wall time and the per-epoch learning curve recorded);
+ 3. build OpenVINO FP32, FP16 and INT8 through the product's variant table (detection: the network is
+    quantized, decoding + NMS appended in float) and score every configuration on the test split with
+    the task's metric (mAP@0.5 / mIoU);
+ 4. time batch-1 latency of every configuration interleaved in rounds and report medians and the INT8
+    speed-up against each (PyTorch eager, OV FP32 with the f32 hint, OV default precision = BF16 here);
+ 5. time the task's second architecture the same way (random init: speed only).
+
+Usage: python -m benchmarks.tasks [--tasks detection,segmentation --rounds 5 --iterations 100]
+Writes <out>/tasks.json and <out>/tasks.md and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import openvino as ov
+
+import engine
+from benchmarks.common import measure
+from engine.data import stored
+from engine.inference.predictor import TorchPredictor
+from engine.pipeline.context import Context
+from engine.store.atomic import read_jsonl
+
+SECOND_ARCH = {"detection": "retinanet_mobilenet_v3_large_fpn", "segmentation": "deeplabv3_mobilenet_v3_large"}
+
+
+def run_task(task: str, tmp: Path, rounds: int, iterations: int) -> dict:
+    ws = tmp / task / "ws"
+    engine.sample(task, tmp / task / "sample")
+    dataset = engine.import_dataset(tmp / task / "sample", workspace=ws)["dataset"]
+    t0 = time.perf_counter()
+    trained = engine.train(dataset, workspace=ws)
+    train_s = time.perf_counter() - t0
+    ctx = Context.open(ws)
+    run = ctx.run(trained["run"])
+    folder = ctx.dataset_dir(dataset)
+    train = stored.split_samples(folder, "train", task)
+    test = stored.split_samples(folder, "test", task)
+    baseline = TorchPredictor.from_checkpoint(ctx.variant_path(run, "torch-fp32"))
+    key = baseline.spec.primary_metric
+    curve = [
+        {"epoch": e["epoch"], "elapsed_s": round(e["elapsed_s"], 1), key: round(e[key], 4)}
+        for e in read_jsonl(ctx.run_dir(run) / "events.jsonl")
+        if e.get("type") == "epoch"
+    ]
+    size = baseline.img_size
+    rows = measure(baseline, size, train, test, tmp / task / run["model"], rounds, iterations)
+    second, _ = baseline.spec.build_model(SECOND_ARCH[task], len(baseline.labels), pretrained=False)
+    second_rows = measure(
+        TorchPredictor(second, baseline.spec, baseline.labels, size),
+        size,
+        train,
+        None,
+        tmp / task / SECOND_ARCH[task],
+        rounds,
+        iterations,
+    )
+    return {
+        "task": task,
+        "metric": key,
+        "model": run["model"],
+        "img_size": size,
+        "train_s": train_s,
+        "epochs_done": trained["epochs_done"],
+        "curve": curve,
+        "rows": rows + second_rows,
+    }
+
+
+def markdown(results: list[dict], meta: dict) -> str:
+    lines = [
+        f"CPU: {meta['cpu']}, OpenVINO {meta['openvino']}. Batch-1 synchronous latency, {meta['rounds']} interleaved"
+        f" rounds x {meta['iterations']} requests, median of the round medians; speed-up = this latency / INT8"
+        " (default precision) latency. Detection latency includes decoding + NMS (in the IR for OpenVINO,"
+        " torchvision's for PyTorch).",
+        "",
+    ]
+    for result in results:
+        key = result["metric"]
+        lines += [
+            f"### {result['task']}: {result['model']} at {result['img_size']} px",
+            "",
+            f"Default config trained from random init in {result['train_s']:.0f} s ({result['epochs_done']} epochs);"
+            f" {key} on the test split. Learning curve (val {key} by elapsed seconds): "
+            + ", ".join(f"{c['elapsed_s']:.0f}s {c[key]:.3f}" for c in result["curve"]),
+            "",
+            f"| model | configuration | precision run | test {key} | latency ms | INT8 speed-up vs this | IR MB |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in result["rows"]:
+            size = f"{r['ir_bytes'] / 1e6:.2f}" if r["ir_bytes"] else "-"
+            value = f"{r[key]:.3f}" if r[key] is not None else "- (random init)"
+            lines.append(
+                f"| {r['model']} | {r['config']} | {r['inference_precision']} | {value} "
+                f"| {r['latency_ms_median']:.2f} | {r['int8_speedup']:.2f}x | {size} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", default="detection,segmentation")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--out", default="benchmarks/results")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        results = [run_task(t, Path(tmp_name), args.rounds, args.iterations) for t in args.tasks.split(",")]
+    meta = {
+        "rounds": args.rounds,
+        "iterations": args.iterations,
+        "openvino": ov.get_version(),
+        "cpu": ov.Core().get_property("CPU", "FULL_DEVICE_NAME"),
+    }
+    table = markdown(results, meta)
+    (out / "tasks.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    (out / "tasks.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Detection and segmentation end to end through the CLI on tiny generated data:
+import -> train -> optimize fp32,int8 -> evaluate -> benchmark -> predict --save, plus Model API agreement."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import openvino as ov
+import pytest
+
+from engine.data.images import read_rgb
+from engine.export.model_info import REQUIRED_KEYS
+from engine.export.model_info import read as read_model_info
+from engine.inference.predictor import OpenVINOPredictor
+from tests.conftest import last_json, run_cli
+
+pytestmark = pytest.mark.slow
+F32 = {"INFERENCE_PRECISION_HINT": "f32"}
+
+SETTINGS = {
+    "detection": {  # an easier sample than the default (fewer, larger, filled objects) so a short run learns
+        "splits": (("train", 320), ("val", 24), ("test", 24)),
+        "sample": {"max_objects": 3, "object_scale": (0.3, 0.5), "outlined": 0.0, "max_size": 160},
+        "train": ("--epochs", "7", "--img-size", "192", "--batch-size", "16"),
+        "metric": "map_50",
+        "model_type": "SSD",
+    },
+    "segmentation": {
+        "splits": (("train", 160), ("val", 20), ("test", 20)),
+        "train": ("--epochs", "8", "--img-size", "96"),
+        "metric": "miou",
+        "model_type": "Segmentation",
+    },
+}
+
+
+@pytest.fixture(scope="module", params=list(SETTINGS))
+def pipeline(request, tmp_path_factory):
+    import importlib
+
+    task, settings = request.param, SETTINGS[request.param]
+    root = tmp_path_factory.mktemp(f"e2e-{task}")
+    data, ws = root / "data", root / "ws"
+    sample = importlib.import_module(f"engine.data.sample_{task}")
+    sample.generate(data, sample.SampleConfig(seed=3, splits=settings["splits"], **settings.get("sample", {})))
+    imported = last_json(run_cli("data", "import", str(data), "--json", workspace=ws))
+    trained = last_json(
+        run_cli("train", "--dataset", str(imported["dataset"]), *settings["train"], "--json", workspace=ws)
+    )
+    optimized = last_json(
+        run_cli(
+            "optimize", str(trained["run"]), "--variants", "fp32,int8", "--calib-size", "48", "--json", workspace=ws
+        )
+    )
+    run_dir = ws / "runs" / str(trained["run"])
+    test_images = sorted(p for p in data.rglob("*") if "test" in p.parts and p.suffix == ".jpg")
+    return {
+        "task": task,
+        "settings": settings,
+        "data": data,
+        "ws": ws,
+        "dataset": imported,
+        "train": trained,
+        "optimize": optimized,
+        "xml": {v: run_dir / "variants" / v / "model.xml" for v in ("fp32", "int8")},
+        "test_images": test_images,
+    }
+
+
+def test_import_infers_the_task(pipeline):
+    info = pipeline["dataset"]
+    assert info["task"] == pipeline["task"]
+    assert {s: v["images"] for s, v in info["splits"].items()} == dict(pipeline["settings"]["splits"])
+    if pipeline["task"] == "detection":
+        assert info["format"] == "coco_instances" and info["labels"] == ["circle", "square", "triangle"]
+        assert 1 <= info["boxes_per_image"]["min"] <= info["boxes_per_image"]["max"] <= 3
+        assert sum(info["box_size_buckets"].values()) == sum(
+            sum(s["per_class"].values()) for s in info["splits"].values()
+        )
+    else:
+        assert info["format"] == "common_semantic_segmentation_with_subset_dirs"
+        assert info["labels"] == ["background", "paint", "stripes", "dots"]
+        assert sum(info["mask_class_area"].values()) == pytest.approx(1.0)
+
+
+def _trivial_baseline(pipeline) -> float:
+    """Detection: a model that finds nothing scores 0. Segmentation: all-background prediction's mIoU."""
+    if pipeline["task"] == "detection":
+        return 0.0
+    from engine.data import stored
+    from engine.tasks.segmentation import load_mask
+
+    folder = pipeline["ws"] / "datasets" / str(pipeline["dataset"]["dataset"])
+    masks = [load_mask(t) for _, t in stored.split_samples(folder, "test", "segmentation")]
+    present = {int(c) for m in masks for c in np.unique(m)}
+    background_iou = sum((m == 0).sum() for m in masks) / sum(m.size for m in masks)
+    return background_iou / len(present)
+
+
+def test_training_beats_the_trivial_baseline(pipeline):
+    metric = pipeline["settings"]["metric"]
+    variants = pipeline["optimize"]["variants"]
+    baseline = _trivial_baseline(pipeline)
+    for name in ("torch-fp32", "fp32", "int8"):
+        assert 0.0 <= variants[name][metric] <= 1.0
+    assert variants["torch-fp32"][metric] > baseline + 0.15, (variants["torch-fp32"][metric], baseline)
+    assert variants["fp32"][metric] == pytest.approx(variants["torch-fp32"][metric], abs=0.02)
+    # the IR's own decoding + NMS (or arg-max) gives what torchvision gives
+    assert variants["fp32"]["agreement"]["torch-fp32"] >= 0.95
+
+
+def test_int8_agrees_with_fp32(pipeline):
+    fp32 = OpenVINOPredictor(pipeline["xml"]["fp32"], "CPU", F32)
+    int8 = OpenVINOPredictor(pipeline["xml"]["int8"], "CPU", F32)
+    images = [read_rgb(p) for p in pipeline["test_images"]]
+    a, b = fp32.predict(images), int8.predict(images)
+    if pipeline["task"] == "detection":
+        from engine.tasks.detection import match
+
+        threshold = 0.3
+        matched = [match(x, y, threshold=threshold) for x, y in zip(a, b, strict=True)]
+        found, total = sum(m for m, _ in matched), sum(n for _, n in matched)
+        assert total >= len(images)  # the model is confident about real objects, so the check has teeth
+        assert found / total >= 0.8
+    else:
+        pixels = sum((x.mask == y.mask).sum() for x, y in zip(a, b, strict=True))
+        assert pixels / sum(x.mask.size for x in a) >= 0.95
+    int8_size = pipeline["optimize"]["variants"]["int8"]["size_bytes"]
+    assert int8_size < 0.7 * pipeline["optimize"]["variants"]["fp32"]["size_bytes"]
+
+
+def test_ir_has_static_input_and_model_info(pipeline):
+    model = ov.Core().read_model(pipeline["xml"]["int8"])
+    assert model.input(0).get_partial_shape().is_static
+    info = read_model_info(model)
+    assert all(key in info for key in REQUIRED_KEYS)
+    assert info["model_type"] == pipeline["settings"]["model_type"]
+    names = [o.get_any_name() for o in model.outputs]
+    if pipeline["task"] == "detection":
+        assert names == ["boxes", "labels"]
+        assert model.output(0).get_partial_shape()[2].get_length() == 5
+        # NMS and decoding stay in float: no FakeQuantize feeds the post-processing
+        ops = {op.get_friendly_name(): op for op in model.get_ordered_ops()}
+        nms = ops["postprocess/nms"]
+        upstream = [nms.input_value(i).get_node() for i in range(2)]
+        assert all(n.get_type_name() != "FakeQuantize" for n in upstream)
+        assert any(op.get_type_name() == "FakeQuantize" for op in ops.values())
+    else:
+        assert names == ["scores"]
+        assert model.output(0).get_partial_shape()[1].get_length() == 4
+
+
+def test_evaluate_matches_optimize(pipeline):
+    metric = pipeline["settings"]["metric"]
+    result = last_json(
+        run_cli("evaluate", str(pipeline["train"]["run"]), "--variant", "int8", "--json", workspace=pipeline["ws"])
+    )
+    assert result["metrics"][metric] == pytest.approx(pipeline["optimize"]["variants"]["int8"][metric], abs=1e-6)
+    per_class = "per_class_ap50" if pipeline["task"] == "detection" else "per_class_iou"
+    assert set(result["metrics"][per_class]) == set(pipeline["dataset"]["labels"])
+
+
+def test_benchmark_runs_both_backends(pipeline):
+    result = last_json(
+        run_cli(
+            "benchmark",
+            str(pipeline["train"]["run"]),
+            "--variants",
+            "torch-fp32,fp32,int8",
+            "--precision",
+            "f32",
+            "--iterations",
+            "10",
+            "--json",
+            workspace=pipeline["ws"],
+        )
+    )
+    rows = {r["variant"]: r for r in result["results"]}
+    assert set(rows) == {"torch-fp32", "fp32", "int8"}
+    for r in rows.values():
+        assert r["latency_ms"]["count"] >= 10 and r["latency_ms"]["median"] > 0
+
+
+def test_predict_saves_overlays(pipeline, tmp_path):
+    images = pipeline["test_images"][:3]
+    result = last_json(
+        run_cli(
+            "predict",
+            str(pipeline["train"]["run"]),
+            "--variant",
+            "int8",
+            *map(str, images),
+            "--save",
+            str(tmp_path),
+            "--json",
+            workspace=pipeline["ws"],
+        )
+    )
+    assert len(result["predictions"]) == 3
+    for pred, path in zip(result["predictions"], images, strict=True):
+        saved = cv2.imread(pred["saved"])
+        original = cv2.imread(str(path))
+        assert saved is not None and saved.shape[0] >= original.shape[0]
+        if pipeline["task"] == "detection":
+            assert all(d["label_name"] in {"circle", "square", "triangle"} for d in pred["detections"])
+            assert all(d["score"] >= pred["threshold"] for d in pred["detections"])
+        else:
+            assert sum(pred["class_area"].values()) == pytest.approx(1.0, abs=1e-3)
+            assert not np.array_equal(cv2.resize(saved, original.shape[1::-1]), original)  # the overlay is drawn
+
+
+def test_model_api_reads_the_ir_and_agrees(pipeline):
+    from model_api.adapters import OpenvinoAdapter, create_core
+    from model_api.models import Model
+
+    xml = pipeline["xml"]["fp32"]
+    adapter = OpenvinoAdapter(create_core(), str(xml), device="CPU", plugin_config=F32)
+    wrapper = Model.create_model(adapter, preload=True)
+    ours = OpenVINOPredictor(xml, "CPU", F32)
+    if pipeline["task"] == "detection":
+        from engine.tasks.detection import SHOW_THRESHOLD
+
+        total = agreed = 0
+        for path in pipeline["test_images"]:
+            mine = ours.predict([read_rgb(path)])[0].above(SHOW_THRESHOLD)
+            theirs = wrapper(cv2.imread(str(path)))
+            assert len(theirs.bboxes) == len(mine.boxes)
+            for box, label in zip(mine.boxes, mine.box_labels, strict=True):
+                total += 1
+                ious = [
+                    _iou(box, other) for other, lab in zip(theirs.bboxes, theirs.labels, strict=True) if lab == label
+                ]
+                agreed += int(max(ious, default=0) >= 0.9)
+        assert total >= len(pipeline["test_images"]) and agreed == total
+    else:
+        same = pixels = 0
+        for path in pipeline["test_images"]:
+            mine = ours.predict([read_rgb(path)])[0].mask
+            theirs = wrapper(cv2.imread(str(path))).resultImage
+            same += int((mine == theirs).sum())
+            pixels += mine.size
+        assert same / pixels >= 0.99
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

@@ -1,0 +1,116 @@
+"""Task pieces without training: IR post-processing vs torchvision, metrics on known values, overlays."""
+
+import numpy as np
+import openvino as ov
+import pytest
+import torch
+
+from engine.export import convert
+from engine.inference.prediction import Prediction
+from engine.registry import get_task
+from engine.tasks.detection import DetectionMetrics, agreement, match
+from engine.tasks.segmentation import SegmentationMetrics
+
+LABELS = ["circle", "square", "triangle"]
+
+
+@pytest.fixture(scope="module")
+def ssd():
+    torch.manual_seed(0)
+    spec = get_task("detection")
+    model, _ = spec.build_model("ssdlite320_mobilenet_v3_large", len(LABELS), pretrained=False)
+    with torch.no_grad():  # random-init heads score every anchor alike; spread the scores so order is defined
+        for param in model.head.parameters():
+            param.normal_(0, 0.2)
+    return spec, model.eval()
+
+
+def test_detection_ir_has_decoding_and_nms(ssd):
+    spec, model = ssd
+    ir = convert.finish(convert.to_openvino(model, 128, spec), spec, model, 128, LABELS)
+    assert [o.get_any_name() for o in ir.outputs] == ["boxes", "labels"]
+    compiled = ov.Core().compile_model(ir, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    x = torch.randn(1, 3, 128, 128)
+    results = compiled(x.numpy())
+    ov_boxes, ov_labels = (results[o] for o in compiled.outputs)
+    with torch.inference_mode():
+        pt_boxes, _ = spec.torch_outputs(model, x)[0]
+    assert ov_boxes.shape[0] == 1 and ov_boxes.shape[2] == 5 and ov_boxes.shape[1] > 0
+    # Random-init heads give many exactly equal scores, so which tied anchors survive NMS is arbitrary;
+    # the trained-model check (fp32 IR vs torchvision on real images) lives in test_cli_e2e_tasks.
+    assert ov_boxes.shape[1] == pt_boxes.shape[1]
+    assert ov_boxes[0, 0, 4] == pytest.approx(pt_boxes[0, 0, 4], abs=1e-4)  # same best score
+    assert (ov_boxes[0, :, :4] >= 0).all() and (ov_boxes[0, :, :4] <= 128).all()  # clipped to the input
+    assert ov_labels.max() < len(LABELS)  # background never reported
+
+
+def test_retinanet_converts_with_the_same_outputs():
+    spec = get_task("detection")
+    model, _ = spec.build_model("retinanet_mobilenet_v3_large_fpn", len(LABELS), pretrained=False)
+    ir = convert.finish(convert.to_openvino(model.eval(), 128, spec), spec, model, 128, LABELS)
+    compiled = ov.Core().compile_model(ir, "CPU")
+    boxes, labels = (compiled(np.zeros((1, 3, 128, 128), np.float32))[o] for o in compiled.outputs)
+    assert boxes.shape[2] == 5 and boxes.shape[1] == labels.shape[1]
+    assert ir.get_rt_info(["model_info", "model_type"]).astype(str) == "SSD"
+
+
+def test_detection_postprocess_scales_to_the_original_image():
+    spec = get_task("detection")
+    boxes = np.array([[[10, 20, 30, 40, 0.9], [0, 0, 64, 64, 0.5]]], np.float32)
+    pred = spec.postprocess([boxes, np.array([[2, 0]])], (128, 256), (64, 64))
+    np.testing.assert_allclose(pred.boxes[0], [40, 40, 120, 80])
+    assert pred.box_labels.tolist() == [2, 0] and pred.score == pytest.approx(0.9)
+
+
+def _det(boxes, scores, labels):
+    return Prediction(
+        "detection",
+        boxes=np.array(boxes, np.float32).reshape(-1, 4),
+        box_scores=np.array(scores, np.float32),
+        box_labels=np.array(labels),
+    )
+
+
+def test_detection_metrics_perfect_and_missing():
+    metrics = DetectionMetrics(LABELS)
+    target = {"boxes": np.array([[0, 0, 10, 10], [20, 20, 40, 40]], np.float32), "labels": np.array([0, 1])}
+    metrics.update_predictions([_det([[0, 0, 10, 10]], [0.9], [0])], [target])
+    out = metrics.compute()
+    assert out["per_class_ap50"]["circle"] == pytest.approx(1.0)
+    assert out["per_class_ap50"]["square"] == pytest.approx(0.0)
+    assert out["map_50"] == pytest.approx(0.5)
+    assert out["per_class_ap50"]["triangle"] is None  # no ground truth, not scored
+
+
+def test_detection_agreement_and_match():
+    a = _det([[0, 0, 10, 10], [20, 20, 40, 40]], [0.9, 0.8], [0, 1])
+    shifted = _det([[1, 0, 11, 10], [20, 20, 40, 40]], [0.85, 0.7], [0, 2])  # second box: other class
+    assert match(a, shifted) == (1, 2)
+    assert agreement(a, a) == 1.0 and agreement(a, shifted) == pytest.approx(0.5)
+    assert agreement(_det([], [], []), _det([], [], [])) == 1.0
+
+
+def test_segmentation_metrics_known_values():
+    metrics = SegmentationMetrics(["background", "a", "b"])
+    target = np.array([[0, 0, 1, 1], [0, 0, 1, 255]], np.uint8)  # 255 ignored
+    pred = Prediction("segmentation", mask=np.array([[0, 1, 1, 1], [0, 0, 1, 2]], np.uint8))
+    metrics.update_predictions([pred], [target])
+    out = metrics.compute()
+    assert out["per_class_iou"]["background"] == pytest.approx(3 / 4)
+    assert out["per_class_iou"]["a"] == pytest.approx(3 / 4)
+    assert out["per_class_iou"]["b"] is None  # only predicted on an ignored pixel: not scored
+    assert out["miou"] == pytest.approx(0.75)
+    assert out["pixel_accuracy"] == pytest.approx(6 / 7)
+
+
+def test_overlays_draw_on_the_image():
+    image = np.full((60, 80, 3), 128, np.uint8)
+    det = get_task("detection").draw(image, _det([[10, 10, 50, 40]], [0.9], [1]), LABELS)
+    assert det.size[0] >= 80 and len(set(det.getdata())) > 2  # box and label drawn
+    low = get_task("detection").draw(image, _det([[10, 10, 50, 40]], [0.05], [1]), LABELS)
+    assert len(set(low.getdata())) == 1  # below the display threshold: nothing drawn
+    mask = np.zeros((60, 80), np.uint8)
+    mask[10:30, 10:40] = 2
+    seg = get_task("segmentation").draw(image, Prediction("segmentation", mask=mask), ["background", "a", "b"])
+    arr = np.asarray(seg.resize((80, 60)))
+    assert (arr[20, 25] != 128).any() and (arr[55, 75] == 128).all()  # class painted, background left clear
