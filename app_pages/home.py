@@ -5,6 +5,12 @@ import streamlit as st
 import engine
 from ui import jobs, state
 
+SAMPLE_TASKS = {  # task -> what the sample project trains and how long it takes on 2 cores
+    "classification": "MobileNetV3-Small, ~2.5 min",
+    "detection": "SSDLite320, ~5 min",
+    "segmentation": "LRASPP, ~5 min",
+}
+
 st.title("Edge Model Studio")
 st.markdown(
     "Train a vision model on your images, compress it with **NNCF**, export **OpenVINO** IR and see how fast it"
@@ -54,9 +60,17 @@ left, right = st.columns([1, 2])
 with left:
     st.subheader("New here?")
     st.write(
-        "Load the built-in sample project: it writes a 4-class shapes dataset into the workspace, imports it,"
-        " trains MobileNetV3-Small from scratch, quantizes it to INT8 with NNCF and benchmarks every variant"
-        " (about 2.5 minutes on 2 cores). Then open **Compare** and **Benchmark**."
+        "Load a built-in sample project: it writes a generated dataset into the workspace, imports it, trains"
+        " the task's default model from scratch, quantizes it to INT8 with NNCF and benchmarks every variant."
+        " Then open **Compare** and **Benchmark**."
+    )
+    task = st.segmented_control(
+        "Task",
+        list(SAMPLE_TASKS),
+        default="classification",
+        required=True,
+        format_func=lambda t: f"{t} ({SAMPLE_TASKS[t]})",
+        key="sample_task",
     )
     demo_job = jobs.latest_job("demo")
     busy = demo_job is not None and demo_job["status"] in ("queued", "starting", "running")
@@ -67,7 +81,8 @@ with left:
         disabled=busy,
         help="Already running: follow it on the right." if busy else None,
     ):
-        jobs.start("demo", {}, "Sample project: import, train, optimize, benchmark")
+        kwargs = {} if task == "classification" else {"task": task}
+        jobs.start("demo", kwargs, f"Sample {task} project: import, train, optimize, benchmark")
         st.rerun()
 
 

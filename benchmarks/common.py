@@ -27,6 +27,7 @@ def configurations(baseline: TorchPredictor, size: int, calib: list, out: Path) 
     build = BuildContext(
         fp32_model=convert.to_openvino(baseline.model, size, spec),
         finish=lambda m: convert.finish(m, spec, baseline.model, size, labels),
+        torch_model=baseline.model,
         train_samples=calib,
         val_samples=[],
         spec=spec,

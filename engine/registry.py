@@ -66,7 +66,7 @@ class TaskSpec:
     finish_ir: Callable = _unchanged  # (ov.Model, model, img_size) -> IR with post-processing appended
     collate: Callable | None = None  # DataLoader collate_fn (None = stack)
     has_val_loss: bool = True  # whether the loss can be computed in eval mode
-    accuracy_control: bool = True  # whether int8-acc applies (NNCF must score the IR before post-processing)
+    decode_raw: Callable | None = None  # (model, raw network outputs, img_size) -> IR outputs, when finish_ir adds any
     gallery_caption: Callable = field(default=lambda target, labels: "")  # (target, labels) -> str
 
 
@@ -130,7 +130,7 @@ TASKS: dict[str, TaskSpec] = {
         finish_ir=det_task.finish_ir,
         collate=collate,
         has_val_loss=False,
-        accuracy_control=False,
+        decode_raw=det_task.decode_raw,
         gallery_caption=det_task.caption,
     ),
     "segmentation": TaskSpec(

@@ -45,8 +45,22 @@ def render(result: Any) -> str:
     if "splits" in result:  # data import / data info
         return _dataset(result)
     if "predictions" in result:
-        return table(result["predictions"], ["image", "label_name", "score"])
+        return table(
+            [{"image": p["image"], "prediction": _prediction(p)} for p in result["predictions"]],
+            ["image", "prediction"],
+        )
     return "\n".join(f"{k}: {_fmt(v)}" for k, v in result.items() if not isinstance(v, list) or len(v) < 12)
+
+
+def _prediction(p: dict) -> str:
+    if "detections" in p:
+        found = ", ".join(f"{d['label_name']} {d['score']:.2f}" for d in p["detections"])
+        return f"{len(p['detections'])} object(s) >= {p['threshold']}: {found}" if found else "no objects"
+    if "class_area" in p:
+        return ", ".join(
+            f"{name} {share:.0%}" for name, share in sorted(p["class_area"].items(), key=lambda kv: -kv[1])
+        )
+    return f"{p.get('label_name', p.get('label'))} {p.get('score', 0):.3f}"
 
 
 def _fmt(value: Any) -> str:
@@ -69,6 +83,17 @@ def _dataset(info: dict) -> str:
     rows = [{"class": name, **{s: splits[s]["per_class"].get(name, 0) for s in splits}} for name in info["labels"]]
     rows.append({"class": "total", **{s: splits[s]["images"] for s in splits}})
     lines = [*head, table(rows, ["class", *splits])]
+    if "boxes_per_image" in info:  # detection: per-class counts above are objects
+        per_image = info["boxes_per_image"]
+        lines += [
+            "",
+            "(per-class counts are objects; total is images)",
+            f"boxes per image: {per_image.get('min')}-{per_image.get('max')} (median {per_image.get('median')})",
+            "box sizes: " + ", ".join(f"{k} {v}" for k, v in info["box_size_buckets"].items()),
+        ]
+    if "mask_class_area" in info:  # segmentation: per-class counts above are images containing the class
+        lines += ["", "(per-class counts are images containing the class)"]
+        lines += ["share of annotated pixels: " + ", ".join(f"{k} {v:.1%}" for k, v in info["mask_class_area"].items())]
     problems = info.get("problems", [])
     lines += ["", f"problems: {len(problems) or 'none'}"]
     lines += [f"  {p['kind']}: {p['file']} — {p['message']} ({p['action']})" for p in problems[:20]]

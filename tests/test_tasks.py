@@ -114,3 +114,52 @@ def test_overlays_draw_on_the_image():
     seg = get_task("segmentation").draw(image, Prediction("segmentation", mask=mask), ["background", "a", "b"])
     arr = np.asarray(seg.resize((80, 60)))
     assert (arr[20, 25] != 128).any() and (arr[55, 75] == 128).all()  # class painted, background left clear
+
+
+def test_raw_network_outputs_decode_like_the_full_model(ssd):
+    """What int8-acc scores (the bare network's outputs + torchvision decoding) equals the model's detections."""
+    from engine.models.detection import DetectorNetwork
+
+    spec, model = ssd
+    x = torch.randn(1, 3, 128, 128)
+    with torch.inference_mode():
+        raw = [t.numpy() for t in DetectorNetwork(model)(x)]
+        expected = spec.torch_outputs(model, x)[0]
+    decoded = spec.decode_raw(model, raw, 128)
+    np.testing.assert_allclose(decoded[0], expected[0], atol=1e-5)
+    np.testing.assert_array_equal(decoded[1], expected[1])
+
+
+def test_augmentation_keeps_boxes_and_masks_on_their_objects(tmp_path):
+    """After the training transforms, the box still frames the drawn object and the mask still covers it."""
+    from PIL import Image
+
+    from engine.data.detection import DetectionDataset
+    from engine.data.segmentation import SegmentationDataset
+    from engine.inference.preprocess import MEAN, STD
+
+    image = np.zeros((96, 128, 3), np.uint8)
+    image[20:50, 30:90] = 255  # one white rectangle on black
+    path = tmp_path / "img.png"
+    Image.fromarray(image).save(path)
+    mask = (image[..., 0] > 0).astype(np.uint8)
+    target = {"boxes": np.array([[30, 20, 90, 50]], np.float32), "labels": np.array([0])}
+    det = DetectionDataset([(str(path), target)], 64, train=True)
+    seg = SegmentationDataset([(str(path), mask)], 64, train=True)
+    white = (1 - np.asarray(MEAN)) / np.asarray(STD)
+    torch.manual_seed(0)
+    checked = 0
+    for _ in range(20):
+        x, t = det[0]
+        bright = (x.numpy() > white[:, None, None] * 0.5).all(axis=0)  # robust to colour jitter
+        if len(t["boxes"]) and bright.any():
+            x1, y1, x2, y2 = t["boxes"][0].tolist()
+            ys, xs = np.nonzero(bright)
+            assert x1 - 2 <= xs.min() and xs.max() <= x2 + 2 and y1 - 2 <= ys.min() and ys.max() <= y2 + 2
+        x, m = seg[0]
+        bright = (x.numpy() > white[:, None, None] * 0.5).all(axis=0)
+        assert m.shape == x.shape[1:]
+        if bright.sum() > 20:
+            assert (m.numpy()[bright] == 1).mean() > 0.95
+            checked += 1
+    assert checked >= 10

@@ -16,6 +16,7 @@ from engine.errors import StudioError
 class BuildContext:
     fp32_model: object  # the converted FP32 network (ov.Model), before the task's post-processing
     finish: Callable[[object], object]  # appends post-processing, output names and model_info
+    torch_model: object  # the trained PyTorch model (decodes raw outputs while NNCF scores the bare network)
     train_samples: list
     val_samples: list
     spec: object  # the TaskSpec
@@ -57,13 +58,6 @@ def _int8(ctx: BuildContext) -> tuple[object, bool]:
 def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
     from engine.compression.ptq import quantize_int8_accuracy_control
 
-    if not ctx.spec.accuracy_control:
-        msg = (
-            f"int8-acc is not available for {ctx.spec.name}: NNCF scores the network before its post-processing"
-            " (decoding/NMS) is appended; use the int8 variant"
-        )
-        raise StudioError(msg)
-
     def score(compiled, samples: list) -> float:
         """The task's primary metric of a compiled model on (path, target) samples."""
         from engine.data.images import read_rgb
@@ -75,6 +69,8 @@ def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
             image = read_rgb(path)
             results = compiled(to_input(image, ctx.img_size))
             outputs = [results[o] for o in compiled.outputs]
+            if ctx.spec.decode_raw is not None:  # NNCF runs the bare network: decode + NMS as the IR will
+                outputs = ctx.spec.decode_raw(ctx.torch_model, outputs, ctx.img_size)
             predictions.append(ctx.spec.postprocess(outputs, image.shape[:2], (ctx.img_size, ctx.img_size)))
         metrics.update_predictions(predictions, [target for _, target in samples])
         return float(metrics.compute()[ctx.spec.primary_metric])

@@ -11,6 +11,13 @@ from engine.export import model_info
 from engine.export.variants import VARIANTS
 from engine.pipeline.context import Context
 
+RESULT_LINES = {  # how each task's Model API result is read
+    "classification": "print(result.top_labels[0])\n",
+    "detection": "for box, score, label in zip(result.bboxes, result.scores, result.label_names):\n"
+    "    print(label, score, box)  # x1 y1 x2 y2 in image pixels\n",
+    "segmentation": "mask = result.resultImage  # (H, W) class index per pixel\n",
+}
+
 
 def snippets(run: dict, variant: str) -> dict[str, str]:
     cli = f"python -m engine predict {run['id']} --variant {variant} image.jpg --save out/"
@@ -19,13 +26,14 @@ def snippets(run: dict, variant: str) -> dict[str, str]:
         "from model_api.models import Model\n\n"
         'model = Model.create_model("model.xml", device="CPU")  # reads rt_info[\'model_info\']\n'
         'result = model(cv2.imread("image.jpg"))  # Model API takes BGR images\n'
-        "print(result.top_labels[0])\n"
+        + RESULT_LINES.get(run["task"], "print(result)\n")
     )
     openvino = (
         "import numpy as np, openvino as ov\n\n"
         'compiled = ov.Core().compile_model("model.xml", "CPU")\n'
         "# input: RGB image resized to the model's input size, (x / 255 - mean) / std, NCHW float32\n"
-        "logits = compiled(np.zeros(compiled.input(0).shape, np.float32))[0]\n"
+        "outputs = compiled(np.zeros(compiled.input(0).shape, np.float32))\n"
+        "# classification: logits; detection: boxes [1,N,5] + labels [1,N]; segmentation: scores [1,C,H,W]\n"
     )
     return {"cli": cli, "model_api": python, "openvino": openvino}
 

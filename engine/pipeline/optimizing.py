@@ -58,6 +58,7 @@ def optimize(
         build = BuildContext(
             fp32_model=convert.to_openvino(baseline.model, img_size, spec),
             finish=lambda m: convert.finish(m, spec, baseline.model, img_size, labels),
+            torch_model=baseline.model,
             train_samples=stored.split_samples(folder, "train", run["task"]),
             val_samples=stored.split_samples(folder, "val", run["task"]),
             spec=spec,

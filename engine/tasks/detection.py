@@ -82,11 +82,19 @@ def export_module(model: torch.nn.Module, img_size: int) -> torch.nn.Module:
 
 def torch_outputs(model: torch.nn.Module, batch: torch.Tensor) -> list[list[np.ndarray]]:
     """The IR's outputs (boxes [1, N, 5], labels [1, N]) computed by torchvision's decoding and NMS."""
-    out = []
-    for det in det_models.detect(model, batch):
-        boxes = torch.cat([det["boxes"], det["scores"][:, None]], dim=1)
-        out.append([boxes[None].numpy(), det["labels"][None].numpy()])
-    return out
+    return [_as_outputs(det) for det in det_models.detect(model, batch)]
+
+
+def decode_raw(model: torch.nn.Module, raw: list[np.ndarray], img_size: int) -> list[np.ndarray]:
+    """The IR's outputs from the network's raw ones (used while NNCF scores a network without its NMS)."""
+    with torch.inference_mode():
+        (det,) = det_models.decode_raw(model, *(torch.from_numpy(np.asarray(r)) for r in raw), img_size)
+    return _as_outputs(det)
+
+
+def _as_outputs(det: dict[str, torch.Tensor]) -> list[np.ndarray]:
+    boxes = torch.cat([det["boxes"], det["scores"][:, None]], dim=1)
+    return [boxes[None].numpy(), det["labels"][None].numpy()]
 
 
 def finish_ir(network, model: torch.nn.Module, img_size: int):
