@@ -159,7 +159,9 @@ def test_augmentation_keeps_boxes_and_masks_on_their_objects(tmp_path):
         x, m = seg[0]
         bright = (x.numpy() > white[:, None, None] * 0.5).all(axis=0)
         assert m.shape == x.shape[1:]
-        if bright.sum() > 20:
-            assert (m.numpy()[bright] == 1).mean() > 0.95
+        if bright.sum() > 20:  # interpolated edge pixels may differ; the object itself must coincide
+            assert (m.numpy()[bright] == 1).mean() > 0.9
+            mask_centre = np.argwhere(m.numpy() == 1).mean(axis=0)
+            assert np.abs(mask_centre - np.argwhere(bright).mean(axis=0)).max() < 2.0
             checked += 1
     assert checked >= 10
