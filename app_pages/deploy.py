@@ -29,7 +29,7 @@ st.caption(
     " README.txt. Loads unchanged in openvino-model-api, OVMS and DL Streamer."
 )
 
-code = snippets({"id": run["run"]}, variant)
+code = snippets({"id": run["run"], "task": run["task"]}, variant)
 st.subheader("Run it")
 tab_cli, tab_api, tab_ov = st.tabs(["CLI", "Model API (Python)", "OpenVINO runtime"])
 tab_cli.code(code["cli"], language="bash")

@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import openvino as ov
 import pytest
+import torch
+from torchvision.ops import box_iou
 
 from engine.data.images import read_rgb
 from engine.export.model_info import REQUIRED_KEYS
@@ -246,8 +248,4 @@ def test_model_api_reads_the_ir_and_agrees(pipeline):
 
 
 def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    return float(box_iou(torch.as_tensor([a], dtype=torch.float32), torch.as_tensor([b], dtype=torch.float32))[0, 0])

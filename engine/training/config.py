@@ -12,10 +12,10 @@ from engine.registry import get_task
 class TrainConfig:
     task: str = "classification"
     model: str = ""  # "" -> the task's default architecture
-    epochs: int = 0  # 0 -> the task's default (epochs, batch_size, img_size, lr: see TaskSpec.train_defaults)
-    batch_size: int = 0
-    img_size: int = 0
-    lr: float = 0.0  # peak learning rate of the one-cycle schedule (AdamW)
+    epochs: int | None = None  # None -> the task's default (epochs, batch_size, img_size, lr: TaskSpec.train_defaults)
+    batch_size: int | None = None
+    img_size: int | None = None
+    lr: float | None = None  # peak learning rate of the one-cycle schedule (AdamW)
     weight_decay: float = 0.05
     warmup: float = 0.15  # fraction of the steps spent warming up
     patience: int = 5  # early stopping: epochs without a better validation metric
@@ -30,7 +30,7 @@ class TrainConfig:
         if model not in spec.archs:
             msg = f"unknown {self.task} model {model!r}; valid: {', '.join(spec.archs)}"
             raise StudioError(msg)
-        given = {k: v for k, v in asdict(self).items() if v or k not in spec.train_defaults}
+        given = {k: v for k, v in asdict(self).items() if v is not None}
         cfg = TrainConfig(**{**asdict(self), **spec.train_defaults, **given, "model": model})
         checks = {
             "epochs": cfg.epochs >= 1,

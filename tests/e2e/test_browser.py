@@ -104,7 +104,9 @@ def test_sample_project_to_compare_and_benchmark(app, tmp_path):
 
         expect(page.get_by_role("button", name="Load sample project")).to_be_visible()
         page.get_by_role("button", name="Load sample project").click()
-        expect(page.get_by_text("Sample project: import, train, optimize, benchmark").first).to_be_visible()
+        expect(
+            page.get_by_text("Sample classification project: import, train, optimize, benchmark").first
+        ).to_be_visible()
         page.screenshot(path=shots / "home.png", full_page=True)
 
         open_page("Train")
