@@ -66,7 +66,8 @@ datasets = engine.list_datasets()
 if not datasets:
     st.info("No dataset yet: import one above, or load the sample project on Home.")
     st.stop()
-choice = widgets.dataset_picker(datasets)
+active = state.active_run()
+choice = widgets.dataset_picker(datasets, prefer=active["dataset"] if active else None)
 info = engine.dataset_info(choice)
 st.caption(
     f"Format **{info['format']}** (auto-detected by Datumaro) · task **{info['task']}** · from `{info['source']}`"
@@ -81,7 +82,8 @@ counts = pd.DataFrame(
     [{"class": c, "split": s, "images": n} for s, v in info["splits"].items() for c, n in v["per_class"].items()]
 )
 left, right = st.columns(2)
-left.altair_chart(charts.class_distribution(counts), width="stretch")
+unit = "objects" if info["task"] == "detection" else "images"
+left.altair_chart(charts.class_distribution(counts, unit), width="stretch")
 sizes = pd.DataFrame(info.get("image_sizes", []), columns=["width", "height"])
 right.altair_chart(charts.image_sizes(sizes), width="stretch")
 if "boxes_per_image" in info:

@@ -19,7 +19,7 @@ def render(result: Any) -> str:
             return "(none)"
         columns = [k for k in result[0] if not isinstance(result[0][k], dict | list)]
         return table(result, columns)
-    if "variants" in result and isinstance(result["variants"], dict):  # optimize
+    if "primary_metric" in result and isinstance(result.get("variants"), dict):  # optimize
         key = result["primary_metric"]
         rows = [
             {**v, "size_MB": v["size_bytes"] / 1e6, "agree_fp32": v["agreement"].get("fp32")}

@@ -40,17 +40,17 @@ def metric_curve(epochs: pd.DataFrame, metric: str) -> alt.Chart:
     )
 
 
-def class_distribution(counts: pd.DataFrame) -> alt.Chart:
-    """``counts``: columns class, split, images."""
+def class_distribution(counts: pd.DataFrame, unit: str = "images") -> alt.Chart:
+    """``counts``: columns class, split, images (``unit`` names what was counted: images or objects)."""
     return (
-        alt.Chart(counts, title="Images per class and split")
+        alt.Chart(counts, title=f"{unit.capitalize()} per class and split")
         .mark_bar()
         .encode(
             x=alt.X("class:N", sort="-y"),
-            y="images:Q",
+            y=alt.Y("images:Q", title=unit),
             color="split:N",
             xOffset="split:N",
-            tooltip=["class", "split", "images"],
+            tooltip=["class", "split", alt.Tooltip("images:Q", title=unit)],
         )
     )
 

@@ -39,7 +39,9 @@ def variant_picker(run: dict, label: str, default: str, key: str) -> str:
     )
 
 
-def dataset_picker(datasets: list[dict], *, container=st, key: str | None = None) -> int:
-    """Pick one of ``engine.list_datasets()`` (newest first selected)."""
+def dataset_picker(datasets: list[dict], *, container=st, key: str | None = None, prefer: int | None = None) -> int:
+    """Pick one of ``engine.list_datasets()`` (``prefer`` selected when given, else the newest)."""
     names = {d["dataset"]: f"{d['dataset']} · {d['name']} · {d['task']} · {d['images']} images" for d in datasets}
-    return container.selectbox("Dataset", list(names), index=len(names) - 1, format_func=names.get, key=key)
+    ids = list(names)
+    index = ids.index(prefer) if prefer in names else len(ids) - 1
+    return container.selectbox("Dataset", ids, index=index, format_func=names.get, key=key)

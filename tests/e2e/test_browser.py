@@ -143,3 +143,57 @@ def test_sample_project_to_compare_and_benchmark(app, tmp_path):
         assert charts.count() >= 3
         page.screenshot(path=shots / "benchmark.png", full_page=True)
         browser.close()
+
+
+def test_detection_and_segmentation_samples_to_compare(app, tmp_path):
+    """Pick each other task on Home, run its (tiny) sample project, then see both variants' overlays on
+    Compare and the task's statistics on Data."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("STUDIO_SCREENSHOT_DIR", tmp_path / "shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)
+        page.goto(app)
+
+        def open_page(name: str, heading: str | None = None) -> None:
+            """Click the nav link; a click that lands during an app rerun can be dropped, so retry."""
+            title = page.locator("h1", has_text=heading or name)
+            for _ in range(3):
+                page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+                try:
+                    expect(title).to_be_visible(timeout=20_000)
+                    return
+                except AssertionError:
+                    continue
+            expect(title).to_be_visible()
+
+        for task, model in (("detection", "ssdlite320"), ("segmentation", "lraspp")):
+            open_page("Home", "Edge Model Studio")
+            page.get_by_role("radio", name=re.compile(rf"^{task} \(")).click()
+            page.get_by_role("button", name="Load sample project").click()
+            title = f"Sample {task} project: import, train, optimize, benchmark"
+            done = page.get_by_text(re.compile(rf"Job \d+ · {title} · completed"))
+            expect(done.first).to_be_visible(timeout=900_000)
+            page.wait_for_timeout(3000)  # Home reruns the app once to make the new run active
+
+            open_page("Compare")
+            expect(page.locator("#stMain").get_by_text(re.compile(rf"^run \d+ · {model}"))).to_be_visible()
+            images = page.locator('[data-testid="stImage"] img')
+            expect(images).to_have_count(2, timeout=120_000)
+            boxes = [images.nth(i).bounding_box() for i in range(2)]
+            assert all(b and b["width"] > 100 for b in boxes), boxes
+            expect(page.get_by_text(re.compile(r"They differ on \d+ of \d+ test images"))).to_be_visible(
+                timeout=300_000
+            )
+            page.screenshot(path=shots / f"compare-{task}.png", full_page=True)
+
+            open_page("Data")  # class counts + image sizes, then boxes per image + box sizes or pixel shares
+            expect(page.locator(".vega-embed").nth(3 if task == "detection" else 2)).to_be_visible()
+        browser.close()
