@@ -7,8 +7,8 @@ from ui import jobs, state
 
 SAMPLE_TASKS = {  # task -> what the sample project trains and how long it takes on 2 cores
     "classification": "MobileNetV3-Small, ~2.5 min",
-    "detection": "SSDLite320, ~5 min",
-    "segmentation": "LRASPP, ~5 min",
+    "detection": "SSDLite320, ~6 min",
+    "segmentation": "LRASPP, ~6 min",
 }
 
 st.title("Edge Model Studio")
