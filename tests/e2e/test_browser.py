@@ -82,12 +82,19 @@ def app(tmp_path):
     )
 
 
-def test_sample_project_to_compare_and_benchmark(app, tmp_path):
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("STUDIO_SCREENSHOT_DIR", tmp_path / "shots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(app):
+    """Debian's Chromium on the running app (Playwright's own browser download does not work here)."""
     from playwright.sync_api import expect, sync_playwright
 
     assert Path(CHROMIUM).exists(), "Chromium is missing: install it with `apt-get install -y chromium`"
-    shots = Path(os.environ.get("STUDIO_SCREENSHOT_DIR", tmp_path / "shots"))
-    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -97,103 +104,90 @@ def test_sample_project_to_compare_and_benchmark(app, tmp_path):
         page.set_default_timeout(60_000)
         expect.set_options(timeout=60_000)  # the first page load imports torch and OpenVINO
         page.goto(app)
-
-        def open_page(name: str) -> None:
-            page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
-            expect(page.locator("h1", has_text=name)).to_be_visible()
-
-        expect(page.get_by_role("button", name="Load sample project")).to_be_visible()
-        page.get_by_role("button", name="Load sample project").click()
-        expect(
-            page.get_by_text("Sample classification project: import, train, optimize, benchmark").first
-        ).to_be_visible()
-        page.screenshot(path=shots / "home.png", full_page=True)
-
-        open_page("Train")
-        progress = re.compile(r"^Epoch ([3-9]|\d\d+)/\d+" if os.environ.get("STUDIO_DEMO_FULL") else r"^Epoch \d+/\d+")
-        expect(page.get_by_text(progress).first).to_be_visible(timeout=180_000)
-        expect(page.locator(".vega-embed canvas, .vega-embed svg").first).to_be_visible()
-        page.wait_for_timeout(500)
-        page.screenshot(path=shots / "train.png", full_page=True)
-        finished = re.compile(r"^Run \d+ · \S+ · (completed|early_stopped)$")
-        expect(page.get_by_role("heading", name=finished)).to_be_visible(timeout=600_000)
-
-        open_page("Optimize")
-        page.get_by_role("button", name="Optimize").click()
-        expect(page.get_by_role("heading", name="Variants")).to_be_visible(timeout=600_000)
-
-        open_page("Compare")
-        images = page.locator('[data-testid="stImage"] img')
-        expect(images).to_have_count(2, timeout=120_000)
-        latency = page.locator('[data-testid="stMetricValue"]')
-        expect(latency).to_have_count(2)
-        values = [latency.nth(i).inner_text() for i in range(2)]
-        assert all(v.endswith(" ms") and float(v.split()[0]) > 0 for v in values), values
-        page.screenshot(path=shots / "compare.png", full_page=True)
-
-        open_page("Benchmark")
-        page.get_by_label("Amount").fill("50")
-        page.get_by_role("button", name="Run benchmark").click()
-        job_line = page.get_by_text(re.compile(r"Benchmark run \d+ ·"))
-        expect(job_line).to_be_visible()
-        expect(job_line).to_have_count(0, timeout=600_000)  # shown while the job runs, gone when it completed
-        charts = page.locator(".vega-embed")
-        expect(charts.first).to_be_visible(timeout=60_000)
-        expect(charts.first.locator("canvas, svg").first).to_be_attached()
-        assert charts.count() >= 3
-        page.screenshot(path=shots / "benchmark.png", full_page=True)
+        yield page
         browser.close()
 
 
-def test_detection_and_segmentation_samples_to_compare(app, tmp_path):
+def open_page(page, name: str, heading: str | None = None) -> None:
+    """Click the nav link; a click that lands during an app rerun can be dropped, so retry."""
+    from playwright.sync_api import expect
+
+    title = page.locator("h1", has_text=heading or name)
+    for _ in range(3):
+        page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+        try:
+            expect(title).to_be_visible(timeout=20_000)
+            return
+        except AssertionError:
+            continue
+    expect(title).to_be_visible()
+
+
+def test_sample_project_to_compare_and_benchmark(page, shots):
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("button", name="Load sample project")).to_be_visible()
+    page.get_by_role("button", name="Load sample project").click()
+    expect(page.get_by_text("Sample classification project: import, train, optimize, benchmark").first).to_be_visible()
+    page.screenshot(path=shots / "home.png", full_page=True)
+
+    open_page(page, "Train")
+    progress = re.compile(r"^Epoch ([3-9]|\d\d+)/\d+" if os.environ.get("STUDIO_DEMO_FULL") else r"^Epoch \d+/\d+")
+    expect(page.get_by_text(progress).first).to_be_visible(timeout=180_000)
+    expect(page.locator(".vega-embed canvas, .vega-embed svg").first).to_be_visible()
+    page.wait_for_timeout(500)
+    page.screenshot(path=shots / "train.png", full_page=True)
+    finished = re.compile(r"^Run \d+ · \S+ · (completed|early_stopped)$")
+    expect(page.get_by_role("heading", name=finished)).to_be_visible(timeout=600_000)
+
+    open_page(page, "Optimize")
+    page.get_by_role("button", name="Optimize").click()
+    expect(page.get_by_role("heading", name="Variants")).to_be_visible(timeout=600_000)
+
+    open_page(page, "Compare")
+    images = page.locator('[data-testid="stImage"] img')
+    expect(images).to_have_count(2, timeout=120_000)
+    latency = page.locator('[data-testid="stMetricValue"]')
+    expect(latency).to_have_count(2)
+    values = [latency.nth(i).inner_text() for i in range(2)]
+    assert all(v.endswith(" ms") and float(v.split()[0]) > 0 for v in values), values
+    page.screenshot(path=shots / "compare.png", full_page=True)
+
+    open_page(page, "Benchmark")
+    page.get_by_label("Amount").fill("50")
+    page.get_by_role("button", name="Run benchmark").click()
+    job_line = page.get_by_text(re.compile(r"Benchmark run \d+ ·"))
+    expect(job_line).to_be_visible()
+    expect(job_line).to_have_count(0, timeout=600_000)  # shown while the job runs, gone when it completed
+    charts = page.locator(".vega-embed")
+    expect(charts.first).to_be_visible(timeout=60_000)
+    expect(charts.first.locator("canvas, svg").first).to_be_attached()
+    assert charts.count() >= 3
+    page.screenshot(path=shots / "benchmark.png", full_page=True)
+
+
+def test_detection_and_segmentation_samples_to_compare(page, shots):
     """Pick each other task on Home, run its (tiny) sample project, then see both variants' overlays on
     Compare and the task's statistics on Data."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    shots = Path(os.environ.get("STUDIO_SCREENSHOT_DIR", tmp_path / "shots"))
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(60_000)
-        expect.set_options(timeout=60_000)
-        page.goto(app)
+    for task, model in (("detection", "ssdlite320"), ("segmentation", "lraspp")):
+        open_page(page, "Home", "Edge Model Studio")
+        page.get_by_role("radio", name=re.compile(rf"^{task} \(")).click()
+        page.get_by_role("button", name="Load sample project").click()
+        title = f"Sample {task} project: import, train, optimize, benchmark"
+        done = page.get_by_text(re.compile(rf"Job \d+ · {title} · completed"))
+        expect(done.first).to_be_visible(timeout=900_000)
+        page.wait_for_timeout(3000)  # Home reruns the app once to make the new run active
 
-        def open_page(name: str, heading: str | None = None) -> None:
-            """Click the nav link; a click that lands during an app rerun can be dropped, so retry."""
-            title = page.locator("h1", has_text=heading or name)
-            for _ in range(3):
-                page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
-                try:
-                    expect(title).to_be_visible(timeout=20_000)
-                    return
-                except AssertionError:
-                    continue
-            expect(title).to_be_visible()
+        open_page(page, "Compare")
+        expect(page.locator("#stMain").get_by_text(re.compile(rf"^run \d+ · {model}"))).to_be_visible()
+        images = page.locator('[data-testid="stImage"] img')
+        expect(images).to_have_count(2, timeout=120_000)
+        boxes = [images.nth(i).bounding_box() for i in range(2)]
+        assert all(b and b["width"] > 100 for b in boxes), boxes
+        expect(page.get_by_text(re.compile(r"They differ on \d+ of \d+ test images"))).to_be_visible(timeout=300_000)
+        page.screenshot(path=shots / f"compare-{task}.png", full_page=True)
 
-        for task, model in (("detection", "ssdlite320"), ("segmentation", "lraspp")):
-            open_page("Home", "Edge Model Studio")
-            page.get_by_role("radio", name=re.compile(rf"^{task} \(")).click()
-            page.get_by_role("button", name="Load sample project").click()
-            title = f"Sample {task} project: import, train, optimize, benchmark"
-            done = page.get_by_text(re.compile(rf"Job \d+ · {title} · completed"))
-            expect(done.first).to_be_visible(timeout=900_000)
-            page.wait_for_timeout(3000)  # Home reruns the app once to make the new run active
-
-            open_page("Compare")
-            expect(page.locator("#stMain").get_by_text(re.compile(rf"^run \d+ · {model}"))).to_be_visible()
-            images = page.locator('[data-testid="stImage"] img')
-            expect(images).to_have_count(2, timeout=120_000)
-            boxes = [images.nth(i).bounding_box() for i in range(2)]
-            assert all(b and b["width"] > 100 for b in boxes), boxes
-            expect(page.get_by_text(re.compile(r"They differ on \d+ of \d+ test images"))).to_be_visible(
-                timeout=300_000
-            )
-            page.screenshot(path=shots / f"compare-{task}.png", full_page=True)
-
-            open_page("Data")  # class counts + image sizes, then boxes per image + box sizes or pixel shares
-            expect(page.locator(".vega-embed").nth(3 if task == "detection" else 2)).to_be_visible()
-        browser.close()
+        open_page(page, "Data")  # class counts + image sizes, then boxes per image + box sizes or pixel shares
+        expect(page.locator(".vega-embed").nth(3 if task == "detection" else 2)).to_be_visible()
