@@ -17,15 +17,12 @@ Writes <out>/classification.json and <out>/classification.md and prints the tabl
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
-import openvino as ov
-
 import engine
-from benchmarks.common import measure
+from benchmarks.common import measure, run_meta, write_results
 from engine.data import stored
 from engine.inference.predictor import TorchPredictor
 from engine.pipeline.context import Context
@@ -92,15 +89,9 @@ def main() -> None:
         "train_s": train_s,
         "epochs_done": trained["epochs_done"],
         "test_top1": rows[0]["top1"],
-        "rounds": args.rounds,
-        "iterations": args.iterations,
-        "openvino": ov.get_version(),
-        "cpu": ov.Core().get_property("CPU", "FULL_DEVICE_NAME"),
+        **run_meta(args.rounds, args.iterations),
     }
-    table = markdown(rows, meta)
-    (out / "classification.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    (out / "classification.md").write_text(table)
-    print(table)
+    write_results(out, "classification", {"meta": meta, "rows": rows}, markdown(rows, meta))
 
 
 if __name__ == "__main__":

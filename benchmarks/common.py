@@ -3,10 +3,12 @@ them on the test split, and time batch-1 latency of every configuration interlea
 
 from __future__ import annotations
 
+import json
 import statistics
 from pathlib import Path
 
 import numpy as np
+import openvino as ov
 
 from engine.benchmark.runner import timed_loop
 from engine.evaluation.evaluate import evaluate_samples
@@ -85,3 +87,20 @@ def precision_of(predictor) -> str:
     if predictor.backend == "pytorch":
         return "f32"
     return predictor.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+
+
+def run_meta(rounds: int, iterations: int) -> dict:
+    """How the timings were taken and on what."""
+    return {
+        "rounds": rounds,
+        "iterations": iterations,
+        "openvino": ov.get_version(),
+        "cpu": ov.Core().get_property("CPU", "FULL_DEVICE_NAME"),
+    }
+
+
+def write_results(out: Path, name: str, payload: dict, table: str) -> None:
+    """``<out>/<name>.json`` (everything measured) and ``<out>/<name>.md`` (the table), then print the table."""
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (out / f"{name}.md").write_text(table)
+    print(table)

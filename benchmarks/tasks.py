@@ -17,15 +17,12 @@ Writes <out>/tasks.json and <out>/tasks.md and prints the tables.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
-import openvino as ov
-
 import engine
-from benchmarks.common import measure
+from benchmarks.common import measure, run_meta, write_results
 from engine.data import stored
 from engine.inference.predictor import TorchPredictor
 from engine.pipeline.context import Context
@@ -119,16 +116,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp_name:
         results = [run_task(t, Path(tmp_name), args.rounds, args.iterations) for t in args.tasks.split(",")]
-    meta = {
-        "rounds": args.rounds,
-        "iterations": args.iterations,
-        "openvino": ov.get_version(),
-        "cpu": ov.Core().get_property("CPU", "FULL_DEVICE_NAME"),
-    }
-    table = markdown(results, meta)
-    (out / "tasks.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    (out / "tasks.md").write_text(table)
-    print(table)
+    meta = run_meta(args.rounds, args.iterations)
+    write_results(out, "tasks", {"meta": meta, "results": results}, markdown(results, meta))
 
 
 if __name__ == "__main__":
