@@ -50,6 +50,7 @@ class TaskSpec:
     target_stats: Callable  # (targets, labels) -> task-specific dataset statistics
     train_loss: Callable  # (model, inputs, targets) -> scalar loss tensor (model in train mode)
     torch_outputs: Callable  # (model, batch) -> per image, the IR's outputs computed by PyTorch
+    evaluate_batch: Callable  # (model, batch, targets) -> (torch_outputs, validation loss | None), one forward
     export_module: Callable  # (model, img_size) -> nn.Module returning a tuple, converted to OpenVINO
     make_metrics: Callable  # (labels) -> metrics with update_predictions(predictions, targets) / compute
     postprocess: Callable  # (outputs, image_hw, input_hw) -> Prediction in original-image coordinates
@@ -65,7 +66,6 @@ class TaskSpec:
     load_target: Callable = _keep  # (sample target) -> the target itself
     finish_ir: Callable = _unchanged  # (ov.Model, model, img_size) -> IR with post-processing appended
     collate: Callable | None = None  # DataLoader collate_fn (None = stack)
-    has_val_loss: bool = True  # whether the loss can be computed in eval mode
     decode_raw: Callable | None = None  # (model, raw network outputs, img_size) -> IR outputs, when finish_ir adds any
     gallery_caption: Callable = field(default=lambda target, labels: "")  # (target, labels) -> str
 
@@ -87,6 +87,7 @@ TASKS: dict[str, TaskSpec] = {
         target_stats=cls_task.target_stats,
         train_loss=cls_task.train_loss,
         torch_outputs=cls_task.torch_outputs,
+        evaluate_batch=cls_task.evaluate_batch,
         export_module=cls_task.export_module,
         make_metrics=cls_task.ClassificationMetrics,
         postprocess=cls_task.postprocess,
@@ -116,6 +117,7 @@ TASKS: dict[str, TaskSpec] = {
         target_stats=det_task.target_stats,
         train_loss=det_task.train_loss,
         torch_outputs=det_task.torch_outputs,
+        evaluate_batch=det_task.evaluate_batch,
         export_module=det_task.export_module,
         make_metrics=det_task.DetectionMetrics,
         postprocess=det_task.postprocess,
@@ -129,7 +131,6 @@ TASKS: dict[str, TaskSpec] = {
         output_names=("boxes", "labels"),
         finish_ir=det_task.finish_ir,
         collate=collate,
-        has_val_loss=False,
         decode_raw=det_task.decode_raw,
         gallery_caption=det_task.caption,
     ),
@@ -155,6 +156,7 @@ TASKS: dict[str, TaskSpec] = {
         target_stats=seg_task.target_stats,
         train_loss=seg_task.train_loss,
         torch_outputs=seg_task.torch_outputs,
+        evaluate_batch=seg_task.evaluate_batch,
         export_module=seg_task.export_module,
         make_metrics=seg_task.SegmentationMetrics,
         postprocess=seg_task.postprocess,

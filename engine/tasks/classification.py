@@ -36,8 +36,23 @@ def caption(target: int, labels: list[str]) -> str:
     return labels[target] if 0 <= target < len(labels) else str(target)
 
 
+def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1)
+
+
+def _per_image(logits: torch.Tensor) -> list[list[np.ndarray]]:
+    logits = logits.numpy()
+    return [[logits[i : i + 1]] for i in range(len(logits))]
+
+
 def train_loss(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return torch.nn.functional.cross_entropy(model(inputs), targets, label_smoothing=0.1)
+    return _loss(model(inputs), targets)
+
+
+def evaluate_batch(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor):
+    """One forward pass: the per-image outputs and the validation loss."""
+    logits = model(inputs)
+    return _per_image(logits), _loss(logits, targets)
 
 
 def export_module(model: torch.nn.Module, img_size: int) -> torch.nn.Module:
@@ -45,8 +60,7 @@ def export_module(model: torch.nn.Module, img_size: int) -> torch.nn.Module:
 
 
 def torch_outputs(model: torch.nn.Module, batch: torch.Tensor) -> list[list[np.ndarray]]:
-    logits = model(batch).numpy()
-    return [[logits[i : i + 1]] for i in range(len(logits))]
+    return _per_image(model(batch))
 
 
 def postprocess(outputs: list[np.ndarray], image_hw: tuple[int, int], input_hw: tuple[int, int]) -> Prediction:

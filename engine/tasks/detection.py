@@ -85,6 +85,11 @@ def torch_outputs(model: torch.nn.Module, batch: torch.Tensor) -> list[list[np.n
     return [_as_outputs(det) for det in det_models.detect(model, batch)]
 
 
+def evaluate_batch(model: torch.nn.Module, images: torch.Tensor, targets: list[dict]):
+    """The per-image outputs; torchvision detectors compute their losses only in train mode (no val loss)."""
+    return torch_outputs(model, images), None
+
+
 def decode_raw(model: torch.nn.Module, raw: list[np.ndarray], img_size: int) -> list[np.ndarray]:
     """The IR's outputs from the network's raw ones (used while NNCF scores a network without its NMS)."""
     with torch.inference_mode():

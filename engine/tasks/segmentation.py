@@ -130,8 +130,23 @@ def caption(target, labels: list[str]) -> str:
     return ", ".join(labels[c] for c in classes_of(load_mask(target)) if c < len(labels))
 
 
+def _loss(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(logits, masks, ignore_index=IGNORE_INDEX)
+
+
+def _per_image(logits: torch.Tensor) -> list[list[np.ndarray]]:
+    scores = logits.softmax(dim=1).numpy()
+    return [[scores[i : i + 1]] for i in range(len(scores))]
+
+
 def train_loss(model: torch.nn.Module, inputs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    return torch.nn.functional.cross_entropy(model(inputs)["out"], masks, ignore_index=IGNORE_INDEX)
+    return _loss(model(inputs)["out"], masks)
+
+
+def evaluate_batch(model: torch.nn.Module, inputs: torch.Tensor, masks: torch.Tensor):
+    """One forward pass: the per-image outputs and the validation loss."""
+    logits = model(inputs)["out"]
+    return _per_image(logits), _loss(logits, masks)
 
 
 class _Scores(torch.nn.Module):
@@ -150,8 +165,7 @@ def export_module(model: torch.nn.Module, img_size: int) -> torch.nn.Module:
 
 
 def torch_outputs(model: torch.nn.Module, batch: torch.Tensor) -> list[list[np.ndarray]]:
-    scores = model(batch)["out"].softmax(dim=1).numpy()
-    return [[scores[i : i + 1]] for i in range(len(scores))]
+    return _per_image(model(batch)["out"])
 
 
 def postprocess(outputs: list[np.ndarray], image_hw: tuple[int, int], input_hw: tuple[int, int]) -> Prediction:

@@ -92,15 +92,15 @@ def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, *, should_stop
 def evaluate(model, loader, spec: TaskSpec, metrics) -> dict:
     """The task's metrics on the network's own input resolution, through the same post-processing as the IRs."""
     model.eval()
-    total_loss, seen = 0.0, 0
+    total_loss, seen, has_loss = 0.0, 0, False
     for inputs, targets in loader:
         hw = tuple(inputs.shape[-2:])
-        predictions = [spec.postprocess(outputs, hw, hw) for outputs in spec.torch_outputs(model, inputs)]
-        metrics.update_predictions(predictions, list(targets))
-        if spec.has_val_loss:
-            total_loss += spec.train_loss(model, inputs, targets).item() * len(targets)
+        outputs, loss = spec.evaluate_batch(model, inputs, targets)
+        metrics.update_predictions([spec.postprocess(o, hw, hw) for o in outputs], list(targets))
+        if loss is not None:
+            total_loss, has_loss = total_loss + loss.item() * len(targets), True
         seen += len(targets)
-    val_loss = {"val_loss": total_loss / max(seen, 1)} if spec.has_val_loss else {}
+    val_loss = {"val_loss": total_loss / max(seen, 1)} if has_loss else {}
     return {**val_loss, **metrics.compute()}
 
 
