@@ -25,10 +25,6 @@ from engine.tasks import detection as det_task
 from engine.tasks import segmentation as seg_task
 
 
-def _keep(target: Any, *_: Any) -> Any:
-    return target
-
-
 def _unchanged(ov_model: Any, *_: Any) -> Any:
     return ov_model
 
@@ -63,7 +59,6 @@ class TaskSpec:
     model_info: Callable  # (labels) -> Model API rt_info entries specific to the task
     output_names: tuple[str, ...]  # names of the IR outputs, in order
     sample_target: Callable | None = None  # (item, labels, folder) -> what split_samples hands out (lazy masks)
-    load_target: Callable = _keep  # (sample target) -> the target itself
     finish_ir: Callable = _unchanged  # (ov.Model, model, img_size) -> IR with post-processing appended
     collate: Callable | None = None  # DataLoader collate_fn (None = stack)
     decode_raw: Callable | None = None  # (model, raw network outputs, img_size) -> IR outputs, when finish_ir adds any
@@ -169,7 +164,6 @@ TASKS: dict[str, TaskSpec] = {
         model_info=seg_task.model_info,
         output_names=("scores",),
         sample_target=seg_task.MaskRef.of,
-        load_target=seg_task.load_mask,
         gallery_caption=seg_task.caption,
     ),
 }

@@ -7,7 +7,8 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from engine.data.images import read_rgb
-from engine.inference.preprocess import MEAN, STD, resize_u8
+from engine.data.transforms import to_normalized_float
+from engine.inference.preprocess import resize_u8
 
 
 def train_transform() -> v2.Transform:
@@ -15,14 +16,13 @@ def train_transform() -> v2.Transform:
         [
             v2.RandomHorizontalFlip(),
             v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(MEAN, STD),
+            *to_normalized_float(),
         ]
     )
 
 
 def eval_transform() -> v2.Transform:
-    return v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(MEAN, STD)])
+    return v2.Compose(to_normalized_float())
 
 
 class ClassificationDataset(Dataset):

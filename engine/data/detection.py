@@ -9,13 +9,10 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from engine.data.images import read_rgb
-from engine.inference.preprocess import MEAN, STD, resize_u8
+from engine.data.transforms import to_normalized_float
+from engine.inference.preprocess import MEAN, resize_u8
 
 _FILL = {tv_tensors.Image: tuple(int(255 * m) for m in MEAN), "others": 0}
-
-
-def _to_float() -> list[v2.Transform]:
-    return [v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True), v2.Normalize(MEAN, STD)]
 
 
 def train_transform(img_size: int) -> v2.Transform:
@@ -28,7 +25,7 @@ def train_transform(img_size: int) -> v2.Transform:
             v2.RandomHorizontalFlip(),
             v2.Resize((img_size, img_size), antialias=True),
             v2.SanitizeBoundingBoxes(min_size=2),
-            *_to_float(),
+            *to_normalized_float(),
         ]
     )
 
@@ -41,7 +38,7 @@ class DetectionDataset(Dataset):
 
     def __init__(self, samples: list, img_size: int, train: bool) -> None:
         self.samples, self.img_size, self.train = samples, img_size, train
-        self.transform = train_transform(img_size) if train else v2.Compose(_to_float())
+        self.transform = train_transform(img_size) if train else v2.Compose(to_normalized_float())
         self._cache: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def __len__(self) -> int:
@@ -65,7 +62,7 @@ class DetectionDataset(Dataset):
         target = {"boxes": tv_tensors.BoundingBoxes(boxes, format="XYXY", canvas_size=size), "labels": labels}
         if self.train and len(boxes) == 0:  # RandomIoUCrop needs boxes; negatives are only flipped/jittered
             image = v2.functional.horizontal_flip(image) if torch.rand(1).item() < 0.5 else image
-            image, target = v2.Compose(_to_float())(tv_tensors.Image(image), target)
+            image, target = v2.Compose(to_normalized_float())(tv_tensors.Image(image), target)
         else:
             image, target = self.transform(tv_tensors.Image(image), target)
         return image.as_subclass(torch.Tensor), {

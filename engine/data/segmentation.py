@@ -9,13 +9,8 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from engine.data.images import read_rgb
-from engine.inference.preprocess import MEAN, STD, resize_mask, resize_u8
-
-IGNORE_INDEX = 255  # pixels no annotation covers: not scored, not learned
-
-
-def _to_float() -> list[v2.Transform]:
-    return [v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True), v2.Normalize(MEAN, STD)]
+from engine.data.transforms import to_normalized_float
+from engine.inference.preprocess import resize_mask, resize_u8
 
 
 def train_transform(img_size: int) -> v2.Transform:
@@ -25,7 +20,7 @@ def train_transform(img_size: int) -> v2.Transform:
             v2.RandomHorizontalFlip(),
             v2.RandomResizedCrop(img_size, scale=(0.6, 1.0), ratio=(0.8, 1.25), antialias=True),
             v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.05),
-            *_to_float(),
+            *to_normalized_float(),
         ]
     )
 
@@ -37,7 +32,7 @@ class SegmentationDataset(Dataset):
         from engine.tasks.segmentation import load_mask
 
         self.samples, self.img_size, self._load = samples, img_size, load_mask
-        self.transform = train_transform(img_size) if train else v2.Compose(_to_float())
+        self.transform = train_transform(img_size) if train else v2.Compose(to_normalized_float())
         self._cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __len__(self) -> int:

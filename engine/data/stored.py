@@ -36,14 +36,27 @@ def save(result: ImportResult, folder: Path) -> dict:
 
 def summarize(result: ImportResult) -> dict:
     spec = get_task(result.task)
-    splits: dict[str, dict] = {}
-    for split in SPLITS:
-        counts: Counter = Counter()
-        items = list(result.dataset.get_subset(split)) if split in result.dataset.subsets() else []
-        for item in items:
-            target, _ = spec.extract_target(item, result.labels)
-            counts.update(result.labels[c] for c in spec.classes_of(target))
-        splits[split] = {"images": len(items), "per_class": {n: counts.get(n, 0) for n in result.labels}}
+    counts: dict[str, Counter] = {split: Counter() for split in SPLITS}
+    images: Counter = Counter()
+
+    def targets():
+        """Every item's target, read once (masks are not all held in memory): counted per split here and
+        summarised by the task's statistics from the same stream."""
+        for split in SPLITS:
+            for item in result.dataset.get_subset(split) if split in result.dataset.subsets() else []:
+                target, _ = spec.extract_target(item, result.labels)
+                images[split] += 1
+                counts[split].update(result.labels[c] for c in spec.classes_of(target))
+                yield target
+
+    stream = targets()
+    task_stats = spec.target_stats(stream, result.labels)
+    for _ in stream:  # a task whose statistics need no targets leaves the stream unread: count the rest
+        pass
+    splits = {
+        split: {"images": images[split], "per_class": {n: counts[split].get(n, 0) for n in result.labels}}
+        for split in SPLITS
+    }
     widths = [w for w, _ in result.sizes.values()]
     heights = [h for _, h in result.sizes.values()]
     return {
@@ -55,7 +68,7 @@ def summarize(result: ImportResult) -> dict:
         "image_size": {"width": _spread(widths), "height": _spread(heights)},
         "image_sizes": [list(wh) for wh in list(result.sizes.values())[:MAX_SIZES_KEPT]],
         "problems": result.problems,
-        **spec.target_stats((spec.extract_target(it, result.labels)[0] for it in result.dataset), result.labels),
+        **task_stats,
     }
 
 

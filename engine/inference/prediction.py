@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -44,17 +44,7 @@ class Prediction:
     def above(self, threshold: float) -> Prediction:
         """The detections scoring at least ``threshold`` (what is drawn and compared)."""
         keep = self.box_scores >= threshold
-        return Prediction(
-            self.task,
-            self.label,
-            self.score,
-            self.scores,
-            self.boxes[keep],
-            self.box_scores[keep],
-            self.box_labels[keep],
-            self.mask,
-            self.timing,
-        )
+        return replace(self, boxes=self.boxes[keep], box_scores=self.box_scores[keep], box_labels=self.box_labels[keep])
 
     def timing_dict(self) -> dict[str, float]:
         return {

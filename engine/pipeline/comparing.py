@@ -20,6 +20,7 @@ def compare(
     for path, target in samples:
         image = read_rgb(path)
         ra, rb = pa.predict([image])[0], pb.predict([image])[0]
+        agreement = spec.agreement(ra, rb)
         rows.append(
             {
                 "image": path,
@@ -28,8 +29,8 @@ def compare(
                 b: spec.brief(rb, labels),
                 f"{a} score": ra.score,
                 f"{b} score": rb.score,
-                "agreement": spec.agreement(ra, rb),
-                "disagreement": 1.0 - spec.agreement(ra, rb) + abs(ra.score - rb.score) / 10,
+                "agreement": agreement,
+                "disagreement": 1.0 - agreement + abs(ra.score - rb.score) / 10,
                 f"{a} ms": ra.timing.total_ms,
                 f"{b} ms": rb.timing.total_ms,
             }

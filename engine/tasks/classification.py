@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import datumaro as dm
 import numpy as np
 import torch
@@ -28,7 +30,7 @@ def classes_of(target: int) -> list[int]:
     return [int(target)]
 
 
-def target_stats(targets: list[int], labels: list[str]) -> dict:
+def target_stats(targets: Iterable[int], labels: list[str]) -> dict:
     return {}
 
 

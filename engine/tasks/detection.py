@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 
 import datumaro as dm
 import numpy as np
@@ -44,7 +45,7 @@ def classes_of(target: dict) -> list[int]:
     return [int(c) for c in target["labels"]]
 
 
-def target_stats(targets, labels: list[str]) -> dict:
+def target_stats(targets: Iterable[dict], labels: list[str]) -> dict:
     """Boxes per image and box sizes (COCO small/medium/large by area, and width/height samples)."""
     per_image, sizes, buckets = [], [], {"small (<32²)": 0, "medium": 0, "large (>96²)": 0}
     for target in targets:

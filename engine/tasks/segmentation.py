@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def classes_of(mask: np.ndarray) -> list[int]:
     return [int(c) for c in np.unique(mask) if c != IGNORE_INDEX]
 
 
-def target_stats(masks: list[np.ndarray], labels: list[str]) -> dict:
+def target_stats(masks: Iterable[np.ndarray], labels: list[str]) -> dict:
     """Share of the annotated pixels each class covers, and how many images contain it."""
     pixels = np.zeros(len(labels), dtype=np.int64)
     images = np.zeros(len(labels), dtype=np.int64)
@@ -184,7 +185,7 @@ class SegmentationMetrics:
 
     def update_predictions(self, predictions: list[Prediction], targets: list) -> None:
         for pred, target in zip(predictions, targets, strict=True):
-            mask = torch.as_tensor(np.asarray(load_mask(target)) if isinstance(target, MaskRef) else target)
+            mask = torch.as_tensor(load_mask(target))  # a stored MaskRef, or a mask tensor from the training loop
             self.confusion.update(torch.as_tensor(pred.mask).long().reshape(-1), mask.long().reshape(-1))
 
     def compute(self) -> dict:
