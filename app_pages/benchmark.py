@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from engine.registry import get_task
 from ui import charts, jobs, state, widgets
 
 st.title("Benchmark")
@@ -18,14 +17,14 @@ with st.form("benchmark"):
     c1, c2, c3 = st.columns(3)
     hint = c1.selectbox(
         "Performance hint",
-        ["both", "latency", "throughput"],
+        list(engine.HINTS)[::-1],
         help="latency: synchronous requests; throughput: async with the optimal number of requests",
     )
     precisions = c2.multiselect(
         "Inference precision",
-        ["default", "f32", "bf16", "f16"],
+        list(engine.PRECISIONS),
         default=["default", "f32"],
-        help="INFERENCE_PRECISION_HINT. 'default' is what the device picks (BF16 on this CPU).",
+        help="INFERENCE_PRECISION_HINT. 'default' is what the device picks; the table shows what it ran.",
     )
     mode = c3.radio("Measure", ["iterations", "seconds"], horizontal=True)
     amount = c3.number_input("Amount", 1, 100_000, 200 if mode == "iterations" else 5)
@@ -49,49 +48,18 @@ def progress() -> None:
 
 progress()
 
-results = engine.benchmark_results(run["run"])
-if not results:
+measured = engine.benchmark_table(run["run"])
+if not measured["rows"]:
     st.info("No results yet: pick variants and devices above and press **Run benchmark**.")
     st.stop()
-latest = {}
-for r in results:  # newest result per (variant, device, precision)
-    latest[(r["variant"], r["device"], r["precision_requested"])] = r
-metric = get_task(run["task"]).primary_metric
-accuracy = {v["name"]: v["metrics"].get(metric) for v in engine.show_run(run["run"])["variants"]}
-rows, samples = [], []
-for (variant, device, precision), r in latest.items():
-    config = f"{variant} · {device} · {r.get('inference_precision')}"
-    lat = r.get("latency_ms", {})
-    rows.append(
-        {
-            "config": config,
-            "variant": variant,
-            "device": device,
-            "precision asked": precision,
-            "precision ran": r.get("inference_precision"),
-            "median ms": lat.get("median"),
-            "mean ms": lat.get("mean"),
-            "p90 ms": lat.get("p90"),
-            "p99 ms": lat.get("p99"),
-            "min ms": lat.get("min"),
-            "max ms": lat.get("max"),
-            "fps": r.get("throughput", {}).get("fps"),
-            "streams": r.get("throughput", {}).get("streams"),
-            "nireq": r.get("throughput", {}).get("nireq"),
-            "compile ms": r.get("compile_ms"),
-            "first inference ms": r.get("first_inference_ms"),
-            "contended": r["environment"]["contended"],
-            metric: accuracy.get(variant),
-        }
-    )
-    samples += [{"config": config, "latency_ms": s} for s in r.get("latency_samples_ms", [])]
-table = pd.DataFrame(rows)
-if table["contended"].any():
+table = pd.DataFrame(measured["rows"]).rename(columns={"metric": measured["metric_name"]})
+if measured["contended"]:
     st.warning("Some results were measured while other processes used the CPU: their timings are pessimistic.")
 left, right = st.columns(2)
-left.altair_chart(charts.latency_distribution(pd.DataFrame(samples)), width="stretch")
+left.altair_chart(charts.latency_distribution(pd.DataFrame(measured["samples"])), width="stretch")
 right.altair_chart(charts.throughput_bars(table.dropna(subset=["fps"])), width="stretch")
-scatter = table.dropna(subset=["median ms", metric]).rename(columns={"median ms": "latency_ms", metric: "accuracy"})
+scatter = table.dropna(subset=["median ms", measured["metric_name"]])
+scatter = scatter.rename(columns={"median ms": "latency_ms", measured["metric_name"]: "accuracy"})
 if not scatter.empty:
     scatter["pareto"] = charts.pareto_front(scatter)
     st.altair_chart(charts.accuracy_vs_latency(scatter), width="stretch")
@@ -101,6 +69,6 @@ st.download_button(
     "Download CSV", table.to_csv(index=False), f"run{run['run']}-benchmark.csv", "text/csv", icon=":material/download:"
 )
 st.caption(
-    "'precision ran' is the INFERENCE_PRECISION_HINT the compiled model reports: on CPUs with BF16 support,"
+    "'precision ran' is the INFERENCE_PRECISION_HINT the compiled model reports: where the CPU supports BF16,"
     " OpenVINO runs FP32/FP16 IRs in BF16 unless asked for f32."
 )

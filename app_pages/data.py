@@ -1,17 +1,9 @@
 """Data: import a dataset (zip upload or server path), see its statistics, samples and problems."""
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 import engine
-from engine.data.archive import dataset_root, safe_extract
-from engine.data.images import read_rgb
-from engine.data.importer import supported_formats
-from engine.errors import StudioError
-from engine.registry import get_task
 from ui import charts, jobs, state, widgets
 
 MAX_UPLOAD_MB = 1024
@@ -24,7 +16,7 @@ with st.expander("Import a dataset", expanded=not engine.list_datasets()):
     )
     fmt = st.selectbox(
         "Format",
-        ["auto-detect", *supported_formats()],
+        ["auto-detect", *engine.list_formats()],
         help="Datumaro detects the format; pick one only when detection is ambiguous or wrong.",
     )
     name = st.text_input("Name (optional)")
@@ -34,25 +26,15 @@ with st.expander("Import a dataset", expanded=not engine.list_datasets()):
         if upload is not None and st.button("Extract and import", type="primary"):
             if upload.size > MAX_UPLOAD_MB * 1024**2:
                 st.error(f"{upload.name} is {upload.size / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
-            else:
-                target = Path(state.workspace()) / "uploads" / f"{Path(upload.name).stem}-{upload.file_id[:8]}"
-                if target.is_dir():  # the same upload again: it was extracted and checked already
-                    path = dataset_root(target)
-                else:
-                    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
-                        tmp.write(upload.getbuffer())
-                        tmp.flush()
-                        try:
-                            path = safe_extract(tmp.name, target)
-                        except StudioError as exc:
-                            st.error(str(exc))
+            else:  # the import job checks and extracts the zip safely
+                path = engine.save_upload(upload.name, upload.getvalue())
     else:
         server_path = st.text_input("Folder path", placeholder="/data/my-dataset")
         if st.button("Import", type="primary", disabled=not server_path):
-            path = Path(server_path)
+            path = server_path
     if path is not None:
         kwargs = {"path": str(path), "format": None if fmt == "auto-detect" else fmt, "name": name or None}
-        jobs.start("import_dataset", kwargs, f"Import {path.name}")
+        jobs.start("import_dataset", kwargs, f"Import {name or path}")
 
 
 @st.fragment(run_every=2)
@@ -82,30 +64,18 @@ counts = pd.DataFrame(
     [{"class": c, "split": s, "images": n} for s, v in info["splits"].items() for c, n in v["per_class"].items()]
 )
 left, right = st.columns(2)
-unit = "objects" if info["task"] == "detection" else "images"
-left.altair_chart(charts.class_distribution(counts, unit), width="stretch")
+left.altair_chart(charts.class_distribution(counts, info["count_unit"]), width="stretch")
 sizes = pd.DataFrame(info.get("image_sizes", []), columns=["width", "height"])
 right.altair_chart(charts.image_sizes(sizes), width="stretch")
-if "boxes_per_image" in info:
-    left, right = st.columns(2)
-    per_image = pd.DataFrame(
-        [{"boxes": int(k), "images": v} for k, v in info["boxes_per_image"].get("histogram", {}).items()]
-    )
-    left.altair_chart(charts.bars(per_image, "boxes", "images", "Boxes per image"), width="stretch")
-    box_sizes = pd.DataFrame(info.get("box_sizes", []), columns=["width", "height"])
-    right.altair_chart(charts.image_sizes(box_sizes, title="Box sizes (px)"), width="stretch")
-if "mask_class_area" in info:
-    areas = pd.DataFrame([{"class": k, "share": v} for k, v in info["mask_class_area"].items()])
-    st.altair_chart(charts.bars(areas, "class", "share", "Share of annotated pixels per class"), width="stretch")
+task_charts = info["charts"]  # the task's own statistics (boxes per image, box sizes, pixel shares...)
+for start in range(0, len(task_charts), 2):
+    for col, chart in zip(st.columns(2), task_charts[start : start + 2], strict=False):
+        col.altair_chart(charts.from_spec(chart), width="stretch")
 
 st.subheader("Samples")
 split = st.segmented_control("Split", ["train", "val", "test"], default="train", required=True, key="gallery_split")
-samples = engine.dataset_samples(choice, split)
-step = max(len(samples) // 12, 1)
-spec = get_task(info["task"])
-for col, (image_path, target) in zip(st.columns(6) * 2, samples[::step][:12], strict=False):
-    shown = spec.draw(read_rgb(image_path), spec.ground_truth(target), info["labels"])  # the annotations, drawn
-    col.image(shown, caption=spec.gallery_caption(target, info["labels"]), width="stretch")
+for col, (shown, caption) in zip(st.columns(6) * 2, engine.gallery(choice, split, count=12), strict=False):
+    col.image(shown, caption=caption, width="stretch")  # the annotations, drawn
 
 st.subheader("Problems found")
 problems = info.get("problems", [])

@@ -1,37 +1,38 @@
 """Deploy: download a variant's IR with its labels and metadata, and the exact code to run it."""
 
+from pathlib import Path
+
 import streamlit as st
 
 import engine
-from engine.pipeline.deploying import snippets
 from ui import state
 
 st.title("Deploy")
 run = state.require_run()
 st.caption(state.run_label(run))
-irs = [v for v in run["variants"] if v != "torch-fp32"]
+irs = [v for v in run["variants"] if engine.VARIANTS[v].backend == "openvino"]
 if not irs:
     st.info("Optimize the run first (**Optimize** page) to get OpenVINO IR variants.")
     st.stop()
 
 variant = st.selectbox("Variant", irs, index=irs.index("int8") if "int8" in irs else 0)
-name, data = engine.deploy_package(run["run"], variant)
+package = engine.deploy(run["run"], variant=variant)
+path = Path(package["path"])
 st.download_button(
-    f"Download {name} ({len(data) / 1e6:.1f} MB)",
-    data,
-    name,
+    f"Download {path.name} ({package['size_bytes'] / 1e6:.1f} MB)",
+    path.read_bytes(),
+    path.name,
     "application/zip",
     type="primary",
     icon=":material/download:",
 )
 st.caption(
-    "model.xml + model.bin (OpenVINO IR with Model API metadata in rt_info), labels.txt, model_info.json,"
-    " README.txt. Loads unchanged in openvino-model-api, OVMS and DL Streamer."
+    f"{', '.join(package['files'])}: the OpenVINO IR with Model API metadata in rt_info. Loads unchanged in"
+    " openvino-model-api, OVMS and DL Streamer."
 )
 
-code = snippets({"id": run["run"], "task": run["task"]}, variant)
 st.subheader("Run it")
 tab_cli, tab_api, tab_ov = st.tabs(["CLI", "Model API (Python)", "OpenVINO runtime"])
-tab_cli.code(code["cli"], language="bash")
-tab_api.code(code["model_api"], language="python")
-tab_ov.code(code["openvino"], language="python")
+tab_cli.code(package["snippets"]["cli"], language="bash")
+tab_api.code(package["snippets"]["model_api"], language="python")
+tab_ov.code(package["snippets"]["openvino"], language="python")

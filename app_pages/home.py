@@ -5,12 +5,6 @@ import streamlit as st
 import engine
 from ui import jobs, state
 
-SAMPLE_TASKS = {  # task -> what the sample project trains and how long it takes on 2 cores
-    "classification": "MobileNetV3-Small, ~2.5 min",
-    "detection": "SSDLite320, ~6 min",
-    "segmentation": "LRASPP, ~6 min",
-}
-
 st.title("Edge Model Studio")
 st.markdown(
     "Train a vision model on your images, compress it with **NNCF**, export **OpenVINO** IR and see how fast it"
@@ -20,7 +14,7 @@ st.markdown(
 run = state.active_run()
 datasets = engine.list_datasets()
 variants = run["variants"] if run else []
-benchmarks = engine.benchmark_results(run["run"]) if run else []
+benchmarks = engine.benchmark_table(run["run"])["rows"] if run else []
 steps = [
     ("Data", "app_pages/data.py", f"{len(datasets)} dataset(s)" if datasets else "import a dataset", bool(datasets)),
     (
@@ -66,10 +60,10 @@ with left:
     )
     task = st.segmented_control(
         "Task",
-        list(SAMPLE_TASKS),
-        default="classification",
+        list(engine.TASKS),
+        default=engine.DEFAULT_TASK,
         required=True,
-        format_func=lambda t: f"{t} ({SAMPLE_TASKS[t]})",
+        format_func=lambda t: f"{t} ({engine.TASKS[t].sample.project})",
         key="sample_task",
     )
     demo_job = jobs.latest_job("demo")
@@ -81,8 +75,7 @@ with left:
         disabled=busy,
         help="Already running: follow it on the right." if busy else None,
     ):
-        kwargs = {} if task == "classification" else {"task": task}
-        jobs.start("demo", kwargs, f"Sample {task} project: import, train, optimize, benchmark")
+        jobs.start("demo", {"task": task}, f"Sample {task} project: import, train, optimize, benchmark")
         st.rerun()
 
 

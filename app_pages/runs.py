@@ -4,19 +4,12 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from engine.registry import get_task
 
 st.title("Runs")
 runs = engine.list_runs()
 if not runs:
     st.info("No runs yet. Start one on **Train**, or load the sample project on **Home**.")
     st.stop()
-
-
-def _val_metric(run: dict) -> str:
-    spec = get_task(run["task"])
-    value = run["metrics"].get(f"val_{spec.primary_metric}")
-    return f"{spec.metric_name} {value:.1%}" if isinstance(value, float) else ""
 
 
 table = pd.DataFrame(
@@ -28,7 +21,7 @@ table = pd.DataFrame(
             "model": r["model"],
             "status": r["status"],
             "best epoch": r["metrics"].get("best_epoch"),
-            "val metric": _val_metric(r),
+            "val metric": f"{r['metric_name']} {r['val_metric']:.1%}" if r["val_metric"] is not None else "",
             "variants": ", ".join(r["variants"]),
         }
         for r in runs
@@ -38,7 +31,6 @@ st.dataframe(
     table,
     hide_index=True,
     width="stretch",
-    column_config={"val top-1": st.column_config.NumberColumn(format="percent")},
 )
 
 st.subheader("Jobs")

@@ -4,8 +4,6 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from engine.registry import get_task
-from engine.training.config import TrainConfig
 from ui import charts, jobs, state, widgets
 
 st.title("Train")
@@ -19,21 +17,22 @@ def settings_form() -> None:
         left, right = st.columns(2)
         dataset = widgets.dataset_picker(datasets, container=left)
         task = next(d["task"] for d in datasets if d["dataset"] == dataset)
-        spec, defaults = get_task(task), TrainConfig(task=task).resolved()
+        defaults = engine.training_defaults(task)
+        archs = defaults["archs"]
         arch = right.selectbox(
             "Architecture",
-            list(spec.archs),
-            index=list(spec.archs).index(spec.default_arch),
-            format_func=lambda a: f"{a} ({spec.archs[a].summary})",
+            list(archs),
+            index=list(archs).index(defaults["model"]),
+            format_func=lambda a: f"{a} ({archs[a]})",
         )
         c1, c2, c3, c4 = st.columns(4)
-        epochs = c1.number_input("Epochs", 1, 500, defaults.epochs, help="Passes over the training split.")
-        batch = c2.number_input("Batch size", 2, 512, defaults.batch_size)
+        epochs = c1.number_input("Epochs", 1, 500, defaults["epochs"], help="Passes over the training split.")
+        batch = c2.number_input("Batch size", 2, 512, defaults["batch_size"])
         size = c3.number_input(
             "Image size (px)",
             32,
             1024,
-            defaults.img_size,
+            defaults["img_size"],
             step=16,
             help="Images are resized to a square of this size; smaller is faster.",
         )
@@ -41,7 +40,7 @@ def settings_form() -> None:
             "Peak learning rate",
             1e-5,
             0.5,
-            defaults.lr,
+            defaults["lr"],
             format="%.4f",
             help="AdamW with a one-cycle schedule (warm-up, then cosine decay).",
         )
@@ -50,10 +49,10 @@ def settings_form() -> None:
             "Early-stopping patience",
             1,
             100,
-            defaults.patience,
+            defaults["patience"],
             help="Stop after this many epochs without a better validation metric.",
         )
-        seed = c6.number_input("Seed", 0, 2**31 - 1, defaults.seed)
+        seed = c6.number_input("Seed", 0, 2**31 - 1, defaults["seed"])
         pretrained = c7.toggle(
             "ImageNet weights when cached",
             True,
@@ -98,7 +97,7 @@ def live(known_datasets: int) -> None:
         min(int(last["epoch"]) / total, 1.0),
         text=f"Epoch {int(last['epoch'])}/{total} · {last['images_per_s']:.0f} img/s{eta}",
     )
-    metric = get_task(shown["task"]).primary_metric
+    metric = engine.get_task(shown["task"]).primary_metric
     left, right = st.columns(2)
     left.altair_chart(charts.training_curves(epochs), width="stretch")
     right.altair_chart(charts.metric_curve(epochs, metric), width="stretch")

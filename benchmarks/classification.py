@@ -23,7 +23,6 @@ from pathlib import Path
 
 import engine
 from benchmarks.common import measure, run_meta, write_results
-from engine.data import stored
 from engine.inference.predictor import TorchPredictor
 from engine.pipeline.context import Context
 
@@ -67,22 +66,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         ws = tmp / "ws"
-        engine.sample("classification", tmp / "sample")
-        dataset = engine.import_dataset(tmp / "sample", workspace=ws)["dataset"]
+        engine.sample(engine.DEFAULT_TASK, str(tmp / "sample"))
+        dataset = engine.import_dataset(str(tmp / "sample"), workspace=ws)["dataset"]
         t0 = time.perf_counter()
         trained = engine.train(dataset, workspace=ws)
         train_s = time.perf_counter() - t0
         ctx = Context.open(ws)
         run = ctx.run(trained["run"])
-        folder = ctx.dataset_dir(dataset)
-        train = stored.split_samples(folder, "train", run["task"])
-        test = stored.split_samples(folder, "test", run["task"])
+        train, test = ctx.samples(run, "train"), ctx.samples(run, "test")
         baseline = TorchPredictor.from_checkpoint(ctx.variant_path(run, "torch-fp32"))
         rows = measure(baseline, baseline.img_size, train, test, tmp / run["model"], args.rounds, args.iterations)
-        spec = baseline.spec
+        task = baseline.task
         for arch in args.archs.split(","):
-            model, _ = spec.build_model(arch, len(baseline.labels), pretrained=False)
-            random_init = TorchPredictor(model, spec, baseline.labels, 224)
+            model, _ = task.build_model(arch, len(baseline.labels), pretrained=False)
+            random_init = TorchPredictor(model, task, baseline.labels, 224)
             rows += measure(random_init, 224, train, None, tmp / arch, args.rounds, args.iterations)
     meta = {
         "model": run["model"],

@@ -25,14 +25,14 @@ def configurations(baseline: TorchPredictor, size: int, calib: list, out: Path) 
 
     The IRs are built by the product's own variant table, so this measures what ``optimize`` produces.
     """
-    spec, labels, stem = baseline.spec, baseline.labels, f"{out.name}_{size}"
+    task, labels, stem = baseline.task, baseline.labels, f"{out.name}_{size}"
     build = BuildContext(
-        fp32_model=convert.to_openvino(baseline.model, size, spec),
-        finish=lambda m: convert.finish(m, spec, baseline.model, size, labels),
+        fp32_model=convert.to_openvino(baseline.model, size, task),
+        finish=lambda m: convert.finish(m, task, baseline.model, size, labels),
         torch_model=baseline.model,
         train_samples=calib,
         val_samples=[],
-        spec=spec,
+        task=task,
         labels=labels,
         img_size=size,
         calib_size=300,
@@ -42,7 +42,7 @@ def configurations(baseline: TorchPredictor, size: int, calib: list, out: Path) 
     for name in ("fp32", "fp16", "int8"):
         model, fp16 = VARIANTS[name].build(build)
         paths[name] = convert.save_ir(model, out / f"{name}_{stem}", fp16=fp16)
-    torch_at_size = TorchPredictor(baseline.model, spec, labels, size)
+    torch_at_size = TorchPredictor(baseline.model, task, labels, size)
     return [
         ("PyTorch eager FP32", torch_at_size),
         ("OV FP32 (f32 hint)", OpenVINOPredictor(paths["fp32"], "CPU", F32)),
@@ -58,7 +58,7 @@ def measure(
 ) -> list[dict]:
     """Accuracy on ``test`` (when given) and interleaved batch-1 latency of every configuration."""
     configs, paths = configurations(baseline, size, calib, out)
-    key = baseline.spec.primary_metric
+    key = baseline.task.primary_metric
     rows = {name: {"model": out.name, "config": name, "size": size, key: None} for name, _ in configs}
     for name, predictor in configs:
         rows[name]["inference_precision"] = precision_of(predictor)

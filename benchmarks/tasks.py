@@ -23,7 +23,6 @@ from pathlib import Path
 
 import engine
 from benchmarks.common import measure, run_meta, write_results
-from engine.data import stored
 from engine.inference.predictor import TorchPredictor
 from engine.pipeline.context import Context
 from engine.store.atomic import read_jsonl
@@ -40,11 +39,9 @@ def run_task(task: str, tmp: Path, rounds: int, iterations: int) -> dict:
     train_s = time.perf_counter() - t0
     ctx = Context.open(ws)
     run = ctx.run(trained["run"])
-    folder = ctx.dataset_dir(dataset)
-    train = stored.split_samples(folder, "train", task)
-    test = stored.split_samples(folder, "test", task)
+    train, test = ctx.samples(run, "train"), ctx.samples(run, "test")
     baseline = TorchPredictor.from_checkpoint(ctx.variant_path(run, "torch-fp32"))
-    key = baseline.spec.primary_metric
+    key = baseline.task.primary_metric
     curve = [
         {"epoch": e["epoch"], "elapsed_s": round(e["elapsed_s"], 1), key: round(e[key], 4)}
         for e in read_jsonl(ctx.run_dir(run) / "events.jsonl")
@@ -52,9 +49,9 @@ def run_task(task: str, tmp: Path, rounds: int, iterations: int) -> dict:
     ]
     size = baseline.img_size
     rows = measure(baseline, size, train, test, tmp / task / run["model"], rounds, iterations)
-    second, _ = baseline.spec.build_model(SECOND_ARCH[task], len(baseline.labels), pretrained=False)
+    second, _ = baseline.task.build_model(SECOND_ARCH[task], len(baseline.labels), pretrained=False)
     second_rows = measure(
-        TorchPredictor(second, baseline.spec, baseline.labels, size),
+        TorchPredictor(second, baseline.task, baseline.labels, size),
         size,
         train,
         None,

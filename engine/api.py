@@ -1,39 +1,67 @@
-"""The engine's public face. Each verb is one page action and one CLI subcommand.
+"""The engine's public face. Each verb is one page action and one CLI subcommand (``VERBS``).
 
-Every function takes ``workspace=`` (default: ``$STUDIO_WORKSPACE`` or ``./workspace``) and returns a
-plain dict, which the CLI prints with ``--json`` and the dashboard renders.
+Every verb takes ``workspace=`` (default: ``$STUDIO_WORKSPACE`` or ``./workspace``) and returns one of the
+result types of :mod:`engine.results`, which the CLI prints (``--json`` for the machine form) and the
+dashboard renders. Lists are typed sequences (``devices=["CPU", "AUTO"]``); comma lists are the CLI's job.
+The helpers at the end serve the dashboard (drawing, uploads, loaded models) and have no CLI twin.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import jobs as job_queue
-from engine.data import stored
+from engine.errors import choice_error
 from engine.pipeline import benchmarking, comparing, datasets, deploying, optimizing, predicting, runs, training
 from engine.pipeline import demo as demo_project
 from engine.pipeline.context import Context
+from engine.results import (
+    BenchmarkResult,
+    BenchmarkTable,
+    CompareResult,
+    DatasetInfo,
+    DatasetRow,
+    DemoResult,
+    DeployResult,
+    EvaluateResult,
+    JobRow,
+    OptimizeResult,
+    PredictResult,
+    RunDetail,
+    RunRow,
+    SampleResult,
+    SampleRow,
+    TrainResult,
+    VariantTable,
+)
+from engine.tasks import DEFAULT_TASK
+
+Workspace = str | Path | None
 
 
-def sample(task: str, out: str | Path, *, seed: int = 0) -> dict:
-    """Write the built-in sample dataset.
+# --- data -----------------------------------------------------------------------------------------------
+def sample(task: str, out: str, *, seed: int = 0) -> SampleResult:
+    """Write the built-in sample dataset of a task.
 
-    Python: ``engine.sample("classification", "data/sample-classification")``
+    Python: ``engine.sample(engine.DEFAULT_TASK, "data/sample-classification")``
     CLI:    ``python -m engine sample classification --out data/sample-classification``
     """
     return datasets.make_sample(task, out, seed)
 
 
 def import_dataset(
-    path: str | Path,
+    path: str,
     *,
     format: str | None = None,
     task: str | None = None,
     name: str | None = None,
     seed: int = 0,
-    workspace: str | Path | None = None,
-) -> dict:
+    workspace: Workspace = None,
+) -> DatasetInfo:
     """Detect the format (Datumaro), check every image, split, and store the dataset in the workspace.
+
+    ``path`` is a dataset folder or a zip of one (extracted safely into the workspace first).
 
     Python: ``engine.import_dataset("data/sample-classification")["dataset"]``
     CLI:    ``python -m engine data import data/sample-classification [--format imagenet] [--task T]``
@@ -41,15 +69,15 @@ def import_dataset(
     return datasets.import_dataset(Context.open(workspace), path, fmt=format, task=task, name=name, seed=seed)
 
 
-def dataset_info(dataset: int | str, *, workspace: str | Path | None = None) -> dict:
-    """Counts per split and class, image sizes and problems found at import.
+def dataset_info(dataset: int, *, workspace: Workspace = None) -> DatasetInfo:
+    """Counts per split and class, image sizes, the task's statistics and the problems found at import.
 
     Python: ``engine.dataset_info(1)``      CLI: ``python -m engine data info 1``
     """
     return datasets.dataset_info(Context.open(workspace), dataset)
 
 
-def list_datasets(*, workspace: str | Path | None = None) -> list[dict]:
+def list_datasets(*, workspace: Workspace = None) -> list[DatasetRow]:
     """Python: ``engine.list_datasets()``      CLI: ``python -m engine data list``"""
     return [
         {
@@ -63,31 +91,73 @@ def list_datasets(*, workspace: str | Path | None = None) -> list[dict]:
     ]
 
 
+def list_formats() -> list[str]:
+    """The Datumaro formats some task reads.
+
+    Python: ``engine.list_formats()``      CLI: ``python -m engine data formats``
+    """
+    return datasets.formats()
+
+
+def dataset_samples(
+    dataset: int, split: str = "train", *, count: int = 0, captions: bool = True, workspace: Workspace = None
+) -> list[SampleRow]:
+    """One split's images with their targets (``count`` evenly spaced ones, or all) and captions.
+
+    Python: ``engine.dataset_samples(1, "test", count=5)``      CLI: ``python -m engine data samples 1 test --count 5``
+    """
+    return datasets.dataset_samples(Context.open(workspace), dataset, split, count=count, captions=captions)
+
+
+# --- training and optimization ----------------------------------------------------------------------------
 def train(
-    dataset: int | str | None = None,
+    dataset: int | None = None,
     *,
-    resume: int | str | None = None,
-    on_run=None,
-    workspace: str | Path | None = None,
-    **settings,
-) -> dict:
-    """Train a model (settings: task, model, epochs, batch_size, img_size, lr, seed, patience, max_steps...).
+    resume: int | None = None,
+    task: str | None = None,
+    model: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    img_size: int | None = None,
+    lr: float | None = None,
+    weight_decay: float | None = None,
+    warmup: float | None = None,
+    patience: int | None = None,
+    seed: int | None = None,
+    pretrained: bool | None = None,
+    max_steps: int | None = None,
+    on_run: Callable[[int], None] | None = None,
+    workspace: Workspace = None,
+) -> TrainResult:
+    """Train a model on an imported dataset, or resume a cancelled/killed run from its ``last.pt``.
+
+    Settings left ``None`` take the task's defaults (``engine.training_defaults(task)``); ``on_run`` hears
+    the run id as soon as it exists.
 
     Python: ``engine.train(1, model="mobilenet_v3_small", epochs=10)["run"]``
     CLI:    ``python -m engine train --dataset 1 --model mobilenet_v3_small --epochs 10``
     Resume: ``engine.train(resume=3)`` / ``python -m engine train --resume 3``
     """
+    settings = {
+        "task": task,
+        "model": model,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "img_size": img_size,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "warmup": warmup,
+        "patience": patience,
+        "seed": seed,
+        "pretrained": pretrained,
+        "max_steps": max_steps,
+    }
     return training.train(Context.open(workspace), dataset, resume=resume, on_run=on_run, **settings)
 
 
 def evaluate(
-    run: int | str,
-    *,
-    variant: str = "torch-fp32",
-    split: str = "test",
-    device: str = "CPU",
-    workspace: str | Path | None = None,
-) -> dict:
+    run: int, *, variant: str = "torch-fp32", split: str = "test", device: str = "CPU", workspace: Workspace = None
+) -> EvaluateResult:
     """Score one variant on a split with the task's metrics.
 
     Python: ``engine.evaluate(3, variant="int8")``      CLI: ``python -m engine evaluate 3 --variant int8``
@@ -96,36 +166,32 @@ def evaluate(
 
 
 def optimize(
-    run: int | str,
-    *,
-    variants: str | list[str] | None = None,
-    calib_size: int = 300,
-    workspace: str | Path | None = None,
-) -> dict:
-    """Export OpenVINO IR variants (FP32, FP16, INT8 via NNCF PTQ) and score each on the test split.
+    run: int, *, variants: Sequence[str] | None = None, calib_size: int = 300, workspace: Workspace = None
+) -> OptimizeResult:
+    """Export OpenVINO IR variants (FP32, FP16, INT8 via NNCF PTQ...) and score each on the test split.
 
-    Python: ``engine.optimize(3, variants="fp32,fp16,int8", calib_size=300)``
+    Python: ``engine.optimize(3, variants=["fp32", "fp16", "int8"], calib_size=300)``
     CLI:    ``python -m engine optimize 3 --variants fp32,fp16,int8 --calib-size 300``
     """
     return optimizing.optimize(Context.open(workspace), run, variants=variants, calib_size=calib_size)
 
 
 def benchmark(
-    run: int | str,
+    run: int,
     *,
-    variants: str | list[str] | None = None,
-    devices: str | list[str] = "CPU",
+    variants: Sequence[str] | None = None,
+    devices: Sequence[str] = ("CPU",),
     hint: str = "both",
-    precisions: str | list[str] = "default",
+    precisions: Sequence[str] = ("default",),
     iterations: int = 200,
     seconds: float = 0.0,
     warmup: int = 10,
-    workspace: str | Path | None = None,
-) -> dict:
+    workspace: Workspace = None,
+) -> BenchmarkResult:
     """Latency (sync) and throughput (async) per variant x device x inference precision.
 
-    Python: ``engine.benchmark(3, devices="CPU,AUTO", precisions="default,f32", iterations=200)``
-    CLI:    ``python -m engine benchmark 3 --device CPU,AUTO --precision default,f32 --iterations 200``
+    Python: ``engine.benchmark(3, devices=["CPU", "AUTO"], precisions=["default", "f32"], iterations=200)``
+    CLI:    ``python -m engine benchmark 3 --devices CPU,AUTO --precisions default,f32 --iterations 200``
     """
     return benchmarking.benchmark(
         Context.open(workspace),
@@ -141,30 +207,66 @@ def benchmark(
 
 
 def predict(
-    run: int | str,
-    images: list[str | Path],
+    run: int,
+    images: Sequence[str],
     *,
     variant: str = "int8",
     device: str = "CPU",
-    save: str | Path | None = None,
-    workspace: str | Path | None = None,
-) -> dict:
-    """Predict image files with one variant; ``save`` writes annotated copies.
+    save: str | None = None,
+    workspace: Workspace = None,
+) -> PredictResult:
+    """Predict image files with one variant; ``save`` writes annotated copies to that folder.
 
     Python: ``engine.predict(3, ["cat.png"], variant="int8", save="out/")``
-    CLI:    ``python -m engine predict 3 --variant int8 cat.png --save out/``
+    CLI:    ``python -m engine predict 3 cat.png --variant int8 --save out/``
     """
     return predicting.predict(Context.open(workspace), run, images, variant=variant, device=device, save=save)
 
 
-def list_runs(*, workspace: str | Path | None = None) -> list[dict]:
+def compare(
+    run: int, a: str = "torch-fp32", b: str = "int8", *, split: str = "test", workspace: Workspace = None
+) -> CompareResult:
+    """Both variants' predictions on a split, most-disagreeing images first.
+
+    Python: ``engine.compare(3, "torch-fp32", "int8")``      CLI: ``python -m engine compare 3 torch-fp32 int8``
+    """
+    return comparing.compare(Context.open(workspace), run, a, b, split=split)
+
+
+def deploy(run: int, *, variant: str = "int8", out: str | None = None, workspace: Workspace = None) -> DeployResult:
+    """A zip with the IR, labels, Model API metadata and how to run it (default: ``<run>/deploy/<name>.zip``).
+
+    Python: ``engine.deploy(3, variant="int8", out="model.zip")["path"]``
+    CLI:    ``python -m engine deploy 3 --variant int8 --out model.zip``
+    """
+    return deploying.deploy(Context.open(workspace), run, variant, out)
+
+
+# --- runs, devices, jobs -----------------------------------------------------------------------------------
+def list_runs(*, workspace: Workspace = None) -> list[RunRow]:
     """Python: ``engine.list_runs()``      CLI: ``python -m engine runs list``"""
     return runs.list_runs(Context.open(workspace))
 
 
-def show_run(run: int | str, *, workspace: str | Path | None = None) -> dict:
+def show_run(run: int, *, workspace: Workspace = None) -> RunDetail:
     """Python: ``engine.show_run(3)``      CLI: ``python -m engine runs show 3``"""
     return runs.show_run(Context.open(workspace), run)
+
+
+def variant_table(run: int, *, workspace: Workspace = None) -> VariantTable:
+    """The run's variants: test metric, drop vs PyTorch, agreement with FP32, size and size ratio.
+
+    Python: ``engine.variant_table(3)["rows"]``      CLI: ``python -m engine runs variants 3``
+    """
+    return runs.variant_table(Context.open(workspace), run)
+
+
+def benchmark_table(run: int, *, workspace: Workspace = None) -> BenchmarkTable:
+    """The newest benchmark result per variant x device x precision, with every request's latency.
+
+    Python: ``engine.benchmark_table(3)["rows"]``      CLI: ``python -m engine runs benchmarks 3``
+    """
+    return benchmarking.benchmark_table(Context.open(workspace), run)
 
 
 def devices() -> list[dict]:
@@ -175,68 +277,65 @@ def devices() -> list[dict]:
     return runs.devices()
 
 
-def demo(task: str = "classification", *, on_run=None, workspace: str | Path | None = None) -> dict:
+def demo(
+    task: str = DEFAULT_TASK, *, on_run: Callable[[int], None] | None = None, workspace: Workspace = None
+) -> DemoResult:
     """The dashboard's "Load sample project": sample -> import -> train -> optimize -> benchmark, in the workspace.
 
-    Python: ``engine.demo()``      CLI: ``python -m engine demo`` (``STUDIO_DEMO_TINY=1`` for a 1-minute version)
+    Python: ``engine.demo(task)``      CLI: ``python -m engine demo --task TASK``
+    (``STUDIO_DEMO_TINY=1`` for a 1-minute version)
     """
     return demo_project.demo(Context.open(workspace), task, on_run=on_run)
 
 
-def submit_job(verb: str, kwargs: dict, title: str, *, workspace: str | Path | None = None) -> dict:
+def submit_job(verb: str, kwargs: dict, *, title: str = "", workspace: Workspace = None) -> JobRow:
     """Run a verb in the background (``python -m engine jobs run ID``); at most $STUDIO_MAX_JOBS at once.
 
-    Python: ``engine.submit_job("train", {"dataset": 1}, "train mobilenet")``
-    CLI:    ``python -m engine jobs submit train '{"dataset": 1}'``
+    Python: ``engine.submit_job("train", {"dataset": 1}, title="train mobilenet")``
+    CLI:    ``python -m engine jobs submit train '{"dataset": 1}' --title "train mobilenet"``
     """
-    return job_queue.submit(Context.open(workspace), verb, kwargs, title)
+    if verb not in JOB_VERBS:
+        raise choice_error("job verb", verb, JOB_VERBS)
+    return job_queue.submit(Context.open(workspace), verb, kwargs, title or verb)
 
 
-def list_jobs(*, active_only: bool = False, workspace: str | Path | None = None) -> list[dict]:
-    """Python: ``engine.list_jobs()``      CLI: ``python -m engine jobs list``"""
+def list_jobs(*, active_only: bool = False, workspace: Workspace = None) -> list[JobRow]:
+    """Python: ``engine.list_jobs()``      CLI: ``python -m engine jobs list [--active-only]``"""
     ctx = Context.open(workspace)
     job_queue.tick(ctx)
     return job_queue.list_jobs(ctx, active_only)
 
 
-def cancel_job(job: int | str, *, workspace: str | Path | None = None) -> dict:
+def cancel_job(job: int, *, workspace: Workspace = None) -> JobRow:
     """Python: ``engine.cancel_job(4)``      CLI: ``python -m engine jobs cancel 4``"""
     return job_queue.cancel(Context.open(workspace), job)
 
 
-def compare(
-    run: int | str, a: str = "torch-fp32", b: str = "int8", *, split: str = "test", workspace: str | Path | None = None
-) -> dict:
-    """Both variants' predictions on a split, most-disagreeing images first.
-
-    Python: ``engine.compare(3, "torch-fp32", "int8")``      CLI: ``python -m engine compare 3 torch-fp32 int8``
-    """
-    return comparing.compare(Context.open(workspace), run, a, b, split=split)
-
-
-def deploy_package(run: int | str, variant: str, *, workspace: str | Path | None = None) -> tuple[str, bytes]:
-    """(file name, zip bytes) of an IR with labels, Model API metadata and run instructions.
-
-    Python: ``name, data = engine.deploy_package(3, "int8")``
-    CLI:    ``python -m engine deploy 3 --variant int8 --out model.zip``
-    """
-    return deploying.package(Context.open(workspace), run, variant)
-
-
-def dataset_samples(dataset: int | str, split: str = "train", *, workspace: str | Path | None = None) -> list:
-    """``(image path, target)`` pairs of one split of an imported dataset.
-
-    Python: ``engine.dataset_samples(1, "test")[:5]``
-    """
-    ctx = Context.open(workspace)
-    row = ctx.db.get_dataset(dataset)
-    return stored.split_samples(ctx.dataset_dir(row["id"]), split, row["task"])
-
-
-def benchmark_results(run: int | str, *, workspace: str | Path | None = None) -> list[dict]:
-    """Every benchmark result of a run, newest last, with the raw latency samples.
-
-    Python: ``engine.benchmark_results(3)``      CLI: ``python -m engine runs show 3 --json``
-    """
-    ctx = Context.open(workspace)
-    return [b["result"] for b in ctx.db.list_benchmarks(ctx.run(run)["id"])]
+VERBS: dict[str, Callable] = {
+    fn.__name__: fn
+    for fn in (
+        sample,
+        import_dataset,
+        dataset_info,
+        list_datasets,
+        list_formats,
+        dataset_samples,
+        train,
+        evaluate,
+        optimize,
+        benchmark,
+        predict,
+        compare,
+        deploy,
+        list_runs,
+        show_run,
+        variant_table,
+        benchmark_table,
+        devices,
+        demo,
+        submit_job,
+        list_jobs,
+        cancel_job,
+    )
+}
+JOB_VERBS = tuple(name for name in VERBS if "job" not in name)  # what a background job may run

@@ -1,4 +1,8 @@
-"""``python -m engine``: every verb of the engine as a subcommand.
+"""``python -m engine``: every facade verb (``engine.VERBS``) as a subcommand, generated from its signature.
+
+``COMMANDS`` names the subcommand of each verb; parameters, types and defaults come from the verb itself,
+so the CLI cannot drift from the Python API (``tests/test_cli_parity.py`` checks it). Positional parameters
+become arguments, keyword-only ones ``--flags``; sequences are comma lists; bools are ``--x/--no-x``.
 
 Bad input exits with status 2 and one line on stderr saying what is wrong and how to fix it.
 ``--json`` prints the verb's result as one JSON object on the last line of stdout.
@@ -7,221 +11,224 @@ Bad input exits with status 2 and one line on stderr saying what is wrong and ho
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import sys
+import types
+import typing
 import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from engine.errors import StudioError
 
-TASK_CHOICES = ("classification", "detection", "segmentation")
+
+@dataclass(frozen=True)
+class Command:
+    words: tuple[str, ...]  # the subcommand, e.g. ("data", "import")
+    verb: str  # the facade function it calls
+    help: str
+    options: tuple[str, ...] = ()  # positional parameters given as --flags instead
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # extra flag spellings
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workspace", help="workspace folder (default: $STUDIO_WORKSPACE or ./workspace)")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+COMMANDS = (
+    Command(("sample",), "sample", "write a built-in sample dataset", options=("out",)),
+    Command(("data", "import"), "import_dataset", "import a dataset folder or zip (format detected by Datumaro)"),
+    Command(("data", "info"), "dataset_info", "counts per split/class, image sizes, problems found"),
+    Command(("data", "list"), "list_datasets", "list imported datasets"),
+    Command(("data", "formats"), "list_formats", "the dataset formats that can be imported"),
+    Command(("data", "samples"), "dataset_samples", "a split's images with their annotations"),
+    Command(("train",), "train", "train a model on an imported dataset (or resume a run)", options=("dataset",)),
+    Command(("evaluate",), "evaluate", "score one variant on a split"),
+    Command(("optimize",), "optimize", "export OpenVINO IR variants and score them"),
+    Command(
+        ("benchmark",),
+        "benchmark",
+        "latency and throughput per variant, device and precision",
+        aliases={"devices": ("--device",), "precisions": ("--precision",), "seconds": ("--time",)},
+    ),
+    Command(("predict",), "predict", "predict image files with one variant"),
+    Command(("compare",), "compare", "two variants on a split, most-disagreeing images first"),
+    Command(("deploy",), "deploy", "zip a variant's IR with labels, Model API metadata and run instructions"),
+    Command(("runs", "list"), "list_runs", "every run"),
+    Command(("runs", "show"), "show_run", "a run's configuration, epochs, variants and benchmarks"),
+    Command(("runs", "variants"), "variant_table", "a run's variants: metric, drop, agreement, size"),
+    Command(("runs", "benchmarks"), "benchmark_table", "a run's newest benchmark results"),
+    Command(("devices",), "devices", "OpenVINO devices and their key properties"),
+    Command(("demo",), "demo", "the sample project: sample, import, train, optimize, benchmark", options=("task",)),
+    Command(("jobs", "submit"), "submit_job", "run a verb in the background"),
+    Command(("jobs", "list"), "list_jobs", "jobs and their status", aliases={"active_only": ("--active",)}),
+    Command(("jobs", "cancel"), "cancel_job", "cancel a queued or running job (training saves last.pt)"),
+)
+INTERNAL = (("jobs", "run"),)  # CLI-only: the job runner the queue starts
+PYTHON_ONLY = ("on_run", "workspace")  # callbacks, and the workspace every command takes as a common flag
+
+HELP = {  # parameter help shared by every command that has the parameter
+    "task": "the task",
+    "out": "where to write",
+    "seed": "random seed",
+    "path": "dataset folder or .zip",
+    "format": "Datumaro format name, when auto-detection is not wanted",
+    "name": "a name for the dataset",
+    "dataset": "dataset id (see `data list`)",
+    "split": "train, val or test",
+    "count": "this many evenly spaced images (0 = all)",
+    "resume": "resume this cancelled or killed run from its last.pt",
+    "model": "architecture (default: the task's default, e.g. mobilenet_v3_small)",
+    "epochs": "passes over the training split (default: the task's)",
+    "lr": "peak learning rate of the one-cycle schedule",
+    "weight_decay": "AdamW weight decay",
+    "warmup": "train: fraction of the steps spent warming up; benchmark: untimed requests first",
+    "patience": "early stopping: epochs without improvement",
+    "pretrained": "ImageNet weights when they are in the local torch cache (nothing is downloaded)",
+    "max_steps": "stop after this many optimiser steps (smoke tests)",
+    "run": "run id (see `runs list`)",
+    "variant": "model variant (see `optimize --help`)",
+    "variants": "comma-separated variants",
+    "device": "OpenVINO device",
+    "devices": "comma-separated OpenVINO devices, e.g. CPU,AUTO",
+    "hint": "latency: sync requests; throughput: async with the optimal number of requests",
+    "precisions": "comma-separated INFERENCE_PRECISION_HINT values: default,f32,bf16,f16",
+    "iterations": "timed requests",
+    "seconds": "measure for this many seconds instead of --iterations",
+    "calib_size": "INT8 calibration images from the train split",
+    "images": "image files",
+    "save": "folder for annotated copies",
+    "verb": "the verb to run",
+    "kwargs": "its keyword arguments as JSON, e.g. '{\"dataset\": 1}'",
+    "job": "job id",
+}
+
+
+def _choices() -> dict[str, list[str]]:
+    from engine.api import JOB_VERBS
+    from engine.benchmark.runner import HINTS
+    from engine.data.splits import SPLITS
+    from engine.export.variants import VARIANTS
+    from engine.tasks import TASKS
+
+    return {
+        "task": list(TASKS),
+        "variant": list(VARIANTS),
+        "a": list(VARIANTS),
+        "b": list(VARIANTS),
+        "hint": list(HINTS),
+        "split": list(SPLITS),
+        "verb": list(JOB_VERBS),
+    }
+
+
+def comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"expected a JSON object, e.g. '{{\"dataset\": 1}}' ({exc})"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not isinstance(value, dict):
+        msg = f"expected a JSON object, e.g. '{{\"dataset\": 1}}', not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _base(annotation) -> object:
+    """``int | None`` -> int; ``str | Path | None`` -> str."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0]
+    return annotation
+
+
+def parameters(fn: Callable) -> list[inspect.Parameter]:
+    """The verb's parameters the CLI exposes, with annotations resolved."""
+    hints = typing.get_type_hints(fn)
+    return [
+        p.replace(annotation=hints.get(p.name))
+        for p in inspect.signature(fn).parameters.values()
+        if p.name not in PYTHON_ONLY
+    ]
+
+
+def _add(parser: argparse.ArgumentParser, p: inspect.Parameter, command: Command, choices: dict) -> None:
+    kind = _base(p.annotation)
+    kwargs: dict = {"help": HELP.get(p.name, "")}
+    sequence = typing.get_origin(kind) in (Sequence, list, tuple)
+    if p.name in choices and not sequence:
+        kwargs["choices"] = choices[p.name]
+    if kind is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif sequence:
+        kwargs["type"] = comma_list
+    elif kind is dict:
+        kwargs["type"] = json_object
+    elif kind in (int, float):
+        kwargs["type"] = kind
+    has_default = p.default is not inspect.Parameter.empty
+    default = list(p.default) if isinstance(p.default, tuple) else p.default
+    positional = p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.name not in command.options
+    if positional:
+        if sequence:  # a positional list: space-separated, one or more
+            kwargs.update(type=str, nargs="+")
+        elif has_default:
+            kwargs.update(nargs="?", default=default)
+        parser.add_argument(p.name, metavar=p.name.upper(), **kwargs)
+        return
+    flags = [f"--{p.name.replace('_', '-')}", *command.aliases.get(p.name, ())]
+    if has_default:
+        kwargs["default"] = default
+    else:
+        kwargs["required"] = True
+    parser.add_argument(*flags, dest=p.name, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.export.variants import VARIANTS, help_text
+    import engine
+    from engine.export.variants import help_text
 
+    choices = _choices()
     parser = argparse.ArgumentParser(prog="python -m engine", description="Edge Model Studio engine")
-    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-
-    p = sub.add_parser("sample", help="write a built-in sample dataset")
-    p.add_argument("task", choices=TASK_CHOICES)
-    p.add_argument("--out", required=True, help="folder to create")
-    p.add_argument("--seed", type=int, default=0)
-    _common(p)
-
-    data = sub.add_parser("data", help="import and inspect datasets").add_subparsers(dest="data_verb", required=True)
-    p = data.add_parser("import", help="import a dataset folder (format auto-detected by Datumaro)")
-    p.add_argument("path")
-    p.add_argument("--format", help="Datumaro format name, when auto-detection is not wanted")
-    p.add_argument("--task", choices=TASK_CHOICES)
-    p.add_argument("--name")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split when the dataset has none")
-    _common(p)
-    p = data.add_parser("info", help="counts per split/class, image sizes, problems found")
-    p.add_argument("dataset")
-    _common(p)
-    p = data.add_parser("list", help="list imported datasets")
-    _common(p)
-
-    p = sub.add_parser("train", help="train a model on an imported dataset (or resume a run)")
-    p.add_argument("--dataset")
-    p.add_argument("--resume", metavar="RUN", help="resume a cancelled or killed run from its last.pt")
-    p.add_argument("--task", choices=TASK_CHOICES)
-    p.add_argument("--model", help="architecture (default: the task's default, e.g. mobilenet_v3_small)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--img-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--patience", type=int, help="early stopping: epochs without improvement")
-    p.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (smoke tests)")
-    p.add_argument(
-        "--no-pretrained",
-        dest="pretrained",
-        action="store_false",
-        default=None,
-        help="start from random init even when ImageNet weights are cached",
-    )
-    _common(p)
-
-    p = sub.add_parser("evaluate", help="score one variant on a split")
-    p.add_argument("run")
-    p.add_argument("--variant", default="torch-fp32", choices=list(VARIANTS))
-    p.add_argument("--split", default="test", choices=("train", "val", "test"))
-    p.add_argument("--device", default="CPU")
-    _common(p)
-
-    p = sub.add_parser("optimize", help="export OpenVINO IR variants and score them", description=help_text())
-    p.add_argument("run")
-    p.add_argument("--variants", help="comma-separated, default fp32,fp16,int8")
-    p.add_argument("--calib-size", type=int, default=300, help="INT8 calibration images from train (default 300)")
-    _common(p)
-
-    p = sub.add_parser("benchmark", help="latency and throughput per variant and device")
-    p.add_argument("run")
-    p.add_argument("--variants", help="comma-separated (default: every variant of the run)")
-    p.add_argument("--device", default="CPU", help="comma-separated OpenVINO devices, e.g. CPU,AUTO")
-    p.add_argument("--hint", default="both", choices=("latency", "throughput", "both"))
-    p.add_argument(
-        "--precision", default="default", help="comma-separated INFERENCE_PRECISION_HINT values: default,f32,bf16,f16"
-    )
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--iterations", type=int, default=200)
-    group.add_argument("--time", type=float, default=0.0, help="measure for this many seconds instead")
-    p.add_argument("--warmup", type=int, default=10)
-    _common(p)
-
-    p = sub.add_parser("predict", help="predict image files with one variant")
-    p.add_argument("run")
-    p.add_argument("images", nargs="+")
-    p.add_argument("--variant", default="int8", choices=list(VARIANTS))
-    p.add_argument("--device", default="CPU")
-    p.add_argument("--save", help="folder for annotated images")
-    _common(p)
-
-    runs = sub.add_parser("runs", help="list and show runs").add_subparsers(dest="runs_verb", required=True)
-    p = runs.add_parser("list")
-    _common(p)
-    p = runs.add_parser("show")
-    p.add_argument("run")
-    _common(p)
-
-    p = sub.add_parser("devices", help="OpenVINO devices and their key properties")
-    _common(p)
-
-    p = sub.add_parser("demo", help="write the sample into the workspace, import it and train it")
-    p.add_argument("--task", default="classification", choices=TASK_CHOICES)
-    _common(p)
-
-    jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(dest="jobs_verb", required=True)
-    p = jobs.add_parser("list", help="jobs and their status")
-    p.add_argument("--active", action="store_true", help="only queued and running jobs")
-    _common(p)
-    p = jobs.add_parser("submit", help="run a verb in the background")
-    p.add_argument("verb", help="demo, import_dataset, train, optimize or benchmark")
-    p.add_argument("kwargs", nargs="?", default="{}", help="keyword arguments as JSON, e.g. '{\"dataset\": 1}'")
-    p.add_argument("--title", default="")
-    _common(p)
-    p = jobs.add_parser("cancel", help="cancel a queued or running job (training saves last.pt)")
-    p.add_argument("job")
-    _common(p)
-    p = jobs.add_parser("run", help="(internal) run a queued job in this process")
-    p.add_argument("job")
-    _common(p)
+    groups: dict[tuple[str, ...], argparse._SubParsersAction] = {
+        (): parser.add_subparsers(dest="_command", required=True, metavar="COMMAND")
+    }
+    for command in (*COMMANDS, *(Command(w, "", "") for w in INTERNAL)):
+        *head, last = command.words
+        for depth in range(1, len(head) + 1):
+            key = tuple(head[:depth])
+            if key not in groups:
+                group = groups[key[:-1]].add_parser(key[-1], help=f"{key[-1]} commands")
+                groups[key] = group.add_subparsers(dest=f"_{'_'.join(key)}", required=True, metavar="COMMAND")
+        description = help_text() if command.verb == "optimize" else None
+        sub = groups[tuple(head)].add_parser(last, help=command.help or argparse.SUPPRESS, description=description)
+        if command.verb:
+            for p in parameters(engine.VERBS[command.verb]):
+                _add(sub, p, command, choices)
+        else:
+            sub.add_argument("job", type=int)
+        sub.add_argument("--workspace", help="workspace folder (default: $STUDIO_WORKSPACE or ./workspace)")
+        sub.add_argument("--json", action="store_true", help="print the result as one JSON object on the last line")
+        sub.set_defaults(_words=command.words, _verb=command.verb)
     return parser
 
 
 def dispatch(args: argparse.Namespace):
+    """Call the verb with the parsed arguments; return (result, the verb's declared result type)."""
     import engine
 
-    ws = {"workspace": args.workspace}
-    match args.verb:
-        case "sample":
-            return engine.sample(args.task, args.out, seed=args.seed)
-        case "data":
-            return _data(args, ws)
-        case "train":
-            settings = {
-                k: getattr(args, k)
-                for k in (
-                    "task",
-                    "model",
-                    "epochs",
-                    "batch_size",
-                    "img_size",
-                    "lr",
-                    "seed",
-                    "patience",
-                    "max_steps",
-                    "pretrained",
-                )
-            }
-            return engine.train(args.dataset, resume=args.resume, **settings, **ws)
-        case "evaluate":
-            return engine.evaluate(args.run, variant=args.variant, split=args.split, device=args.device, **ws)
-        case "optimize":
-            return engine.optimize(args.run, variants=args.variants, calib_size=args.calib_size, **ws)
-        case "benchmark":
-            return engine.benchmark(
-                args.run,
-                variants=args.variants,
-                devices=args.device,
-                hint=args.hint,
-                precisions=args.precision,
-                iterations=args.iterations,
-                seconds=args.time,
-                warmup=args.warmup,
-                **ws,
-            )
-        case "predict":
-            return engine.predict(args.run, args.images, variant=args.variant, device=args.device, save=args.save, **ws)
-        case "runs":
-            return engine.list_runs(**ws) if args.runs_verb == "list" else engine.show_run(args.run, **ws)
-        case "devices":
-            return engine.devices()
-        case "demo":
-            return engine.demo(args.task, **ws)
-        case "jobs":
-            return _jobs(args, ws)
-    msg = f"unknown verb {args.verb}"
-    raise StudioError(msg)
+    if args._words in INTERNAL:
+        from engine.jobs.runner import run_job
+        from engine.pipeline.context import Context
 
-
-def _data(args: argparse.Namespace, ws: dict):
-    import engine
-
-    if args.data_verb == "import":
-        return engine.import_dataset(
-            args.path, format=args.format, task=args.task, name=args.name, seed=args.seed, **ws
-        )
-    if args.data_verb == "info":
-        return engine.dataset_info(args.dataset, **ws)
-    return engine.list_datasets(**ws)
-
-
-def _jobs(args: argparse.Namespace, ws: dict):
-    import engine
-
-    if args.jobs_verb == "list":
-        return engine.list_jobs(active_only=args.active, **ws)
-    if args.jobs_verb == "cancel":
-        return engine.cancel_job(args.job, **ws)
-    if args.jobs_verb == "submit":
-        try:
-            kwargs = json.loads(args.kwargs)
-        except json.JSONDecodeError as exc:
-            msg = f"job arguments must be a JSON object, e.g. '{{\"dataset\": 1}}' ({exc})"
-            raise StudioError(msg) from None
-        return engine.submit_job(args.verb, kwargs, args.title or args.verb, **ws)
-    from engine.jobs.runner import run_job
-    from engine.pipeline.context import Context
-
-    return run_job(Context.open(args.workspace), int(args.job))
+        return run_job(Context.open(args.workspace), args.job), dict
+    fn = engine.VERBS[args._verb]
+    kwargs = {p.name: getattr(args, p.name) for p in parameters(fn)}
+    if "workspace" in inspect.signature(fn).parameters:
+        kwargs["workspace"] = args.workspace
+    return fn(**kwargs), typing.get_type_hints(fn).get("return")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,13 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("nncf", "datumaro"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        result = dispatch(args)
+        result, kind = dispatch(args)
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from engine.report import render
 
-    print(render(result))
+    print(render(result, kind))
     if args.json:
         print(json.dumps(result, default=str))
     return 0

@@ -1,77 +1,105 @@
-"""Plain-text rendering of verb results for the terminal (``--json`` gives the machine form)."""
+"""Plain-text rendering of verb results for the terminal (``--json`` gives the machine form).
+
+A result is rendered by the type its verb declares (:mod:`engine.results`), never by sniffing its keys.
+"""
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Callable
 from typing import Any
+
+from engine import results as r
+from engine.tasks import get_task
 
 
 def table(rows: list[dict], columns: list[str]) -> str:
-    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
+    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines)
 
 
-def render(result: Any) -> str:
-    if isinstance(result, list):
-        if not result:
-            return "(none)"
-        columns = [k for k in result[0] if not isinstance(result[0][k], dict | list)]
-        return table(result, columns)
-    if "primary_metric" in result and isinstance(result.get("variants"), dict):  # optimize
-        key = result["primary_metric"]
-        rows = [
-            {**v, "size_MB": v["size_bytes"] / 1e6, "agree_fp32": v["agreement"].get("fp32")}
-            for v in result["variants"].values()
-        ]
-        return table(
-            rows, ["variant", "precision", key, "drop_vs_torch_pp", "agree_fp32", "size_MB", "size_ratio_vs_fp32"]
-        )
-    if "results" in result:  # benchmark
-        rows = [
-            {
-                "variant": r["variant"],
-                "device": r["device"],
-                "precision": r.get("inference_precision"),
-                "median_ms": r.get("latency_ms", {}).get("median"),
-                "p99_ms": r.get("latency_ms", {}).get("p99"),
-                "fps": r.get("throughput", {}).get("fps"),
-                "contended": r["environment"]["contended"],
-            }
-            for r in result["results"]
-        ]
-        return table(rows, list(rows[0]) if rows else ["variant"])
-    if "splits" in result:  # data import / data info
-        return _dataset(result)
-    if "predictions" in result:
-        return table(
-            [{"image": p["image"], "prediction": _prediction(p)} for p in result["predictions"]],
-            ["image", "prediction"],
-        )
+def render(result: Any, kind: object = None) -> str:
+    """``result`` of a verb whose declared return type is ``kind``."""
+    if typing.get_origin(kind) is list or isinstance(result, list):
+        return _rows(result)
+    renderer = RENDERERS.get(kind, _fields)
+    return renderer(result)
+
+
+def _rows(rows: list) -> str:
+    if not rows:
+        return "(none)"
+    if not isinstance(rows[0], dict):
+        return "\n".join(str(v) for v in rows)
+    columns = [k for k in rows[0] if not isinstance(rows[0][k], dict | list)]
+    return table(rows, columns)
+
+
+def _fields(result: dict) -> str:
     return "\n".join(f"{k}: {_fmt(v)}" for k, v in result.items() if not isinstance(v, list) or len(v) < 12)
 
 
-def _prediction(p: dict) -> str:
-    if "detections" in p:
-        found = ", ".join(f"{d['label_name']} {d['score']:.2f}" for d in p["detections"])
-        return f"{len(p['detections'])} object(s) >= {p['threshold']}: {found}" if found else "no objects"
-    if "class_area" in p:
-        return ", ".join(
-            f"{name} {share:.0%}" for name, share in sorted(p["class_area"].items(), key=lambda kv: -kv[1])
-        )
-    return f"{p.get('label_name', p.get('label'))} {p.get('score', 0):.3f}"
+def _optimize(result: r.OptimizeResult) -> str:
+    key = result["primary_metric"]
+    rows = [
+        {**v, "size_MB": v["size_bytes"] / 1e6, "agree_fp32": v["agreement"].get("fp32")}
+        for v in result["variants"].values()
+    ]
+    return table(rows, ["variant", "precision", key, "drop_vs_torch_pp", "agree_fp32", "size_MB", "size_ratio_vs_fp32"])
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if value is None:
-        return "-"
-    return str(value)
+def _benchmark(result: r.BenchmarkResult) -> str:
+    rows = [
+        {
+            "variant": res["variant"],
+            "device": res["device"],
+            "precision": res.get("inference_precision"),
+            "median_ms": res.get("latency_ms", {}).get("median"),
+            "p99_ms": res.get("latency_ms", {}).get("p99"),
+            "fps": res.get("throughput", {}).get("fps"),
+            "contended": res["environment"]["contended"],
+        }
+        for res in result["results"]
+    ]
+    return table(rows, list(rows[0]) if rows else ["variant"])
 
 
-def _dataset(info: dict) -> str:
+def _display_table(result: r.VariantTable | r.BenchmarkTable) -> str:
+    rows = [{**row, result["metric_name"]: row.get("metric")} for row in result["rows"]]
+    columns = [c for c in (rows[0] if rows else {}) if c not in ("metric", "config")]
+    return table(rows, columns)
+
+
+def _predict(result: r.PredictResult) -> str:
+    rows = [{"image": p["image"], "prediction": get_task(p["task"]).describe_text(p)} for p in result["predictions"]]
+    return table(rows, ["image", "prediction"])
+
+
+def _compare(result: r.CompareResult) -> str:
+    head = (
+        f"run {result['run']}: {result['a']} vs {result['b']} differ on {result['label_flips']} of {result['images']}"
+    )
+    shown = result["rows"][:20]
+    columns = ["index", "target", result["a"], result["b"], "agreement"]
+    more = f"\n... {len(result['rows']) - 20} more (--json lists all)" if len(result["rows"]) > 20 else ""
+    return f"{head} {result['split']} images (most-disagreeing first)\n{table(shown, columns)}{more}"
+
+
+def _deploy(result: r.DeployResult) -> str:
+    return "\n".join(
+        [
+            f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB): {', '.join(result['files'])}",
+            "",
+            "run it with Model API:",
+            result["snippets"]["model_api"],
+        ]
+    )
+
+
+def _dataset(info: r.DatasetInfo) -> str:
     size = info["image_size"]
     head = [
         f"dataset {info.get('dataset', '')}: {info['task']}, format {info['format']}, {info['num_images']} images",
@@ -83,20 +111,32 @@ def _dataset(info: dict) -> str:
     rows = [{"class": name, **{s: splits[s]["per_class"].get(name, 0) for s in splits}} for name in info["labels"]]
     rows.append({"class": "total", **{s: splits[s]["images"] for s in splits}})
     lines = [*head, table(rows, ["class", *splits])]
-    if "boxes_per_image" in info:  # detection: per-class counts above are objects
-        per_image = info["boxes_per_image"]
-        lines += [
-            "",
-            "(per-class counts are objects; total is images)",
-            f"boxes per image: {per_image.get('min')}-{per_image.get('max')} (median {per_image.get('median')})",
-            "box sizes: " + ", ".join(f"{k} {v}" for k, v in info["box_size_buckets"].items()),
-        ]
-    if "mask_class_area" in info:  # segmentation: per-class counts above are images containing the class
-        lines += ["", "(per-class counts are images containing the class)"]
-        lines += ["share of annotated pixels: " + ", ".join(f"{k} {v:.1%}" for k, v in info["mask_class_area"].items())]
+    notes = get_task(info["task"]).dataset_notes(info)
+    if notes:
+        lines += ["", *notes]
     problems = info.get("problems", [])
     lines += ["", f"problems: {len(problems) or 'none'}"]
     lines += [f"  {p['kind']}: {p['file']} — {p['message']} ({p['action']})" for p in problems[:20]]
     if len(problems) > 20:
         lines.append(f"  ... {len(problems) - 20} more (--json lists all)")
     return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "-"
+    return str(value)
+
+
+RENDERERS: dict[object, Callable[[Any], str]] = {
+    r.OptimizeResult: _optimize,
+    r.BenchmarkResult: _benchmark,
+    r.VariantTable: _display_table,
+    r.BenchmarkTable: _display_table,
+    r.PredictResult: _predict,
+    r.CompareResult: _compare,
+    r.DeployResult: _deploy,
+    r.DatasetInfo: _dataset,
+}

@@ -47,6 +47,14 @@ def run_cli(*args: str, workspace: Path, check: bool = True, timeout: float = 60
     return proc
 
 
+def read(path, task: str | None = None, **kwargs):
+    """``read_dataset`` as the import verb calls it: every task a candidate, ``task`` (a name) forcing one."""
+    from engine.data.importer import read_dataset
+    from engine.tasks import TASKS, get_task
+
+    return read_dataset(path, list(TASKS.values()), task=get_task(task) if task else None, **kwargs)
+
+
 def last_json(proc: subprocess.CompletedProcess):
     import json
 

@@ -91,11 +91,11 @@ def _trivial_baseline(pipeline) -> float:
     """Detection: a model that finds nothing scores 0. Segmentation: all-background prediction's mIoU."""
     if pipeline["task"] == "detection":
         return 0.0
-    from engine.data import stored
-    from engine.tasks.segmentation import load_mask
+    import engine
+    from engine.data.masks import load_mask
 
-    folder = pipeline["ws"] / "datasets" / str(pipeline["dataset"]["dataset"])
-    masks = [load_mask(t) for _, t in stored.split_samples(folder, "test", "segmentation")]
+    rows = engine.dataset_samples(pipeline["dataset"]["dataset"], "test", workspace=pipeline["ws"])
+    masks = [load_mask(r["target"]) for r in rows]
     present = {int(c) for m in masks for c in np.unique(m)}
     background_iou = sum((m == 0).sum() for m in masks) / sum(m.size for m in masks)
     return background_iou / len(present)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.data.importer import read_dataset
 from engine.errors import StudioError
-from engine.registry import get_task
+from engine.tasks import get_task
+from tests.conftest import read
 
 LABELS = ["cat", "dog", "car"]
 
@@ -77,19 +77,19 @@ def _assert_detection(result, fmt):
 @pytest.mark.parametrize("fmt", ["coco_instances", "yolo", "voc_detection"])
 def test_detection_formats_roundtrip(tmp_path, fmt):
     _detection_dataset().export(str(tmp_path / fmt), fmt, save_media=True)
-    result = read_dataset(tmp_path / fmt, task="detection")
+    result = read(tmp_path / fmt, task="detection")
     _assert_detection(result, fmt)
     assert {s: len(result.dataset.get_subset(s)) for s in result.dataset.subsets()} == {"train": 3, "val": 3, "test": 3}
 
 
 def test_coco_task_is_inferred_from_boxes(tmp_path):
     _detection_dataset().export(str(tmp_path / "coco"), "coco_instances", save_media=True)
-    _assert_detection(read_dataset(tmp_path / "coco"), "coco_instances")
+    _assert_detection(read(tmp_path / "coco"), "coco_instances")
 
 
 def test_coco_without_splits_gets_split(tmp_path):
     _detection_dataset(n=20, subsets=("default",)).export(str(tmp_path / "coco"), "coco_instances", save_media=True)
-    result = read_dataset(tmp_path / "coco", task="detection")
+    result = read(tmp_path / "coco", task="detection")
     sizes = {s: len(result.dataset.get_subset(s)) for s in result.dataset.subsets()}
     assert sum(sizes.values()) == 20 and sizes["val"] >= 2 and sizes["test"] >= 2
 
@@ -99,7 +99,7 @@ def test_malformed_coco_names_the_file(tmp_path):
     bad = tmp_path / "coco" / "annotations" / "instances_val.json"
     bad.write_text(bad.read_text()[:-40])  # truncated JSON
     with pytest.raises(StudioError, match=r"instances_val\.json"):
-        read_dataset(tmp_path / "coco", task="detection")
+        read(tmp_path / "coco", task="detection")
 
 
 def test_coco_annotation_with_unknown_image_names_the_file(tmp_path):
@@ -109,7 +109,7 @@ def test_coco_annotation_with_unknown_image_names_the_file(tmp_path):
     data["annotations"][0]["bbox"] = "not a box"
     path.write_text(json.dumps(data))
     with pytest.raises(StudioError, match=r"instances_train\.json"):
-        read_dataset(tmp_path / "coco", task="detection")
+        read(tmp_path / "coco", task="detection")
 
 
 def _voc_both(tmp_path):
@@ -134,10 +134,10 @@ def _voc_both(tmp_path):
 
 def test_ambiguous_voc_is_resolved_by_task(tmp_path):
     root = _voc_both(tmp_path)
-    det = read_dataset(root, task="detection")
+    det = read(root, task="detection")
     assert det.format == "voc_detection"
     assert all(len(t["boxes"]) == 1 + int(i[3:]) % 3 for i, t in _targets(det).items())
-    seg = read_dataset(root, task="segmentation")
+    seg = read(root, task="segmentation")
     assert seg.format == "voc_segmentation"
     targets = _targets(seg)
     names = seg.labels
@@ -168,7 +168,7 @@ def _write_css(root, with_subsets: bool):
 @pytest.mark.parametrize("with_subsets", [True, False])
 def test_common_semantic_segmentation(tmp_path, with_subsets):
     labels = _write_css(tmp_path / "css", with_subsets)
-    result = read_dataset(tmp_path / "css")  # task inferred from the masks
+    result = read(tmp_path / "css")  # task inferred from the masks
     expected_fmt = "common_semantic_segmentation" + ("_with_subset_dirs" if with_subsets else "")
     assert (result.task, result.format, result.labels) == ("segmentation", expected_fmt, labels)
     for item_id, mask in _targets(result).items():
@@ -196,7 +196,7 @@ def test_cityscapes(tmp_path):
             )
         )
     dm.Dataset.from_iterable(items, categories=categories).export(str(tmp_path / "cs"), "cityscapes", save_media=True)
-    result = read_dataset(tmp_path / "cs", task="segmentation")
+    result = read(tmp_path / "cs", task="segmentation")
     assert (result.task, result.format) == ("segmentation", "cityscapes")
     masks = _targets(result)
     assert len(masks) == 6
@@ -208,17 +208,17 @@ def test_cityscapes(tmp_path):
 def test_segmentation_mask_of_wrong_size_is_skipped_with_a_problem(tmp_path):
     _write_css(tmp_path / "css", with_subsets=False)
     Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(tmp_path / "css" / "masks" / "img3.png")
-    result = read_dataset(tmp_path / "css")
+    result = read(tmp_path / "css")
     assert len(result.dataset) == 8
     assert any(p["kind"] == "mask size" and "img3" in p["file"] for p in result.problems)
 
 
 def test_detection_stats_in_info(tmp_path):
-    from engine.data.importer import read_dataset as read
     from engine.data.stored import summarize
 
     _detection_dataset().export(str(tmp_path / "coco"), "coco_instances", save_media=True)
-    info = summarize(read(tmp_path / "coco"))
+    result = read(tmp_path / "coco")
+    info = summarize(result, get_task(result.task))
     total = sum(len(_boxes_of(i)) for i in range(9))
     assert sum(sum(s["per_class"].values()) for s in info["splits"].values()) == total
     assert info["boxes_per_image"]["histogram"] == {"1": 3, "2": 3, "3": 3}

@@ -3,8 +3,10 @@ import shutil
 import datumaro as dm
 import pytest
 
-from engine.data.importer import detect_format, read_dataset
+from engine.data.importer import detect_format
 from engine.errors import StudioError
+from engine.tasks import TASKS, get_task
+from tests.conftest import read
 
 
 def _split_sizes(result):
@@ -12,7 +14,7 @@ def _split_sizes(result):
 
 
 def test_imagenet_with_subset_dirs(tiny_imagenet):
-    result = read_dataset(tiny_imagenet)
+    result = read(tiny_imagenet)
     assert (result.task, result.format) == ("classification", "imagenet_with_subset_dirs")
     assert result.labels == ["circle", "cross", "square", "triangle"]
     assert _split_sizes(result) == {"train": 80, "val": 24, "test": 32}
@@ -20,7 +22,7 @@ def test_imagenet_with_subset_dirs(tiny_imagenet):
 
 
 def test_imagenet_without_subsets_gets_a_stratified_split(tiny_imagenet):
-    result = read_dataset(tiny_imagenet / "train", seed=0)
+    result = read(tiny_imagenet / "train", seed=0)
     assert result.format == "imagenet"
     assert _split_sizes(result) == {"train": 56, "val": 12, "test": 12}
     per_class = {}
@@ -33,7 +35,7 @@ def test_datumaro_format_roundtrip(tiny_imagenet, tmp_path):
     dm.Dataset.import_from(str(tiny_imagenet), "imagenet_with_subset_dirs").export(
         str(tmp_path / "dm"), "datumaro", save_media=True
     )
-    result = read_dataset(tmp_path / "dm")
+    result = read(tmp_path / "dm")
     assert result.format == "datumaro"
     assert _split_sizes(result) == {"train": 80, "val": 24, "test": 32}
 
@@ -59,8 +61,8 @@ def _voc_classification(root, tiny_imagenet):
 
 def test_voc_classification_is_picked_by_task(tiny_imagenet, tmp_path):
     _voc_classification(tmp_path / "voc", tiny_imagenet)
-    assert detect_format(tmp_path / "voc", "classification") == "voc_classification"
-    result = read_dataset(tmp_path / "voc", task="classification")
+    assert detect_format(tmp_path / "voc", list(TASKS.values()), get_task("classification")) == "voc_classification"
+    result = read(tmp_path / "voc", task="classification")
     assert result.format == "voc_classification"
     sizes = _split_sizes(result)
     assert sizes["val"] == 12 and sizes["train"] + sizes["test"] == 12  # test carved from train
@@ -72,7 +74,7 @@ def test_corrupt_images_are_listed_and_skipped(tiny_imagenet, tmp_path):
     bad = sorted((copy / "train" / "circle").glob("*.png"))
     bad[0].write_bytes(b"not an image at all")
     bad[1].write_bytes(bad[1].read_bytes()[:200])  # truncated PNG
-    result = read_dataset(copy)
+    result = read(copy)
     corrupt = [p for p in result.problems if p["kind"] == "corrupt image"]
     assert sorted(p["file"] for p in corrupt) == sorted(str(p) for p in bad[:2])
     assert all(p["action"] == "skipped" for p in corrupt)
@@ -84,7 +86,7 @@ def test_split_overlap_keeps_the_test_copy(tiny_imagenet, tmp_path):
     shutil.copytree(tiny_imagenet, copy)
     leaked = sorted((copy / "test" / "cross").glob("*.png"))[0]
     shutil.copy(leaked, copy / "train" / "cross" / "leak.png")
-    result = read_dataset(copy)
+    result = read(copy)
     dup = [p for p in result.problems if p["kind"] == "duplicate"]
     assert len(dup) == 1 and "split overlap" in dup[0]["message"] and dup[0]["file"].endswith("leak.png")
     assert _split_sizes(result)["train"] == 80
@@ -92,19 +94,19 @@ def test_split_overlap_keeps_the_test_copy(tiny_imagenet, tmp_path):
 
 def test_bad_inputs_have_clear_messages(tiny_imagenet, tmp_path):
     with pytest.raises(StudioError, match="does not exist"):
-        read_dataset(tmp_path / "missing")
+        read(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(StudioError, match="could not recognise a dataset format"):
-        read_dataset(tmp_path / "empty")
+        read(tmp_path / "empty")
     one = tmp_path / "one"
     shutil.copytree(tiny_imagenet / "train" / "circle", one / "circle")
     with pytest.raises(StudioError, match="at least 2 classes"):
-        read_dataset(one)
+        read(one)
     broken = tmp_path / "broken"
     for cls in ("cat", "dog"):
         (broken / cls).mkdir(parents=True)
         (broken / cls / "x.png").write_bytes(b"junk")
     with pytest.raises(StudioError, match="no usable images"):
-        read_dataset(broken)
+        read(broken)
     with pytest.raises(StudioError, match="unknown dataset format 'nope'"):
-        read_dataset(tiny_imagenet, fmt="nope")
+        read(tiny_imagenet, fmt="nope")

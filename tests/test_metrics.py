@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from engine.benchmark.stats import latency_stats
-from engine.tasks.classification import ClassificationMetrics, postprocess
+from engine.tasks import get_task
+from engine.tasks.classification import ClassificationMetrics
 
 
 def test_top1_top5_per_class_and_confusion():
@@ -26,7 +27,7 @@ def test_top5_only_when_more_than_five_classes():
 
 
 def test_postprocess_softmax():
-    pred = postprocess([np.array([[1.0, 3.0, 0.0]], dtype=np.float32)], (8, 8), (8, 8))
+    pred = get_task("classification").postprocess([np.array([[1.0, 3.0, 0.0]], dtype=np.float32)], (8, 8), (8, 8))
     assert pred.label == 1
     assert pred.scores.sum() == pytest.approx(1.0)
     assert pred.score == pytest.approx(np.exp(3) / (np.exp(1) + np.exp(3) + 1))

@@ -7,8 +7,8 @@ import torch
 
 from engine.export import convert
 from engine.inference.prediction import Prediction
-from engine.registry import get_task
-from engine.tasks.detection import DetectionMetrics, agreement, match
+from engine.tasks import get_task
+from engine.tasks.detection import DetectionMetrics, match
 from engine.tasks.segmentation import SegmentationMetrics
 
 LABELS = ["circle", "square", "triangle"]
@@ -86,8 +86,9 @@ def test_detection_agreement_and_match():
     a = _det([[0, 0, 10, 10], [20, 20, 40, 40]], [0.9, 0.8], [0, 1])
     shifted = _det([[1, 0, 11, 10], [20, 20, 40, 40]], [0.85, 0.7], [0, 2])  # second box: other class
     assert match(a, shifted) == (1, 2)
-    assert agreement(a, a) == 1.0 and agreement(a, shifted) == pytest.approx(0.5)
-    assert agreement(_det([], [], []), _det([], [], [])) == 1.0
+    detection = get_task("detection")
+    assert detection.agreement(a, a) == 1.0 and detection.agreement(a, shifted) == pytest.approx(0.5)
+    assert detection.agreement(_det([], [], []), _det([], [], [])) == 1.0
 
 
 def test_segmentation_metrics_known_values():

@@ -120,3 +120,11 @@ def accuracy_vs_latency(rows: pd.DataFrame) -> alt.Chart:
         .encode(x="latency_ms:Q", y="accuracy:Q", text="config:N")
     )
     return points + front + labels
+
+
+def from_spec(chart: dict) -> alt.Chart:
+    """A task's statistics chart (``{"kind": "bars" | "sizes", "title", "x", "y", "rows"}``) drawn."""
+    rows = pd.DataFrame(chart["rows"], columns=[chart["x"], chart["y"]])
+    if chart["kind"] == "sizes":
+        return image_sizes(rows, title=chart["title"])
+    return bars(rows, chart["x"], chart["y"], chart["title"])

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 import engine
-from engine.store.workspace import resolve_root
 
 STATUS_ICON = {
     "queued": ":material/hourglass_top:",
@@ -20,7 +17,7 @@ STATUS_ICON = {
 
 
 def start(verb: str, kwargs: dict, title: str) -> dict:
-    job = engine.submit_job(verb, kwargs, title)
+    job = engine.submit_job(verb, kwargs, title=title)
     if job["status"] == "queued":
         st.toast(
             f"Job {job['id']} queued: another job is running (at most one at a time).", icon=":material/hourglass_top:"
@@ -28,15 +25,6 @@ def start(verb: str, kwargs: dict, title: str) -> dict:
     else:
         st.toast(f"Job {job['id']} started: {title}", icon=":material/rocket_launch:")
     return job
-
-
-def log_tail(job_id: int, lines: int = 12) -> list[str]:
-    """The job log's last lines, without progress-bar noise."""
-    path = Path(resolve_root()) / "jobs" / f"{job_id}.log"
-    if not path.exists():
-        return []
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [line for line in text if "it/s]" not in line and "━" not in line][-lines:]
 
 
 def latest_job(verb: str | None = None) -> dict | None:
@@ -56,7 +44,7 @@ def job_status(job: dict, *, key: str) -> None:
     if job["status"] in ("queued", "starting", "running") and st.button("Cancel", key=f"cancel-{key}-{job['id']}"):
         engine.cancel_job(job["id"])
         st.rerun()
-    tail = log_tail(job["id"])
+    tail = engine.job_log_tail(job["id"])
     if tail:
         with st.expander("Log", expanded=job["status"] == "failed"):
             st.code("\n".join(tail), language=None)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 import engine
-from engine.store.workspace import resolve_root
 
 
 def workspace() -> str:
-    return str(resolve_root())
+    return str(engine.workspace_root())
 
 
 def runs() -> list[dict]:
@@ -26,11 +25,8 @@ def active_run(all_runs: list[dict] | None = None) -> dict | None:
 
 
 def run_label(run: dict) -> str:
-    from engine.registry import get_task
-
-    spec = get_task(run["task"])
-    value = run["metrics"].get(f"val_{spec.primary_metric}")
-    score = f" · val {spec.metric_name} {value:.1%}" if isinstance(value, float) else ""
+    value = run.get("val_metric")
+    score = f" · val {run['metric_name']} {value:.1%}" if value is not None else ""
     return f"run {run['run']} · {run['model']} · {run['status']}{score}"
 
 

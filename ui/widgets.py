@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 import engine
-from engine.export.variants import VARIANTS
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -35,7 +34,7 @@ def variant_picker(run: dict, label: str, default: str, key: str) -> str:
         options,
         index=index,
         key=key,
-        format_func=lambda v: f"{v} — {VARIANTS[v].precision} {VARIANTS[v].backend}",
+        format_func=lambda v: f"{v} — {engine.VARIANTS[v].precision} {engine.VARIANTS[v].backend}",
     )
 
 

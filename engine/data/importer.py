@@ -1,14 +1,17 @@
 """Dataset import through Datumaro: detect the format, read it, check every image, fix the splits.
 
-The result is a cleaned ``datumaro.Dataset`` with subsets ``train``/``val``/``test`` plus the list of
+The caller hands in the candidate tasks (``engine.tasks.TASKS``): this layer reads data and never looks the
+tasks up itself. The result is a cleaned ``datumaro.Dataset`` with subsets ``train``/``val``/``test`` plus the list of
 problems found (corrupt images, missing labels, split overlap) and what was done about each.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import datumaro as dm
 from datumaro.components.environment import Environment
@@ -16,7 +19,9 @@ from datumaro.components.environment import Environment
 from engine.data.images import check_image
 from engine.data.splits import assign_splits, canonical_subset
 from engine.errors import StudioError
-from engine.registry import TASKS, TaskSpec, get_task
+
+if TYPE_CHECKING:  # data/ takes task objects from its callers; it never imports the registry
+    from engine.tasks.base import Task
 
 log = logging.getLogger(__name__)
 
@@ -33,40 +38,42 @@ class ImportResult:
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # item key -> (w, h)
 
 
-def supported_formats() -> list[str]:
-    return sorted({fmt for spec in TASKS.values() for fmt in spec.formats})
+def supported_formats(tasks: Sequence[Task]) -> list[str]:
+    return sorted({fmt for task in tasks for fmt in task.formats})
 
 
-def detect_format(path: Path, task: str | None = None) -> str:
+def detect_format(path: Path, tasks: Sequence[Task], task: Task | None = None) -> str:
     """Pick the Datumaro format of ``path``; several matches (VOC flavours) are resolved by task."""
     candidates = Environment().detect_dataset(str(path), depth=2)
-    tasks = [get_task(task)] if task else list(TASKS.values())
-    for spec in tasks:
-        for fmt in spec.formats:
+    for each in [task] if task else tasks:
+        for fmt in each.formats:
             if fmt in candidates:
                 return fmt
     if candidates:
         msg = (
             f"{path} looks like {', '.join(candidates)}, which no task here reads"
-            + (f" as {task}" if task else "")
-            + f"; supported formats: {', '.join(supported_formats())}"
+            + (f" as {task.name}" if task else "")
+            + f"; supported formats: {', '.join(supported_formats(tasks))}"
         )
     else:
         msg = (
             f"could not recognise a dataset format in {path}; supported formats: "
-            f"{', '.join(supported_formats())}. Check the folder layout or pass --format"
+            f"{', '.join(supported_formats(tasks))}. Check the folder layout or pass --format"
         )
     raise StudioError(msg)
 
 
-def read_dataset(path: str | Path, fmt: str | None = None, task: str | None = None, seed: int = 0) -> ImportResult:
+def read_dataset(
+    path: str | Path, tasks: Sequence[Task], *, task: Task | None = None, fmt: str | None = None, seed: int = 0
+) -> ImportResult:
+    """Read ``path`` as one of ``tasks`` (``task`` when given, else inferred from the annotations)."""
     path = Path(path)
     if not path.exists():
         msg = f"dataset path {path} does not exist; give a folder (or file) that holds the dataset"
         raise StudioError(msg)
-    fmt = fmt or detect_format(path, task)
+    fmt = fmt or detect_format(path, tasks, task)
     if fmt not in Environment().importers:
-        msg = f"unknown dataset format {fmt!r}; supported: {', '.join(supported_formats())}"
+        msg = f"unknown dataset format {fmt!r}; supported: {', '.join(supported_formats(tasks))}"
         raise StudioError(msg)
     try:
         raw = dm.Dataset.import_from(str(path), fmt)
@@ -76,7 +83,7 @@ def read_dataset(path: str | Path, fmt: str | None = None, task: str | None = No
         where = f" (in {culprit})" if culprit else ""
         msg = f"could not read {path} as {fmt}{where}: {_root_cause(exc)}. Fix that file or pick another --format"
         raise StudioError(msg) from exc
-    spec = get_task(task) if task else _infer_task(items, fmt)
+    spec = task or _infer_task(items, fmt, tasks)
     labels = _label_names(raw)
     return _clean(items, raw.categories(), spec, fmt, labels, seed)
 
@@ -119,15 +126,16 @@ def _root_cause(exc: BaseException) -> str:
     return messages[-1] if len(messages) == 1 else f"{messages[0]} ({messages[-1]})"
 
 
-def _infer_task(items: list[dm.DatasetItem], fmt: str) -> TaskSpec:
+def _infer_task(items: list[dm.DatasetItem], fmt: str, tasks: Sequence[Task]) -> Task:
     present = {ann.type for item in items for ann in item.annotations}
-    for spec in TASKS.values():
-        if present & set(spec.annotations):
-            return spec
-    for spec in TASKS.values():  # no annotations at all: fall back to the format's task
-        if fmt in spec.formats:
-            return spec
-    msg = f"the {fmt} dataset has no annotations a task here can use; pass --task ({', '.join(TASKS)})"
+    for task in tasks:
+        if present & set(task.annotations):
+            return task
+    for task in tasks:  # no annotations at all: fall back to the format's task
+        if fmt in task.formats:
+            return task
+    names = ", ".join(t.name for t in tasks)
+    msg = f"the {fmt} dataset has no annotations a task here can use; pass --task ({names})"
     raise StudioError(msg)
 
 
@@ -137,7 +145,7 @@ def _label_names(dataset: dm.Dataset) -> list[str]:
 
 
 def _clean(
-    items: list[dm.DatasetItem], categories: dict, spec: TaskSpec, fmt: str, labels: list[str], seed: int
+    items: list[dm.DatasetItem], categories: dict, spec: Task, fmt: str, labels: list[str], seed: int
 ) -> ImportResult:
     problems: list[dict] = []
     kept: list[tuple[dm.DatasetItem, list[int], tuple[int, int], str]] = []  # item, classes, size, digest

@@ -57,15 +57,15 @@ def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, i
             for cls, (x1, y1, x2, y2) in objects:
                 w, h = x2 - x1, y2 - y1
                 annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": i + 1,
-                        "category_id": cls + 1,
-                        "bbox": [round(x1, 2), round(y1, 2), round(w, 2), round(h, 2)],
-                        "area": round(w * h, 2),
-                        "iscrowd": 0,
-                        "segmentation": [],
-                    }
+                    dict(  # COCO instance fields (boxes only: no polygons)
+                        id=len(annotations) + 1,
+                        image_id=i + 1,
+                        category_id=cls + 1,
+                        bbox=[round(x1, 2), round(y1, 2), round(w, 2), round(h, 2)],
+                        area=round(w * h, 2),
+                        iscrowd=0,
+                        segmentation=[],
+                    )
                 )
         coco = {"images": images, "annotations": annotations, "categories": categories}
         (out / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))

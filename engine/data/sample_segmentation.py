@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from engine.data.sample_classification import _background, _contrasting_colour, _distractor
-from engine.tasks.segmentation import colour
+from engine.drawing import colour
 
 CLASSES = ("background", "paint", "stripes", "dots")
 SPLITS = {"train": 400, "val": 50, "test": 50}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from engine.data.images import read_rgb
+from engine.data.masks import load_mask
 from engine.data.transforms import to_normalized_float
 from engine.inference.preprocess import resize_mask, resize_u8
 
@@ -29,9 +29,7 @@ class SegmentationDataset(Dataset):
     """``(path, mask target)`` samples -> ``(normalised CHW float tensor, (H, W) int64 class mask)``."""
 
     def __init__(self, samples: list, img_size: int, train: bool) -> None:
-        from engine.tasks.segmentation import load_mask
-
-        self.samples, self.img_size, self._load = samples, img_size, load_mask
+        self.samples, self.img_size = samples, img_size
         self.transform = train_transform(img_size) if train else v2.Compose(to_normalized_float())
         self._cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -42,7 +40,7 @@ class SegmentationDataset(Dataset):
         if index not in self._cache:
             path, target = self.samples[index]
             image = torch.from_numpy(resize_u8(read_rgb(path), self.img_size).copy()).permute(2, 0, 1)
-            mask = torch.from_numpy(resize_mask(np.asarray(self._load(target)), self.img_size).copy())
+            mask = torch.from_numpy(resize_mask(load_mask(target), self.img_size).copy())
             self._cache[index] = (image, mask)
         return self._cache[index]
 

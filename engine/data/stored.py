@@ -1,4 +1,7 @@
-"""Imported datasets as stored in the workspace: Datumaro format with train/val/test subsets + info.json."""
+"""Imported datasets as stored in the workspace: Datumaro format with train/val/test subsets + info.json.
+
+Functions that need to know the task take the :class:`~engine.tasks.base.Task` object from the caller.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +10,37 @@ import statistics
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import datumaro as dm
 
 from engine.data.importer import ImportResult
 from engine.data.splits import SPLITS
 from engine.errors import StudioError
-from engine.registry import get_task
 from engine.store.atomic import read_json, write_json
+
+if TYPE_CHECKING:  # data/ takes task objects from its callers; it never imports the registry
+    from engine.tasks.base import Task
 
 DATASET_SUBDIR = "dataset"
 INFO_FILE = "info.json"
 MAX_SIZES_KEPT = 5000  # per-image (w, h) kept for the size chart
 
 
-def save(result: ImportResult, folder: Path) -> dict:
+def save(result: ImportResult, task: Task, folder: Path) -> dict:
     """Write the cleaned dataset and its statistics to ``folder``; return the statistics."""
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     result.dataset.export(str(tmp / DATASET_SUBDIR), "datumaro", save_media=True)
-    info = summarize(result)
+    info = summarize(result, task)
     write_json(tmp / INFO_FILE, info)
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     return info
 
 
-def summarize(result: ImportResult) -> dict:
-    spec = get_task(result.task)
+def summarize(result: ImportResult, spec: Task) -> dict:
     counts: dict[str, Counter] = {split: Counter() for split in SPLITS}
     images: Counter = Counter()
 
@@ -50,7 +55,7 @@ def summarize(result: ImportResult) -> dict:
                 yield target
 
     stream = targets()
-    task_stats = spec.target_stats(stream, result.labels)
+    task_stats = spec.statistics(stream, result.labels)
     for _ in stream:  # a task whose statistics need no targets leaves the stream unread: count the rest
         pass
     splits = {
@@ -99,19 +104,14 @@ def stored_item(folder: str | Path, subset: str, item_id: str) -> dm.DatasetItem
     return item
 
 
-def split_samples(folder: Path, split: str, task: str) -> list[tuple[str, object]]:
+def split_samples(folder: Path, split: str, task: Task) -> list[tuple[str, object]]:
     """``(image path, target)`` pairs of one split, in a stable order."""
     dataset = _open(str(folder))
     labels = load_info(folder)["labels"]
-    spec = get_task(task)
     if split not in dataset.subsets():
         msg = f"the dataset has no {split!r} split; it has {', '.join(sorted(dataset.subsets()))}"
         raise StudioError(msg)
     out = []
     for item in sorted(dataset.get_subset(split), key=lambda it: it.id):
-        if spec.sample_target is not None:
-            target = spec.sample_target(item, labels, folder)
-        else:
-            target, _ = spec.extract_target(item, labels)
-        out.append((item.media.path, target))
+        out.append((item.media.path, task.sample_target(item, labels, folder)))
     return out

@@ -7,11 +7,12 @@ import statistics
 from engine.data.images import read_rgb
 from engine.inference.prediction import Prediction
 from engine.inference.predictor import Predictor
+from engine.tasks import Task
 
 
 def evaluate_samples(predictor: Predictor, samples: list[tuple[str, object]]) -> tuple[dict, list[Prediction]]:
     """Run ``predictor`` over ``(path, target)`` samples; return (metrics, predictions)."""
-    metrics = predictor.spec.make_metrics(predictor.labels)
+    metrics = predictor.task.make_metrics(predictor.labels)
     predictions = [predictor.predict([read_rgb(path)])[0] for path, _ in samples]
     metrics.update_predictions(predictions, [target for _, target in samples])
     result = metrics.compute()
@@ -23,8 +24,8 @@ def evaluate_samples(predictor: Predictor, samples: list[tuple[str, object]]) ->
     return result, predictions
 
 
-def agreement_rate(spec, a: list[Prediction], b: list[Prediction]) -> float:
+def agreement_rate(task: Task, a: list[Prediction], b: list[Prediction]) -> float:
     """Mean agreement of two variants' predictions on the same images (1.0 = identical decisions)."""
     if not a:
         return 0.0
-    return sum(spec.agreement(x, y) for x, y in zip(a, b, strict=True)) / len(a)
+    return sum(task.agreement(x, y) for x, y in zip(a, b, strict=True)) / len(a)

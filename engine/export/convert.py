@@ -9,15 +9,15 @@ import openvino as ov
 import torch
 
 from engine.export import model_info
-from engine.registry import TaskSpec
+from engine.tasks import Task
 
 INPUT_NAME = "image"
 
 
-def to_openvino(model: torch.nn.Module, img_size: int, spec: TaskSpec) -> ov.Model:
-    """Convert the task's network (``spec.export_module``) with a static ``[1, 3, H, W]`` input (NPU needs
+def to_openvino(model: torch.nn.Module, img_size: int, task: Task) -> ov.Model:
+    """Convert the task's network (``task.export_module``) with a static ``[1, 3, H, W]`` input (NPU needs
     static shapes). Detection networks stop before box decoding and NMS: see :func:`finish`."""
-    module = spec.export_module(model.eval(), img_size)
+    module = task.export_module(model.eval())
     example = torch.zeros(1, 3, img_size, img_size)
     with torch.no_grad():
         ov_model = ov.convert_model(module, example_input=example, input=[1, 3, img_size, img_size])
@@ -25,12 +25,12 @@ def to_openvino(model: torch.nn.Module, img_size: int, spec: TaskSpec) -> ov.Mod
     return ov_model
 
 
-def finish(ov_model: ov.Model, spec: TaskSpec, model: torch.nn.Module, img_size: int, labels: list[str]) -> ov.Model:
+def finish(ov_model: ov.Model, task: Task, model: torch.nn.Module, img_size: int, labels: list[str]) -> ov.Model:
     """Append the task's float post-processing (after any quantization), name the outputs, attach model_info."""
-    ov_model = spec.finish_ir(ov_model, model, img_size)
-    for output, name in zip(ov_model.outputs, spec.output_names, strict=True):
+    ov_model = task.finish_ir(ov_model, model, img_size)
+    for output, name in zip(ov_model.outputs, task.output_names, strict=True):
         output.get_tensor().set_names({name})
-    model_info.attach(ov_model, spec, labels)
+    model_info.attach(ov_model, task, labels)
     return ov_model
 
 

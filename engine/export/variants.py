@@ -19,7 +19,7 @@ class BuildContext:
     torch_model: object  # the trained PyTorch model (decodes raw outputs while NNCF scores the bare network)
     train_samples: list
     val_samples: list
-    spec: object  # the TaskSpec
+    task: object  # the run's Task
     labels: list[str]
     img_size: int
     calib_size: int
@@ -63,17 +63,16 @@ def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
         from engine.data.images import read_rgb
         from engine.inference.preprocess import to_input
 
-        metrics = ctx.spec.make_metrics(ctx.labels)
+        metrics = ctx.task.make_metrics(ctx.labels)
         predictions = []
         for path, _ in samples:
             image = read_rgb(path)
             results = compiled(to_input(image, ctx.img_size))
-            outputs = [results[o] for o in compiled.outputs]
-            if ctx.spec.decode_raw is not None:  # NNCF runs the bare network: decode + NMS as the IR will
-                outputs = ctx.spec.decode_raw(ctx.torch_model, outputs, ctx.img_size)
-            predictions.append(ctx.spec.postprocess(outputs, image.shape[:2], (ctx.img_size, ctx.img_size)))
+            # NNCF runs the bare network: decode it (detection: + NMS) as the finished IR will
+            outputs = ctx.task.decode_raw(ctx.torch_model, [results[o] for o in compiled.outputs], ctx.img_size)
+            predictions.append(ctx.task.postprocess(outputs, image.shape[:2], (ctx.img_size, ctx.img_size)))
         metrics.update_predictions(predictions, [target for _, target in samples])
-        return float(metrics.compute()[ctx.spec.primary_metric])
+        return float(metrics.compute()[ctx.task.primary_metric])
 
     model = quantize_int8_accuracy_control(
         ctx.fp32_model,

@@ -14,18 +14,22 @@ import numpy as np
 from engine.errors import StudioError
 from engine.inference.prediction import Prediction, Timing
 from engine.inference.preprocess import to_input
-from engine.registry import TaskSpec, get_task
+from engine.tasks import Task, get_task, task_of_model_type
 
 
 class Predictor:
     backend = ""
 
-    def __init__(self, spec: TaskSpec, labels: list[str], img_size: int) -> None:
-        self.spec, self.labels, self.img_size = spec, labels, img_size
+    def __init__(self, task: Task, labels: list[str], img_size: int) -> None:
+        self.task, self.labels, self.img_size = task, labels, img_size
 
     def infer(self, x: np.ndarray) -> list[np.ndarray]:
         """Run the network on one pre-processed (1, 3, H, W) input; return its outputs (the IR's, in order)."""
         raise NotImplementedError
+
+    def draw(self, image: np.ndarray, prediction: Prediction):
+        """The image with the prediction drawn by the task (PIL image)."""
+        return self.task.draw(image, prediction, self.labels)
 
     def predict(self, images: list[np.ndarray]) -> list[Prediction]:
         """Predict RGB ``uint8`` (H, W, 3) images one by one (batch 1, the edge-latency setting)."""
@@ -36,7 +40,7 @@ class Predictor:
             t1 = time.perf_counter()
             raw = self.infer(x)
             t2 = time.perf_counter()
-            pred = self.spec.postprocess(raw, image.shape[:2], x.shape[-2:])
+            pred = self.task.postprocess(raw, image.shape[:2], x.shape[-2:])
             t3 = time.perf_counter()
             pred.timing = Timing((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
             out.append(pred)
@@ -46,10 +50,10 @@ class Predictor:
 class TorchPredictor(Predictor):
     backend = "pytorch"
 
-    def __init__(self, model, spec: TaskSpec, labels: list[str], img_size: int) -> None:
+    def __init__(self, model, task: Task, labels: list[str], img_size: int) -> None:
         import torch
 
-        super().__init__(spec, labels, img_size)
+        super().__init__(task, labels, img_size)
         self.model = model.eval()
         self._torch = torch
 
@@ -58,14 +62,14 @@ class TorchPredictor(Predictor):
         from engine.training import checkpoint
 
         state = checkpoint.load(path)
-        spec = get_task(state["task"])
-        model, _ = spec.build_model(state["arch"], len(state["labels"]), pretrained=False)
+        task = get_task(state["task"])
+        model, _ = task.build_model(state["arch"], len(state["labels"]), pretrained=False)
         model.load_state_dict(state["model"])
-        return cls(model, spec, state["labels"], state["img_size"])
+        return cls(model, task, state["labels"], state["img_size"])
 
     def infer(self, x: np.ndarray) -> list[np.ndarray]:
         with self._torch.inference_mode():
-            return self.spec.torch_outputs(self.model, self._torch.from_numpy(x))[0]
+            return self.task.torch_outputs(self.model, self._torch.from_numpy(x))[0]
 
 
 class OpenVINOPredictor(Predictor):
@@ -81,12 +85,11 @@ class OpenVINOPredictor(Predictor):
         core = ov.Core()
         model = core.read_model(xml)
         info = read_model_info(model)
-        spec = get_task(info["task"])
         shape = model.input(0).get_partial_shape()
         if shape.is_dynamic:
             msg = f"{xml} has a dynamic input shape {shape}; export it again with a static shape"
             raise StudioError(msg)
-        super().__init__(spec, info["labels"], int(shape[2].get_length()))
+        super().__init__(info["task"], info["labels"], int(shape[2].get_length()))
         self.device = device
         self.compiled = core.compile_model(model, device, config or {})
         self.request = self.compiled.create_infer_request()
@@ -96,10 +99,15 @@ class OpenVINOPredictor(Predictor):
         return [results[output] for output in self.compiled.outputs]
 
 
-def read_model_info(model) -> dict:
-    """Labels and task from the IR's Model API ``rt_info['model_info']``."""
-    from engine.export.model_info import task_of_model_type
+def load_predictor(path: Path, device: str = "CPU", config: dict | None = None) -> Predictor:
+    """A predictor for a model file: ``best.pt`` (PyTorch) or ``model.xml`` (OpenVINO, compiled with ``config``)."""
+    if Path(path).suffix == ".pt":
+        return TorchPredictor.from_checkpoint(Path(path))
+    return OpenVINOPredictor(path, device, config)
 
+
+def read_model_info(model) -> dict:
+    """The task and labels from the IR's Model API ``rt_info['model_info']``."""
     if not model.has_rt_info(["model_info", "model_type"]):
         msg = "the IR has no rt_info model_info/model_type; it was not exported by Edge Model Studio or Model API"
         raise StudioError(msg)

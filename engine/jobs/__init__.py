@@ -1,5 +1,5 @@
 """Background jobs: engine verbs run as ``python -m engine jobs run ID`` subprocesses, state in the database."""
 
-from engine.jobs.queue import JOB_VERBS, cancel, job_log, list_jobs, submit, tick
+from engine.jobs.queue import cancel, job_log, list_jobs, submit, tick
 
-__all__ = ["JOB_VERBS", "cancel", "job_log", "list_jobs", "submit", "tick"]
+__all__ = ["cancel", "job_log", "list_jobs", "submit", "tick"]

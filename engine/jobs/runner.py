@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import signal
 import time
@@ -24,13 +25,17 @@ def run_job(ctx: Context, job_id: int) -> dict:
     job = ctx.db.get_job(job_id)
     ctx.db.update_job(job_id, status="running", started=time.time())
     signal.signal(signal.SIGTERM, _raise_cancelled)  # training installs its own handler while it fits
-    kwargs = dict(job["kwargs"], workspace=str(ctx.ws.root))
-    if job["verb"] in ("train", "demo"):
+    verb = engine.VERBS[job["verb"]]
+    accepted = inspect.signature(verb).parameters
+    kwargs = dict(job["kwargs"])
+    if "workspace" in accepted:
+        kwargs["workspace"] = str(ctx.ws.root)
+    if "on_run" in accepted:  # the run is known as soon as it exists, so the pages can follow it
         kwargs["on_run"] = lambda run_id: ctx.db.update_job(job_id, run_id=run_id)
     log.info("job %s: %s %s", job_id, job["verb"], job["kwargs"])
     status, result, error = "completed", {}, ""
     try:
-        result = getattr(engine, job["verb"])(**kwargs)
+        result = verb(**kwargs)
         if isinstance(result, dict) and result.get("status") == "cancelled":
             status = "cancelled"
     except Cancelled:

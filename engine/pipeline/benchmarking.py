@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 
 from engine.benchmark import runner
 from engine.errors import StudioError, choice_error
@@ -19,10 +20,10 @@ def benchmark(
     ctx: Context,
     run_id: int | str,
     *,
-    variants: str | list[str] | None = None,
-    devices: str | list[str] = "CPU",
+    variants: Sequence[str] | None = None,
+    devices: Sequence[str] = ("CPU",),
     hint: str = "both",
-    precisions: str | list[str] = "default",
+    precisions: Sequence[str] = ("default",),
     iterations: int = 200,
     seconds: float = 0.0,
     warmup: int = 10,
@@ -30,8 +31,10 @@ def benchmark(
     run = ctx.run(run_id)
     existing = [v["name"] for v in ctx.db.list_variants(run["id"])] or ["torch-fp32"]
     names = parse(variants, default=tuple(existing))
-    device_list = _split(devices)
-    precision_list = _split(precisions)
+    device_list, precision_list = list(devices), list(precisions)
+    if not device_list or not precision_list:
+        msg = "give at least one device (e.g. CPU) and one precision (e.g. default)"
+        raise StudioError(msg)
     if hint not in runner.HINTS:
         raise choice_error("hint", hint, runner.HINTS)
     for p in precision_list:
@@ -90,5 +93,46 @@ def benchmark(
     return {"run": run["id"], "results": [{k: v for k, v in r.items() if k != "latency_samples_ms"} for r in results]}
 
 
-def _split(value: str | list[str]) -> list[str]:
-    return value if isinstance(value, list) else [v.strip() for v in value.split(",") if v.strip()]
+def benchmark_table(ctx: Context, run_id: int | str) -> dict:
+    """The newest result per variant x device x precision asked, shaped for display.
+
+    ``rows``: one per configuration with its statistics and the variant's test metric; ``samples``: every
+    request's latency, for distributions; ``config`` labels are distinct per variant x device x precision."""
+    run = ctx.run(run_id)
+    task = ctx.task(run)
+    accuracy = {v["name"]: v["metrics"].get(task.primary_metric) for v in ctx.db.list_variants(run["id"])}
+    latest = {}
+    for b in ctx.db.list_benchmarks(run["id"]):
+        r = b["result"]
+        latest[(r["variant"], r["device"], r.get("precision_requested"))] = r
+    rows, samples = [], []
+    for (variant, device, asked), r in latest.items():
+        ran = r.get("inference_precision")
+        config = f"{variant} · {device} · {asked}" + (f" ({ran})" if ran and ran != asked else "")
+        lat, fps = r.get("latency_ms", {}), r.get("throughput", {})
+        rows.append(
+            {
+                "config": config,
+                "variant": variant,
+                "device": device,
+                "precision asked": asked,
+                "precision ran": ran,
+                **{f"{k} ms": lat.get(k) for k in ("median", "mean", "p90", "p99", "min", "max")},
+                "fps": fps.get("fps"),
+                "streams": fps.get("streams"),
+                "nireq": fps.get("nireq"),
+                "compile ms": r.get("compile_ms"),
+                "first inference ms": r.get("first_inference_ms"),
+                "contended": bool(r.get("environment", {}).get("contended")),
+                "metric": accuracy.get(variant),
+            }
+        )
+        samples += [{"config": config, "latency_ms": value} for value in r.get("latency_samples_ms", [])]
+    return {
+        "run": run["id"],
+        "metric": task.primary_metric,
+        "metric_name": task.metric_name,
+        "rows": rows,
+        "samples": samples,
+        "contended": any(row["contended"] for row in rows),
+    }

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from engine.data import stored
 from engine.data.images import read_rgb
 from engine.pipeline.context import Context
-from engine.pipeline.optimizing import load_predictor
+from engine.pipeline.optimizing import variant_predictor
 
 
 def compare(
@@ -13,20 +12,21 @@ def compare(
 ) -> dict:
     """Predict ``split`` with both variants; rows sorted most-disagreeing first."""
     run = ctx.run(run_id)
-    pa, pb = load_predictor(ctx, run, a), load_predictor(ctx, run, b)
-    samples = stored.split_samples(ctx.dataset_dir(run["dataset_id"]), split, run["task"])[:limit]
-    labels, spec = pa.labels, pa.spec
+    pa, pb = variant_predictor(ctx, run, a), variant_predictor(ctx, run, b)
+    samples = ctx.samples(run, split)[:limit]
+    labels, task = pa.labels, pa.task
     rows = []
-    for path, target in samples:
+    for index, (path, target) in enumerate(samples):
         image = read_rgb(path)
         ra, rb = pa.predict([image])[0], pb.predict([image])[0]
-        agreement = spec.agreement(ra, rb)
+        agreement = task.agreement(ra, rb)
         rows.append(
             {
+                "index": index,
                 "image": path,
-                "target": spec.gallery_caption(target, labels),
-                a: spec.brief(ra, labels),
-                b: spec.brief(rb, labels),
+                "target": task.caption(task.ground_truth(target), labels),
+                a: task.caption(ra, labels),
+                b: task.caption(rb, labels),
                 f"{a} score": ra.score,
                 f"{b} score": rb.score,
                 "agreement": agreement,

@@ -8,9 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.data import stored
 from engine.errors import StudioError
 from engine.export.variants import VARIANTS
 from engine.store import Database, Workspace
+from engine.tasks import Task, get_task
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,15 @@ class Context:
 
     def dataset_dir(self, dataset_id: int) -> Path:
         return self.ws.dataset_dir(dataset_id)
+
+    def task(self, row: dict) -> Task:
+        """The task of a run or dataset row."""
+        return get_task(row["task"])
+
+    def samples(self, row: dict, split: str) -> list[tuple[str, object]]:
+        """``(image path, target)`` pairs of one split of a dataset row, or of a run's dataset."""
+        dataset_id = row.get("dataset_id", row["id"])
+        return stored.split_samples(self.dataset_dir(dataset_id), split, self.task(row))
 
     def variant_path(self, run: dict, variant: str) -> Path:
         """``best.pt`` for the PyTorch baseline, ``variants/<name>/model.xml`` for IRs."""

@@ -1,36 +1,53 @@
-"""Dataset verbs: write the built-in sample, import a dataset into the workspace, show its statistics."""
+"""Dataset verbs: write the built-in sample, import a dataset (folder or zip) into the workspace, show it."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
 from engine.data import stored
-from engine.data.importer import read_dataset
+from engine.data.archive import dataset_root, safe_extract
+from engine.data.importer import read_dataset, supported_formats
 from engine.errors import StudioError
 from engine.pipeline.context import Context
+from engine.store.atomic import write_bytes
+from engine.tasks import TASKS, get_task
 
-SAMPLES = {  # task -> module with generate(out, SampleConfig(seed=...)) and SampleConfig
-    "classification": "engine.data.sample_classification",
-    "detection": "engine.data.sample_detection",
-    "segmentation": "engine.data.sample_segmentation",
-}
+UPLOADS = "uploads"  # <workspace>/uploads/<name>-<sha8>.zip and its extracted folder beside it
 
 
 def make_sample(task: str, out: str | Path, seed: int = 0) -> dict:
     """Write the built-in sample dataset of ``task`` to ``out`` (deterministic for a given seed)."""
-    if task not in SAMPLES:
-        msg = f"no built-in sample for task {task!r}; available: {', '.join(SAMPLES)}"
-        raise StudioError(msg)
-    import importlib
-
-    module = importlib.import_module(SAMPLES[task])
+    spec = get_task(task)
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         msg = f"{out} already exists and is not empty; choose another --out or delete it"
         raise StudioError(msg)
-    counts = module.generate(out, module.SampleConfig(seed=seed))
-    return {"task": task, "path": str(out), "images": counts}
+    return {"task": spec.name, "path": str(out), "images": spec.write_sample(out, seed=seed)}
+
+
+def formats() -> list[str]:
+    """Every Datumaro format some task reads."""
+    return supported_formats(list(TASKS.values()))
+
+
+def save_upload(ctx: Context, name: str, data: bytes) -> Path:
+    """Keep an uploaded zip in the workspace (content-addressed, so the same upload is stored once)."""
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(name).stem)[:60] or "upload"
+    path = ctx.ws.root / UPLOADS / f"{stem}-{digest}.zip"
+    if not path.is_file():
+        write_bytes(path, data)
+    return path
+
+
+def _unpacked(ctx: Context, archive: Path) -> Path:
+    """The dataset folder inside a zip, extracted safely next to the workspace's uploads (once per zip)."""
+    target = ctx.ws.root / UPLOADS / f"{archive.stem}-extracted"
+    if target.is_dir():  # extracted and checked already
+        return dataset_root(target)
+    return safe_extract(archive, target)
 
 
 def import_dataset(
@@ -42,16 +59,20 @@ def import_dataset(
     name: str | None = None,
     seed: int = 0,
 ) -> dict:
-    result = read_dataset(path, fmt=fmt, task=task, seed=seed)
+    source = Path(path)
+    folder_in = _unpacked(ctx, source) if source.is_file() and source.suffix.lower() == ".zip" else source
+    result = read_dataset(
+        folder_in, list(TASKS.values()), task=get_task(task) if task else None, fmt=fmt or None, seed=seed
+    )
     dataset_id = ctx.db.add_dataset(
-        name=name or Path(path).resolve().name,
+        name=name or source.resolve().name.removesuffix(".zip"),
         task=result.task,
         fmt=result.format,
-        source=str(Path(path).resolve()),
+        source=str(source.resolve()),
     )
     folder = ctx.dataset_dir(dataset_id)
     try:
-        info = stored.save(result, folder)
+        info = stored.save(result, get_task(result.task), folder)
     except BaseException:
         ctx.db.delete_dataset(dataset_id)
         shutil.rmtree(folder, ignore_errors=True)
@@ -61,5 +82,34 @@ def import_dataset(
 
 
 def dataset_info(ctx: Context, dataset_id: int | str) -> dict:
+    """The stored statistics, plus what the Data page draws of them (the task's charts, what counts count)."""
     row = ctx.db.get_dataset(dataset_id)
-    return {"dataset": row["id"], "name": row["name"], "source": row["source"], **row["info"]}
+    task = ctx.task(row)
+    info = row["info"]
+    return {
+        "dataset": row["id"],
+        "name": row["name"],
+        "source": row["source"],
+        **info,
+        "count_unit": task.count_unit,
+        "charts": task.statistics_charts(info),
+    }
+
+
+def dataset_samples(
+    ctx: Context, dataset_id: int | str, split: str = "train", *, count: int = 0, captions: bool = True
+) -> list[dict]:
+    """One split's images (``count`` evenly spaced ones, or all), each with its target and a caption of it."""
+    row = ctx.db.get_dataset(dataset_id)
+    task, labels = ctx.task(row), row["info"]["labels"]
+    samples = ctx.samples(row, split)
+    if count:
+        samples = samples[:: max(len(samples) // count, 1)][:count]
+    return [
+        {
+            "image": path,
+            "target": target,
+            "caption": task.caption(task.ground_truth(target), labels) if captions else "",
+        }
+        for path, target in samples
+    ]

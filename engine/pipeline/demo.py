@@ -2,45 +2,36 @@
 then optimize it (FP32, FP16, INT8) and benchmark every variant briefly, so a first-time visitor gets the
 whole pipeline from one click.
 
-``STUDIO_DEMO_TINY=1`` shrinks it (a few dozen training images, ``$STUDIO_DEMO_EPOCHS`` epochs, default 2)
+``STUDIO_DEMO_TINY=1`` shrinks it (the task's tiny sample, ``$STUDIO_DEMO_EPOCHS`` epochs, default 2)
 for browser tests and quick demos.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Callable
 
-from engine.errors import choice_error
 from engine.export.variants import DEFAULT_OPTIMIZE
 from engine.pipeline.benchmarking import benchmark
 from engine.pipeline.context import Context
-from engine.pipeline.datasets import SAMPLES, import_dataset
+from engine.pipeline.datasets import import_dataset
 from engine.pipeline.optimizing import optimize
 from engine.pipeline.training import train
-
-TINY = {  # SampleConfig overrides of the 1-minute version
-    "classification": {"per_class": (("train", 60), ("val", 10), ("test", 10))},
-    "detection": {"splits": (("train", 48), ("val", 8), ("test", 8))},
-    "segmentation": {"splits": (("train", 48), ("val", 8), ("test", 8))},
-}
+from engine.tasks import get_task
 
 
-def demo(ctx: Context, task: str = "classification", *, on_run: Callable[[int], None] | None = None) -> dict:
-    if task not in SAMPLES:
-        raise choice_error("sample task", task, list(SAMPLES))
-    sample = importlib.import_module(SAMPLES[task])
+def demo(ctx: Context, task: str, *, on_run: Callable[[int], None] | None = None) -> dict:
+    spec = get_task(task)
     tiny = os.environ.get("STUDIO_DEMO_TINY") == "1"
-    folder = ctx.ws.root / "samples" / (f"{task}-tiny" if tiny else task)
+    folder = ctx.ws.root / "samples" / (f"{spec.name}-tiny" if tiny else spec.name)
     if not folder.is_dir():
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        sample.generate(partial, sample.SampleConfig(**(TINY[task] if tiny else {})))
+        spec.write_sample(partial, tiny=tiny)
         partial.rename(folder)
     existing = [d for d in ctx.db.list_datasets() if d["source"] == str(folder.resolve()) and d["info"]]
-    dataset = existing[-1]["id"] if existing else import_dataset(ctx, folder, name=f"sample {task}")["dataset"]
+    dataset = existing[-1]["id"] if existing else import_dataset(ctx, folder, name=f"sample {spec.name}")["dataset"]
     settings = {"epochs": int(os.environ.get("STUDIO_DEMO_EPOCHS", "2"))} if tiny else {}
     trained = train(ctx, dataset, on_run=on_run, **settings)
     if trained["status"] == "cancelled":

@@ -1,55 +1,56 @@
-"""Package a variant for deployment: the IR, its labels and metadata, and how to run it."""
+"""The deploy verb: a variant's IR with its labels and metadata, and how to run it, as one zip."""
 
 from __future__ import annotations
 
 import io
 import json
 import zipfile
+from pathlib import Path
 
 from engine.errors import StudioError
 from engine.export import model_info
 from engine.export.variants import VARIANTS
 from engine.pipeline.context import Context
-
-RESULT_LINES = {  # how each task's Model API result is read
-    "classification": "print(result.top_labels[0])\n",
-    "detection": "for box, score, label in zip(result.bboxes, result.scores, result.label_names):\n"
-    "    print(label, score, box)  # x1 y1 x2 y2 in image pixels\n",
-    "segmentation": "mask = result.resultImage  # (H, W) class index per pixel\n",
-}
+from engine.store.atomic import write_bytes
 
 
-def snippets(run: dict, variant: str) -> dict[str, str]:
-    cli = f"python -m engine predict {run['id']} --variant {variant} image.jpg --save out/"
-    python = (
+def snippets(ctx: Context, run: dict, variant: str) -> dict[str, str]:
+    """How to run the deployed model: the product's CLI, Model API, and the bare OpenVINO runtime."""
+    cli = f"python -m engine predict {run['id']} --variant {variant} image.jpg --save out/ --workspace {ctx.ws.root}"
+    model_api = (
         "import cv2\n"
         "from model_api.models import Model\n\n"
         'model = Model.create_model("model.xml", device="CPU")  # reads rt_info[\'model_info\']\n'
-        'result = model(cv2.imread("image.jpg"))  # Model API takes BGR images\n'
-        + RESULT_LINES.get(run["task"], "print(result)\n")
+        'result = model(cv2.imread("image.jpg"))  # Model API takes BGR images\n' + ctx.task(run).deploy_result
     )
     openvino = (
         "import numpy as np, openvino as ov\n\n"
         'compiled = ov.Core().compile_model("model.xml", "CPU")\n'
         "# input: RGB image resized to the model's input size, (x / 255 - mean) / std, NCHW float32\n"
         "outputs = compiled(np.zeros(compiled.input(0).shape, np.float32))\n"
-        "# classification: logits; detection: boxes [1,N,5] + labels [1,N]; segmentation: scores [1,C,H,W]\n"
+        f"# outputs: {', '.join(ctx.task(run).output_names)}\n"
     )
-    return {"cli": cli, "model_api": python, "openvino": openvino}
+    return {"cli": cli, "model_api": model_api, "openvino": openvino}
 
 
-def package(ctx: Context, run_id: int | str, variant: str) -> tuple[str, bytes]:
-    """(file name, zip bytes) with model.xml/.bin, labels.txt, model_info.json and README.txt."""
+def deploy(ctx: Context, run_id: int | str, variant: str, out: str | Path | None = None) -> dict:
+    """Write ``model.xml/.bin``, ``labels.txt``, ``model_info.json`` and ``README.txt`` as one zip to ``out``
+    (default: ``<run>/deploy/<name>.zip``); return where it is, what it holds and the snippets."""
     run = ctx.run(run_id)
     if VARIANTS.get(variant) is None or VARIANTS[variant].backend != "openvino":
         valid = [n for n, v in VARIANTS.items() if v.backend == "openvino"]
         msg = f"only OpenVINO variants can be deployed ({', '.join(valid)}), not {variant!r}"
         raise StudioError(msg)
     xml = ctx.variant_path(run, variant)
+    name = f"run{run['id']}-{run['model']}-{variant}.zip"
+    target = Path(out) if out else ctx.run_dir(run) / "deploy" / name
+    if target.is_dir():
+        msg = f"--out {target} is a folder; give the path of the zip file to write, e.g. {target / name}"
+        raise StudioError(msg)
     import openvino as ov
 
     info = model_info.read(ov.Core().read_model(xml))
-    text = snippets(run, variant)
+    text = snippets(ctx, run, variant)
     readme = (
         f"Edge Model Studio run {run['id']} ({run['model']}, {run['task']}), variant {variant}.\n\n"
         f"Model API (Python):\n\n{text['model_api']}\nOpenVINO runtime:\n\n{text['openvino']}"
@@ -61,4 +62,13 @@ def package(ctx: Context, run_id: int | str, variant: str) -> tuple[str, bytes]:
         zf.writestr("labels.txt", "\n".join(info.get("labels", "").split()) + "\n")
         zf.writestr("model_info.json", json.dumps(info, indent=2) + "\n")
         zf.writestr("README.txt", readme)
-    return f"run{run['id']}-{run['model']}-{variant}.zip", buffer.getvalue()
+        files = zf.namelist()
+    write_bytes(target, buffer.getvalue())
+    return {
+        "run": run["id"],
+        "variant": variant,
+        "path": str(target),
+        "size_bytes": target.stat().st_size,
+        "files": files,
+        "snippets": text,
+    }

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from engine.data.images import check_image, read_rgb
 from engine.errors import StudioError
 from engine.pipeline.context import Context
-from engine.pipeline.optimizing import load_predictor
+from engine.pipeline.optimizing import variant_predictor
 
 
 def predict(
     ctx: Context,
     run_id: int | str,
-    images: list[str | Path],
+    images: Sequence[str | Path],
     *,
     variant: str = "int8",
     device: str = "CPU",
@@ -28,7 +29,7 @@ def predict(
             msg = f"cannot use image {path}: {check.error}"
             raise StudioError(msg)
     run = ctx.run(run_id)
-    predictor = load_predictor(ctx, run, variant, device, config={})
+    predictor = variant_predictor(ctx, run, variant, device, config={})
     out_dir = Path(save) if save else None
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -38,13 +39,13 @@ def predict(
         pred = predictor.predict([image])[0]
         entry = {
             "image": str(path),
-            "task": predictor.spec.name,
-            **predictor.spec.summarize(pred, predictor.labels),
+            "task": predictor.task.name,
+            **predictor.task.describe(pred, predictor.labels),
             "timing_ms": pred.timing_dict(),
         }
         if out_dir:
             target = out_dir / f"{Path(path).stem}_{variant}.png"
-            predictor.spec.draw(image, pred, predictor.labels).save(target)
+            predictor.task.draw(image, pred, predictor.labels).save(target)
             entry["saved"] = str(target)
         results.append(entry)
     return {"run": run["id"], "variant": variant, "device": device, "predictions": results}

@@ -7,18 +7,45 @@ from engine.store.atomic import read_jsonl
 
 
 def list_runs(ctx: Context) -> list[dict]:
-    return [
+    """Every run with its best validation value of the task's metric (``val_metric``, named ``metric_name``)."""
+    out = []
+    for r in ctx.db.list_runs():
+        task = ctx.task(r)
+        value = r["metrics"].get(f"val_{task.primary_metric}")
+        out.append(
+            {
+                "run": r["id"],
+                "dataset": r["dataset_id"],
+                "task": r["task"],
+                "model": r["model"],
+                "status": r["status"],
+                "metric_name": task.metric_name,
+                "val_metric": value if isinstance(value, float) else None,
+                "variants": [v["name"] for v in ctx.db.list_variants(r["id"])],
+                "metrics": r["metrics"],
+            }
+        )
+    return out
+
+
+def variant_table(ctx: Context, run_id: int | str) -> dict:
+    """The run's variants as a table: test metric, drop, agreement with FP32, size and size ratio (as stored)."""
+    run = ctx.run(run_id)
+    task = ctx.task(run)
+    rows = [
         {
-            "run": r["id"],
-            "dataset": r["dataset_id"],
-            "task": r["task"],
-            "model": r["model"],
-            "status": r["status"],
-            "variants": [v["name"] for v in ctx.db.list_variants(r["id"])],
-            "metrics": r["metrics"],
+            "variant": v["name"],
+            "precision": v["precision"],
+            "backend": v["metrics"].get("backend"),
+            "metric": v["metrics"].get(task.primary_metric),
+            "drop vs PyTorch (pp)": v["metrics"].get("drop_vs_torch_pp"),
+            "agreement with FP32": v["metrics"].get("agreement", {}).get("fp32"),
+            "size (MB)": v["size_bytes"] / 1e6,
+            "size ratio vs FP32": v["metrics"].get("size_ratio_vs_fp32"),
         }
-        for r in ctx.db.list_runs()
+        for v in ctx.db.list_variants(run["id"])
     ]
+    return {"run": run["id"], "metric": task.primary_metric, "metric_name": task.metric_name, "rows": rows}
 
 
 def show_run(ctx: Context, run_id: int | str) -> dict:

@@ -7,10 +7,8 @@ from collections.abc import Callable
 
 import yaml
 
-from engine.data import stored
 from engine.errors import Cancelled, StudioError
 from engine.pipeline.context import Context, run_log
-from engine.registry import get_task
 from engine.store.atomic import write_text
 from engine.training.config import TrainConfig
 
@@ -51,8 +49,6 @@ def train(
         run_dir / "config.yaml",
         yaml.safe_dump({"dataset": dataset["id"], **config.to_dict()}, sort_keys=False),
     )
-    spec = get_task(config.task)
-    folder = ctx.dataset_dir(dataset["id"])
     labels = dataset["info"]["labels"]
     ctx.db.update_run(run["id"], status="running")
     from engine.training.trainer import fit
@@ -63,10 +59,10 @@ def train(
             result = fit(
                 run_dir,
                 config,
-                spec,
+                ctx.task(dataset),
                 labels,
-                stored.split_samples(folder, "train", config.task),
-                stored.split_samples(folder, "val", config.task),
+                ctx.samples(dataset, "train"),
+                ctx.samples(dataset, "val"),
                 resume=resume is not None,
             )
         except Cancelled:  # cancelled before the training loop took over SIGTERM: nothing to save yet

@@ -1,76 +1,24 @@
-"""Image classification: how targets are read, scored, post-processed, drawn and described to Model API."""
+"""Image classification: one class per image, top-1/top-5, a class banner."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from types import MappingProxyType
 
 import datumaro as dm
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
+from engine.data.classification import ClassificationDataset
+from engine.drawing import enlarged, font
 from engine.inference.prediction import Prediction
-
-MODEL_TYPE = "Classification"
-
-
-def extract_target(item: dm.DatasetItem, labels: list[str]) -> tuple[int | None, tuple[str, str] | None]:
-    """The item's single class index, or a (kind, message) problem."""
-    found = [ann.label for ann in item.annotations if ann.type == dm.AnnotationType.label]
-    if not found:
-        return None, ("missing label", "image has no class label")
-    if len(set(found)) > 1:
-        names = ", ".join(labels[i] for i in sorted(set(found)) if i < len(labels))
-        return None, ("several labels", f"image has several labels ({names}); multi-label is not supported")
-    return found[0], None
+from engine.models import classification as models
+from engine.tasks.base import Outputs, SampleRecipe, Task
 
 
-def classes_of(target: int) -> list[int]:
-    return [int(target)]
-
-
-def target_stats(targets: Iterable[int], labels: list[str]) -> dict:
-    return {}
-
-
-def caption(target: int, labels: list[str]) -> str:
-    return labels[target] if 0 <= target < len(labels) else str(target)
-
-
-def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1)
-
-
-def _per_image(logits: torch.Tensor) -> list[list[np.ndarray]]:
-    logits = logits.numpy()
-    return [[logits[i : i + 1]] for i in range(len(logits))]
-
-
-def train_loss(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return _loss(model(inputs), targets)
-
-
-def evaluate_batch(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor):
-    """One forward pass: the per-image outputs and the validation loss."""
-    logits = model(inputs)
-    return _per_image(logits), _loss(logits, targets)
-
-
-def export_module(model: torch.nn.Module, img_size: int) -> torch.nn.Module:
-    return model
-
-
-def torch_outputs(model: torch.nn.Module, batch: torch.Tensor) -> list[list[np.ndarray]]:
-    return _per_image(model(batch))
-
-
-def postprocess(outputs: list[np.ndarray], image_hw: tuple[int, int], input_hw: tuple[int, int]) -> Prediction:
-    logits = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
-    exp = np.exp(logits - logits.max())
-    probs = exp / exp.sum()
-    label = int(probs.argmax())
-    return Prediction(task="classification", label=label, score=float(probs[label]), scores=probs)
+def _name(labels: list[str], index: int) -> str:
+    return labels[index] if 0 <= index < len(labels) else str(index)
 
 
 class ClassificationMetrics:
@@ -106,42 +54,101 @@ class ClassificationMetrics:
         return [m for m in (self.top1, self.top5, self.per_class, self.confusion) if m is not None]
 
 
-def agreement(a: Prediction, b: Prediction) -> float:
-    """1.0 when both predictions name the same class."""
-    return float(a.label == b.label)
+class Classification(Task):
+    name = "classification"
+    metric_name = "top-1"
+    primary_metric = "top1"
+    deploy_result = "print(result.top_labels[0])\n"
 
+    annotations = (dm.AnnotationType.label,)
+    formats = ("imagenet_with_subset_dirs", "imagenet", "voc_classification", "datumaro", "cifar", "mnist")
+    sample = SampleRecipe(
+        "engine.data.sample_classification",
+        tiny={"per_class": (("train", 60), ("val", 10), ("test", 10))},
+        project="MobileNetV3-Small, ~2.5 min",
+    )
 
-def draw(image: np.ndarray, prediction: Prediction, labels: list[str]) -> Image.Image:
-    """The image with a banner naming the predicted class and its score."""
-    canvas = Image.fromarray(image).convert("RGB")
-    if max(canvas.size) < 256:  # small images: enlarge so the label stays readable
-        scale = 256 / max(canvas.size)
-        canvas = canvas.resize((round(canvas.width * scale), round(canvas.height * scale)), Image.Resampling.NEAREST)
-    name = labels[prediction.label] if 0 <= prediction.label < len(labels) else str(prediction.label)
-    text = f"{name} {prediction.score:.0%}"
-    font = ImageFont.load_default(size=max(12, canvas.height // 14))
-    d = ImageDraw.Draw(canvas)
-    *_, right, bottom = d.textbbox((6, 4), text, font=font)
-    d.rectangle([0, 0, right + 6, bottom + 6], fill=(0, 104, 181))
-    d.text((6, 4), text, fill=(255, 255, 255), font=font)
-    return canvas
+    archs = models.ARCHS
+    default_arch = "mobilenet_v3_small"
+    train_defaults = MappingProxyType({"epochs": 10, "batch_size": 32, "img_size": 64, "lr": 2e-3})
+    output_names = ("logits",)
 
+    # --- data
+    def extract_target(self, item, labels):
+        found = [ann.label for ann in item.annotations if ann.type == dm.AnnotationType.label]
+        if not found:
+            return None, ("missing label", "image has no class label")
+        if len(set(found)) > 1:
+            names = ", ".join(labels[i] for i in sorted(set(found)) if i < len(labels))
+            return None, ("several labels", f"image has several labels ({names}); multi-label is not supported")
+        return found[0], None
 
-def summarize(prediction: Prediction, labels: list[str]) -> dict:
-    return {
-        "label": prediction.label,
-        "label_name": caption(prediction.label, labels),
-        "score": round(prediction.score, 6),
-    }
+    def classes_of(self, target: int) -> list[int]:
+        return [int(target)]
 
+    def make_dataset(self, samples, img_size, train):
+        return ClassificationDataset(samples, img_size, train)
 
-def brief(prediction: Prediction, labels: list[str]) -> str:
-    return caption(prediction.label, labels)
+    # --- model
+    def build_model(self, arch, num_classes, pretrained):
+        return models.build_model(arch, num_classes, pretrained)
 
+    def model_info(self) -> dict[str, str]:
+        return {"model_type": "Classification", "multilabel": "False", "hierarchical": "False", "topk": "1"}
 
-def ground_truth(target: int) -> Prediction:
-    return Prediction(task="classification", label=int(target), score=1.0)
+    # --- training
+    @staticmethod
+    def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1)
 
+    def train_loss(self, model, inputs, targets):
+        return self._loss(model(inputs), targets)
 
-def model_info(labels: list[str]) -> dict[str, str]:
-    return {"model_type": MODEL_TYPE, "multilabel": "False", "hierarchical": "False", "topk": "1"}
+    def outputs(self, model, raw: torch.Tensor) -> list[Outputs]:
+        logits = raw.numpy()
+        return [[logits[i : i + 1]] for i in range(len(logits))]
+
+    def val_loss(self, raw, targets):
+        return self._loss(raw, targets)
+
+    def make_metrics(self, labels):
+        return ClassificationMetrics(labels)
+
+    # --- inference
+    def postprocess(self, outputs, image_hw, input_hw) -> Prediction:
+        logits = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
+        exp = np.exp(logits - logits.max())
+        probs = exp / exp.sum()
+        label = int(probs.argmax())
+        return Prediction(task=self.name, label=label, score=float(probs[label]), scores=probs)
+
+    def agreement(self, a: Prediction, b: Prediction) -> float:
+        """1.0 when both predictions name the same class."""
+        return float(a.label == b.label)
+
+    # --- view
+    def draw(self, image, prediction, labels) -> Image.Image:
+        """The image with a banner naming the predicted class and its score."""
+        canvas, _ = enlarged(Image.fromarray(image).convert("RGB"), 256, Image.Resampling.NEAREST)
+        text = f"{_name(labels, prediction.label)} {prediction.score:.0%}"
+        d = ImageDraw.Draw(canvas)
+        *_, right, bottom = d.textbbox((6, 4), text, font=font(canvas.height, 14))
+        d.rectangle([0, 0, right + 6, bottom + 6], fill=(0, 104, 181))
+        d.text((6, 4), text, fill=(255, 255, 255), font=font(canvas.height, 14))
+        return canvas
+
+    def ground_truth(self, target: int) -> Prediction:
+        return Prediction(task=self.name, label=int(target), score=1.0)
+
+    def caption(self, prediction, labels) -> str:
+        return _name(labels, prediction.label)
+
+    def describe(self, prediction, labels) -> dict:
+        return {
+            "label": prediction.label,
+            "label_name": _name(labels, prediction.label),
+            "score": round(prediction.score, 6),
+        }
+
+    def describe_text(self, description: dict) -> str:
+        return f"{description['label_name']} {description['score']:.3f}"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from engine.errors import StudioError
-from engine.registry import get_task
+from engine.tasks import DEFAULT_TASK, get_task
 
 
 @dataclass
 class TrainConfig:
-    task: str = "classification"
+    task: str = DEFAULT_TASK
     model: str = ""  # "" -> the task's default architecture
-    epochs: int | None = None  # None -> the task's default (epochs, batch_size, img_size, lr: TaskSpec.train_defaults)
+    epochs: int | None = None  # None -> the task's default (epochs, batch_size, img_size, lr: Task.train_defaults)
     batch_size: int | None = None
     img_size: int | None = None
     lr: float | None = None  # peak learning rate of the one-cycle schedule (AdamW)

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from engine.registry import TaskSpec
 from engine.store.atomic import append_jsonl
+from engine.tasks import Task
 from engine.training import checkpoint
 from engine.training.config import TrainConfig
 
@@ -89,14 +89,14 @@ def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, *, should_stop
 
 
 @torch.inference_mode()
-def evaluate(model, loader, spec: TaskSpec, metrics) -> dict:
+def evaluate(model, loader, task: Task, metrics) -> dict:
     """The task's metrics on the network's own input resolution, through the same post-processing as the IRs."""
     model.eval()
     total_loss, seen, has_loss = 0.0, 0, False
     for inputs, targets in loader:
         hw = tuple(inputs.shape[-2:])
-        outputs, loss = spec.evaluate_batch(model, inputs, targets)
-        metrics.update_predictions([spec.postprocess(o, hw, hw) for o in outputs], list(targets))
+        outputs, loss = task.evaluate_batch(model, inputs, targets)
+        metrics.update_predictions([task.postprocess(o, hw, hw) for o in outputs], list(targets))
         if loss is not None:
             total_loss, has_loss = total_loss + loss.item() * len(targets), True
         seen += len(targets)
@@ -107,7 +107,7 @@ def evaluate(model, loader, spec: TaskSpec, metrics) -> dict:
 def fit(
     run_dir: Path,
     config: TrainConfig,
-    spec: TaskSpec,
+    task: Task,
     labels: list[str],
     train_samples: list,
     val_samples: list,
@@ -119,8 +119,8 @@ def fit(
     ckpt_dir = run_dir / "checkpoints"
     events = run_dir / "events.jsonl"
 
-    train_ds = spec.make_dataset(train_samples, config.img_size, train=True)
-    val_ds = spec.make_dataset(val_samples, config.img_size, train=False)
+    train_ds = task.make_dataset(train_samples, config.img_size, train=True)
+    val_ds = task.make_dataset(val_samples, config.img_size, train=False)
     drop_last = len(train_ds) > config.batch_size
     train_loader = DataLoader(
         train_ds,
@@ -128,11 +128,11 @@ def fit(
         shuffle=True,
         generator=generator,
         drop_last=drop_last,
-        collate_fn=spec.collate,
+        collate_fn=task.collate_fn,
     )
-    val_loader = DataLoader(val_ds, batch_size=max(config.batch_size, 32), collate_fn=spec.collate)
+    val_loader = DataLoader(val_ds, batch_size=max(config.batch_size, 32), collate_fn=task.collate_fn)
 
-    model, weights = spec.build_model(config.model, len(labels), config.pretrained)
+    model, weights = task.build_model(config.model, len(labels), config.pretrained)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(len(train_loader), 1)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -164,7 +164,7 @@ def fit(
 
     def payload(epoch: int) -> dict:
         return {
-            "task": spec.name,
+            "task": task.name,
             "arch": config.model,
             "labels": labels,
             "img_size": config.img_size,
@@ -187,7 +187,7 @@ def fit(
             train_stats = train_one_epoch(
                 model,
                 train_loader,
-                spec.train_loss,
+                task.train_loss,
                 optimizer,
                 scheduler,
                 should_stop=lambda: stop.requested,
@@ -198,8 +198,8 @@ def fit(
                 checkpoint.save(ckpt_dir / "last.pt", payload(epoch))  # resume redoes this epoch
                 status = "cancelled"
                 break
-            val = evaluate(model, val_loader, spec, spec.make_metrics(labels))
-            value = val[spec.primary_metric]
+            val = evaluate(model, val_loader, task, task.make_metrics(labels))
+            value = val[task.primary_metric]
             improved = value > best_value
             if improved:
                 best_value, best_epoch, bad_epochs = value, epoch + 1, 0
@@ -230,7 +230,7 @@ def fit(
                 done,
                 config.epochs,
                 train_stats["train_loss"],
-                spec.primary_metric,
+                task.primary_metric,
                 value,
                 train_stats["images_per_s"],
                 event["eta_s"],

@@ -1,0 +1,90 @@
+"""Helpers the dashboard needs beside the verbs: task and variant tables, drawing, uploads, loaded models.
+
+Pages and ``ui/`` import only :mod:`engine`; these are the non-verb parts of that facade (they have no CLI
+twin because they hand back Python objects: images, compiled models, bytes on their way in).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import StudioError
+from engine.inference.predictor import Predictor
+from engine.pipeline import datasets
+from engine.pipeline.context import Context
+from engine.pipeline.optimizing import variant_predictor
+from engine.store.workspace import resolve_root
+from engine.training.config import TrainConfig
+
+Workspace = str | Path | None
+
+
+def workspace_root(workspace: Workspace = None) -> Path:
+    """The workspace folder the verbs use (``$STUDIO_WORKSPACE`` or ``./workspace`` by default)."""
+    return resolve_root(workspace)
+
+
+def training_defaults(task: str) -> dict:
+    """The Train form's starting values: the task's architectures (name -> summary) and resolved settings."""
+    config = TrainConfig(task=task).resolved()
+    from engine.tasks import get_task
+
+    archs = get_task(task).archs
+    return {**config.to_dict(), "archs": {name: arch.summary for name, arch in archs.items()}}
+
+
+def save_upload(name: str, data: bytes, *, workspace: Workspace = None) -> str:
+    """Keep an uploaded dataset zip in the workspace; import the returned path with ``import_dataset``."""
+    return str(datasets.save_upload(Context.open(workspace), name, data))
+
+
+def read_image(source: str | Path | io.IOBase | Any, name: str = "") -> np.ndarray:
+    """An RGB ``uint8`` array from a path or an uploaded file; one clear error for anything not an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(source) as im:
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        what = name or getattr(source, "name", "") or str(source)
+        msg = f"{what} is not an image this app can read ({type(exc).__name__}); use a PNG, JPEG, BMP or WebP file"
+        raise StudioError(msg) from None
+
+
+def gallery(dataset: int, split: str = "train", *, count: int = 12, workspace: Workspace = None) -> list[tuple]:
+    """``(image with its annotations drawn, caption)`` for ``count`` evenly spaced images of a split."""
+    ctx = Context.open(workspace)
+    row = ctx.db.get_dataset(dataset)
+    task, labels = ctx.task(row), row["info"]["labels"]
+    rows = datasets.dataset_samples(ctx, dataset, split, count=count)
+    return [(task.draw(read_image(r["image"]), task.ground_truth(r["target"]), labels), r["caption"]) for r in rows]
+
+
+def variant_file(run: int, variant: str, *, workspace: Workspace = None) -> Path:
+    """The file a variant lives in (``best.pt`` or ``model.xml``); its mtime tells when it was rebuilt."""
+    ctx = Context.open(workspace)
+    return ctx.variant_path(ctx.run(run), variant)
+
+
+def load_model(run: int, variant: str, *, device: str = "CPU", workspace: Workspace = None) -> Predictor:
+    """A variant ready to ``predict([image])`` and ``draw(image, prediction)``, compiled with the device's
+    default precision and warmed up (the first requests of a fresh model are slow)."""
+    ctx = Context.open(workspace)
+    model = variant_predictor(ctx, ctx.run(run), variant, device, config={})
+    model.predict([np.zeros((model.img_size, model.img_size, 3), np.uint8)] * 3)
+    return model
+
+
+def job_log_tail(job: int, lines: int = 12, *, workspace: Workspace = None) -> list[str]:
+    """The job log's last lines, without progress-bar noise."""
+    from engine.jobs.queue import job_log
+
+    path = job_log(Context.open(workspace), int(job))
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line for line in text if "it/s]" not in line and "━" not in line][-lines:]

@@ -1,0 +1,45 @@
+"""Drawing helpers every task's overlays (and the sample generators) share: class colours, fonts, upscaling."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageFont
+
+PALETTE = np.array(
+    [
+        (0, 0, 0),
+        (230, 25, 75),
+        (60, 180, 75),
+        (255, 225, 25),
+        (0, 130, 200),
+        (245, 130, 48),
+        (145, 30, 180),
+        (70, 240, 240),
+        (240, 50, 230),
+        (210, 245, 60),
+        (250, 190, 212),
+        (0, 128, 128),
+    ],
+    dtype=np.uint8,
+)
+
+
+def colour(index: int) -> tuple[int, int, int]:
+    """The colour of class ``index`` (index 0 is black: background); beyond the palette, a seeded random one."""
+    if index < len(PALETTE):
+        return tuple(int(v) for v in PALETTE[index])
+    rng = np.random.default_rng(index)
+    return tuple(int(v) for v in rng.integers(40, 256, size=3))
+
+
+def enlarged(canvas: Image.Image, min_side: int, resample: Image.Resampling) -> tuple[Image.Image, float]:
+    """Upscale a small image so its longer side is at least ``min_side`` (labels stay readable); (image, scale)."""
+    if max(canvas.size) >= min_side:
+        return canvas, 1.0
+    scale = min_side / max(canvas.size)
+    return canvas.resize((round(canvas.width * scale), round(canvas.height * scale)), resample), scale
+
+
+def font(height: int, lines: int) -> ImageFont.ImageFont:
+    """PIL's bundled font sized so ``lines`` lines fill the image height (never below 11 px)."""
+    return ImageFont.load_default(size=max(11, height // lines))

@@ -1,0 +1,162 @@
+"""What the verbs return: plain dicts with a declared shape (the CLI prints them with ``--json``).
+
+Each verb's return annotation names one of these types; ``engine.report`` renders a result by that type,
+never by looking at which keys it happens to have.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class SampleResult(TypedDict):
+    task: str
+    path: str
+    images: dict[str, int]  # per split
+
+
+class DatasetInfo(TypedDict, total=False):
+    dataset: int
+    name: str
+    source: str
+    task: str
+    format: str
+    labels: list[str]
+    num_images: int
+    splits: dict[str, dict]  # split -> {"images": n, "per_class": {class: n}}
+    image_size: dict[str, dict]
+    image_sizes: list[list[int]]
+    problems: list[dict]  # {"kind", "file", "message", "action"}
+    count_unit: str  # what the per-class counts count ("images", "objects")
+    charts: list[dict]  # the task's statistics as charts: {"kind", "title", "x", "y", "rows"}
+
+
+class DatasetRow(TypedDict):
+    dataset: int
+    name: str
+    task: str
+    format: str
+    images: int
+
+
+class SampleRow(TypedDict):
+    image: str
+    target: Any
+    caption: str
+
+
+class TrainResult(TypedDict, total=False):
+    run: int
+    status: str  # completed | early_stopped | cancelled
+    task: str
+    model: str
+    best_epoch: int
+    epochs_done: int
+    pretrained: bool
+    weights_notice: str
+
+
+class EvaluateResult(TypedDict):
+    run: int
+    variant: str
+    split: str
+    device: str
+    metrics: dict
+
+
+class OptimizeResult(TypedDict):
+    run: int
+    primary_metric: str
+    variants: dict[str, dict]  # name -> metric, drop_vs_torch_pp, agreement, size_bytes, size_ratio_vs_fp32...
+
+
+class BenchmarkResult(TypedDict):
+    run: int
+    results: list[dict]  # one per variant x device x precision (latency_ms, throughput, environment...)
+
+
+class BenchmarkTable(TypedDict):
+    run: int
+    metric: str
+    metric_name: str
+    rows: list[dict]
+    samples: list[dict]  # {"config", "latency_ms"} per request
+    contended: bool
+
+
+class VariantTable(TypedDict):
+    run: int
+    metric: str
+    metric_name: str
+    rows: list[dict]
+
+
+class PredictResult(TypedDict):
+    run: int
+    variant: str
+    device: str
+    predictions: list[dict]  # {"image", "task", ...the task's description..., "timing_ms", "saved"?}
+
+
+class CompareResult(TypedDict):
+    run: int
+    a: str
+    b: str
+    split: str
+    images: int
+    label_flips: int
+    rows: list[dict]
+
+
+class DeployResult(TypedDict):
+    run: int
+    variant: str
+    path: str
+    size_bytes: int
+    files: list[str]
+    snippets: dict[str, str]
+
+
+class RunRow(TypedDict):
+    run: int
+    dataset: int
+    task: str
+    model: str
+    status: str
+    metric_name: str
+    val_metric: float | None
+    variants: list[str]
+    metrics: dict
+
+
+class RunDetail(TypedDict):
+    run: int
+    dataset: int
+    task: str
+    model: str
+    status: str
+    folder: str
+    config: dict
+    metrics: dict
+    epochs: list[dict]
+    variants: list[dict]
+    benchmarks: list[dict]
+
+
+class DemoResult(TypedDict, total=False):
+    dataset: int
+    run: int
+    status: str
+    variants: dict[str, float]
+    benchmarks: int
+
+
+class JobRow(TypedDict, total=False):
+    id: int
+    verb: str
+    title: str
+    status: str
+    kwargs: dict
+    run_id: int | None
+    error: str
+    result: Any

@@ -1,0 +1,173 @@
+"""What the pipeline needs to know about a vision task, as one class per task.
+
+A *target* is what a task learns per image: a class index (classification), a dict of ``boxes``
+(x1 y1 x2 y2 pixels) and ``labels`` (detection), or a class-index mask (segmentation). *Outputs* are the
+IR's outputs for one image, in order (``output_names``); PyTorch computes the same ones
+(:meth:`Task.torch_outputs`), so every backend goes through the same :meth:`Task.postprocess`.
+
+Adding a task is writing one subclass and listing it in ``engine/tasks/__init__.py``; nothing else in the
+engine, the CLI or the pages names a task.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from engine.inference.prediction import Prediction
+
+Outputs = list[np.ndarray]  # one image's IR outputs, in ``output_names`` order
+
+
+@dataclass(frozen=True)
+class SampleRecipe:
+    """The task's built-in sample dataset: its generator module and the tiny version's overrides."""
+
+    module: str  # a module with ``generate(out, SampleConfig)`` and ``SampleConfig``
+    tiny: Mapping[str, Any] = field(default_factory=dict)  # SampleConfig overrides of the 1-minute demo
+    project: str = ""  # what the sample project trains and how long it takes on 2 cores (shown on Home)
+
+
+class Task(ABC):
+    """One vision task. Class attributes describe it; methods are grouped by role below."""
+
+    # --- identity and presentation
+    name: ClassVar[str]
+    metric_name: ClassVar[str]  # how the primary metric is shown ("top-1", "mAP@0.5", "mIoU")
+    primary_metric: ClassVar[str]  # the metric key that picks the best checkpoint and ranks variants
+    count_unit: ClassVar[str] = "images"  # what a dataset's per-class counts count
+    deploy_result: ClassVar[str] = "print(result)\n"  # how the Deploy snippet reads Model API's result
+
+    # --- data: what a Datumaro item means for this task
+    annotations: ClassVar[tuple[Any, ...]]  # datumaro AnnotationTypes that make a dataset this task's
+    formats: ClassVar[tuple[str, ...]]  # Datumaro formats read for this task, preferred first
+    min_classes: ClassVar[int] = 2
+    sample: ClassVar[SampleRecipe]
+
+    @abstractmethod
+    def extract_target(self, item: Any, labels: list[str]) -> tuple[Any | None, tuple[str, str] | None]:
+        """The item's target, or ``(None, (kind, message))`` when it cannot be used."""
+
+    @abstractmethod
+    def classes_of(self, target: Any) -> list[int]:
+        """The class indices a target contains (one per object for detection)."""
+
+    def statistics(self, targets: Iterable[Any], labels: list[str]) -> dict:
+        """Task-specific dataset statistics stored in the dataset's info (default: none)."""
+        return {}
+
+    def statistics_charts(self, info: dict) -> list[dict]:
+        """Charts of :meth:`statistics` for the Data page: ``{"kind", "title", "x", "y", "rows"}`` each."""
+        return []
+
+    def dataset_notes(self, info: dict) -> list[str]:
+        """Lines the CLI prints under a dataset's class counts (default: none)."""
+        return []
+
+    def sample_target(self, item: Any, labels: list[str], folder: Path) -> Any:
+        """What a stored split hands out as the target (segmentation: a lazy mask reference)."""
+        return self.extract_target(item, labels)[0]
+
+    @abstractmethod
+    def make_dataset(self, samples: list, img_size: int, train: bool) -> Any:
+        """A torch Dataset of ``(input tensor, target)`` over ``(path, target)`` samples."""
+
+    collate_fn: ClassVar[Callable | None] = None  # DataLoader collate_fn (None = stack)
+
+    def write_sample(self, out: str | Path, *, seed: int = 0, tiny: bool = False) -> dict[str, int]:
+        """Write the built-in sample dataset (deterministic per seed); images per split."""
+        module = importlib.import_module(self.sample.module)
+        config = module.SampleConfig(seed=seed, **(self.sample.tiny if tiny else {}))
+        return module.generate(Path(out), config)
+
+    # --- model
+    archs: ClassVar[Mapping[str, Any]]  # architecture name -> description with a ``summary``
+    default_arch: ClassVar[str]
+    train_defaults: ClassVar[Mapping[str, Any]]  # epochs, batch_size, img_size, lr reaching a good sample model
+    output_names: ClassVar[tuple[str, ...]]  # the IR's outputs, in order
+
+    @abstractmethod
+    def build_model(self, arch: str, num_classes: int, pretrained: bool) -> tuple[Any, Any]:
+        """``(nn.Module, WeightsStatus)``: ImageNet weights when cached and asked for, else random init."""
+
+    def export_module(self, model: Any) -> Any:
+        """The module that is converted to OpenVINO (returns a tensor or a tuple of tensors)."""
+        return model
+
+    def finish_ir(self, network: Any, model: Any, img_size: int) -> Any:
+        """Append float post-processing to the (possibly quantized) converted network (default: none)."""
+        return network
+
+    def decode_raw(self, model: Any, raw: Outputs, img_size: int) -> Outputs:
+        """The IR's outputs from the bare network's, as :meth:`finish_ir` computes them (default: the same)."""
+        return raw
+
+    @abstractmethod
+    def model_info(self) -> dict[str, str]:
+        """Model API ``rt_info['model_info']`` entries specific to the task (``model_type`` first)."""
+
+    # --- training
+    @abstractmethod
+    def train_loss(self, model: Any, inputs: Any, targets: Any) -> Any:
+        """Scalar loss of a batch, model in train mode."""
+
+    def forward(self, model: Any, inputs: Any) -> Any:
+        """The network's raw output in eval mode (what :meth:`outputs` and :meth:`val_loss` read)."""
+        return model(inputs)
+
+    @abstractmethod
+    def outputs(self, model: Any, raw: Any) -> list[Outputs]:
+        """Per image, the IR's outputs from :meth:`forward`'s result."""
+
+    def val_loss(self, raw: Any, targets: Any) -> Any | None:
+        """Validation loss from :meth:`forward`'s result, or ``None`` when the model has none in eval mode."""
+        return None
+
+    def torch_outputs(self, model: Any, inputs: Any) -> list[Outputs]:
+        """Per image, the IR's outputs computed by PyTorch."""
+        return self.outputs(model, self.forward(model, inputs))
+
+    def evaluate_batch(self, model: Any, inputs: Any, targets: Any) -> tuple[list[Outputs], Any | None]:
+        """One forward pass: per-image outputs and the validation loss."""
+        raw = self.forward(model, inputs)
+        return self.outputs(model, raw), self.val_loss(raw, targets)
+
+    @abstractmethod
+    def make_metrics(self, labels: list[str]) -> Any:
+        """Metrics with ``update_predictions(predictions, targets)`` and ``compute() -> dict``."""
+
+    # --- inference
+    @abstractmethod
+    def postprocess(self, outputs: Outputs, image_hw: tuple[int, int], input_hw: tuple[int, int]) -> Prediction:
+        """One image's outputs -> Prediction in the original image's coordinates."""
+
+    @abstractmethod
+    def agreement(self, a: Prediction, b: Prediction) -> float:
+        """How far two variants' predictions agree, 0..1."""
+
+    # --- view
+    @abstractmethod
+    def draw(self, image: np.ndarray, prediction: Prediction, labels: list[str]) -> Any:
+        """The image with the prediction drawn on it (PIL image)."""
+
+    @abstractmethod
+    def ground_truth(self, target: Any) -> Prediction:
+        """A target as a Prediction, so annotations are drawn and described like predictions."""
+
+    @abstractmethod
+    def caption(self, prediction: Prediction, labels: list[str]) -> str:
+        """One short line naming what a prediction (or ground truth) contains."""
+
+    @abstractmethod
+    def describe(self, prediction: Prediction, labels: list[str]) -> dict:
+        """A JSON-able description of a prediction (the predict verb's output)."""
+
+    @abstractmethod
+    def describe_text(self, description: dict) -> str:
+        """:meth:`describe`'s result as one line for the terminal."""

@@ -1,0 +1,54 @@
+"""Training settings: task defaults fill what is unset, every bad value is refused with a fix (no training)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import StudioError
+from engine.tasks import TASKS
+from engine.training.config import TrainConfig
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_unset_settings_take_the_tasks_defaults(task):
+    config = TrainConfig(task=task).resolved()
+    spec = TASKS[task]
+    assert config.model == spec.default_arch
+    for key, value in spec.train_defaults.items():
+        assert getattr(config, key) == value
+
+
+def test_given_settings_win_over_the_defaults():
+    config = TrainConfig(task="classification", epochs=3, img_size=96, model="resnet18").resolved()
+    assert (config.epochs, config.img_size, config.model, config.batch_size) == (3, 96, "resnet18", 32)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("epochs", 0),
+        ("epochs", -1),
+        ("batch_size", 1),
+        ("img_size", 16),
+        ("img_size", 5000),
+        ("lr", 0.0),
+        ("lr", 1.5),
+        ("patience", 0),
+        ("max_steps", -2),
+    ],
+)
+def test_bad_values_are_refused_naming_the_setting(setting, value):
+    with pytest.raises(StudioError, match=f"invalid training setting {setting}={value}"):
+        TrainConfig(task="classification", **{setting: value}).resolved()
+
+
+def test_unknown_model_and_task_list_the_valid_ones():
+    with pytest.raises(StudioError, match="unknown classification model 'vgg99'; valid: mobilenet_v3_small"):
+        TrainConfig(task="classification", model="vgg99").resolved()
+    with pytest.raises(StudioError, match="unknown task 'pose'; valid: classification, detection, segmentation"):
+        TrainConfig(task="pose").resolved()
+
+
+def test_config_roundtrips_and_ignores_unknown_keys():
+    config = TrainConfig(task="detection", epochs=2).resolved()
+    assert TrainConfig.from_dict({**config.to_dict(), "from_an_older_version": 1}) == config

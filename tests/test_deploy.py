@@ -1,0 +1,60 @@
+"""The deploy verb's zip, opened: the IR inside loads and predicts what the product predicts."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import openvino as ov
+import pytest
+
+import engine
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_imagenet, tmp_path_factory):
+    """A run trained for two steps with its FP32 IR: enough to deploy (accuracy is not the point here)."""
+    ws = tmp_path_factory.mktemp("deploy") / "ws"
+    dataset = engine.import_dataset(str(tiny_imagenet), workspace=ws)["dataset"]
+    run = engine.train(dataset, epochs=1, max_steps=2, img_size=32, batch_size=8, workspace=ws)["run"]
+    engine.optimize(run, variants=["fp32"], calib_size=8, workspace=ws)
+    return {"ws": ws, "run": run, "data": tiny_imagenet}
+
+
+def test_the_zip_holds_a_working_ir_with_its_labels(tiny_run, tmp_path):
+    out = tmp_path / "model.zip"
+    result = engine.deploy(tiny_run["run"], variant="fp32", out=str(out), workspace=tiny_run["ws"])
+    assert result["path"] == str(out) and result["size_bytes"] == out.stat().st_size
+    with zipfile.ZipFile(out) as zf:
+        assert sorted(zf.namelist()) == ["README.txt", "labels.txt", "model.bin", "model.xml", "model_info.json"]
+        zf.extractall(tmp_path / "unzipped")
+        labels = zf.read("labels.txt").decode().split()
+        info = json.loads(zf.read("model_info.json"))
+        readme = zf.read("README.txt").decode()
+    assert labels == ["circle", "cross", "square", "triangle"] and info["labels"] == " ".join(labels)
+    assert info["model_type"] == "Classification" and "Model.create_model" in readme
+
+    image = next((tiny_run["data"] / "test").rglob("*.png"))
+    ours = engine.predict(tiny_run["run"], [str(image)], variant="fp32", workspace=tiny_run["ws"])["predictions"][0]
+    compiled = ov.Core().compile_model(str(tmp_path / "unzipped" / "model.xml"), "CPU")
+    assert list(compiled.input(0).shape) == [1, 3, 32, 32]
+    from engine.inference.preprocess import to_input
+
+    logits = compiled(to_input(engine.read_image(image), 32))[0]
+    assert int(np.argmax(logits)) == ours["label"]
+
+
+def test_only_openvino_variants_deploy_and_out_must_be_a_file(tiny_run, tmp_path):
+    with pytest.raises(engine.StudioError, match="only OpenVINO variants can be deployed"):
+        engine.deploy(tiny_run["run"], variant="torch-fp32", workspace=tiny_run["ws"])
+    with pytest.raises(engine.StudioError, match="is a folder; give the path of the zip file"):
+        engine.deploy(tiny_run["run"], variant="fp32", out=str(tmp_path), workspace=tiny_run["ws"])
+    with pytest.raises(engine.StudioError, match="has no int8 model"):
+        engine.deploy(tiny_run["run"], variant="int8", workspace=tiny_run["ws"])
+
+
+def test_the_default_zip_lives_in_the_run_folder(tiny_run):
+    result = engine.deploy(tiny_run["run"], variant="fp32", workspace=tiny_run["ws"])
+    assert result["path"].startswith(str(tiny_run["ws"] / "runs" / str(tiny_run["run"]) / "deploy"))
+    assert result["snippets"]["cli"].endswith(f"--workspace {tiny_run['ws'].resolve()}")

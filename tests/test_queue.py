@@ -1,0 +1,53 @@
+"""The job queue with a trivial verb: one job at a time, the finishing job starts the next, cancel, results."""
+
+from __future__ import annotations
+
+import time
+
+import engine
+from engine.jobs.queue import ACTIVE
+
+
+def wait_for(job_id: int, statuses: tuple[str, ...], timeout: float = 120) -> dict:
+    """Poll the queue (as the pages do) until the job reaches one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = next(j for j in engine.list_jobs() if j["id"] == job_id)
+        if job["status"] in statuses:
+            return job
+        time.sleep(0.1)
+    msg = f"job {job_id} never reached {statuses}: {job}"
+    raise AssertionError(msg)
+
+
+def test_one_job_at_a_time_in_order(workspace, monkeypatch):
+    monkeypatch.setenv("STUDIO_MAX_JOBS", "1")
+    first = engine.submit_job("list_formats", {}, title="first")
+    second = engine.submit_job("list_formats", {}, title="second")
+    third = engine.submit_job("list_formats", {}, title="third")
+    assert first["status"] in ACTIVE and first["pid"]
+    assert (second["status"], third["status"]) == ("queued", "queued")
+    assert engine.cancel_job(third["id"])["status"] == "cancelled"
+
+    done = wait_for(first["id"], ("completed", "failed"))
+    assert done["status"] == "completed", done["error"]
+    assert "coco_instances" in done["result"]
+    later = wait_for(second["id"], ("completed", "failed"))  # started by the first job as it finished
+    assert later["status"] == "completed" and later["started"] >= done["finished"] - 0.5
+    assert wait_for(third["id"], ("cancelled",))["started"] is None
+    assert (workspace / "jobs" / f"{first['id']}.log").is_file()
+
+
+def test_a_failing_verb_fails_the_job_with_its_message(workspace):
+    job = engine.submit_job("dataset_info", {"dataset": 42}, title="missing")
+    failed = wait_for(job["id"], ("completed", "failed"))
+    assert failed["status"] == "failed" and "no dataset 42" in failed["error"]
+
+
+def test_only_verbs_can_be_jobs(workspace):
+    try:
+        engine.submit_job("rm -rf", {})
+    except engine.StudioError as exc:
+        assert "unknown job verb 'rm -rf'; valid: sample, import_dataset" in str(exc)
+    else:
+        raise AssertionError("an unknown verb was queued")
