@@ -12,6 +12,7 @@ REQUIRED_KEYS = (
     "scale_values",
     "reverse_input_channels",
     "resize_type",
+    "input_dtype",
 )
 
 

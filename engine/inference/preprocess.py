@@ -41,8 +41,14 @@ def to_input(image: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
 
 
 def model_api_preprocessing() -> dict[str, str]:
-    """The same pre-processing in Model API's terms (values in 0-255, image given as BGR)."""
+    """The same pre-processing in Model API's terms (values in 0-255, image given as BGR).
+
+    ``input_dtype=f32`` makes Model API convert the image to float *before* its embedded resize. With its
+    default (u8) the resize runs on uint8 and rounds every pixel to a whole gray level, and how it rounds
+    depends on the CPU's kernel (AVX2 and AVX-512 differ): near-tied images then flip class on some CPUs.
+    In float both resizes are the same bilinear interpolation, so Model API sees the product's input."""
     return {
+        "input_dtype": "f32",
         "mean_values": " ".join(f"{255 * m:g}" for m in MEAN),
         "scale_values": " ".join(f"{255 * s:g}" for s in STD),
         "reverse_input_channels": "True",
