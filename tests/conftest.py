@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -29,22 +30,54 @@ def workspace(tmp_path, monkeypatch) -> Path:
     return ws
 
 
-def run_cli(*args: str, workspace: Path, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``python -m engine`` as a user would; return the completed process."""
-    env = {**os.environ, "STUDIO_WORKSPACE": str(workspace)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def run_cli(
+    *args: str, workspace: Path, check: bool = True, timeout: float = 600, subprocess_: bool = False
+) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would: ``engine.cli.main`` in this process (what ``python -m engine`` calls), or
+    with ``subprocess_=True`` a real ``python -m engine`` process (signals, exit codes of the interpreter)."""
+    if subprocess_:
+        env = {**os.environ, "STUDIO_WORKSPACE": str(workspace)}
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    else:
+        import contextlib
+        import io
+
+        from engine import cli
+
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main([*args, "--workspace", str(workspace)])
+            except SystemExit as stop:  # argparse refusing the line
+                code = stop.code
+        proc = subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
     if check and proc.returncode != 0:
         msg = f"`engine {' '.join(args)}` failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         raise AssertionError(msg)
     return proc
+
+
+def wait_for(job_id: int, statuses: tuple[str, ...], timeout: float = 300) -> dict:
+    """Poll the job queue (as the pages do) until the job reaches one of ``statuses``."""
+    import time
+
+    import engine
+
+    deadline = time.monotonic() + timeout
+    while True:
+        job = next(j for j in engine.list_jobs() if j["id"] == job_id)
+        if job["status"] in statuses or time.monotonic() > deadline:
+            assert job["status"] in statuses, f"job {job_id} never reached {statuses}: {job}"
+            return job
+        time.sleep(0.1)
 
 
 def read(path, task: str | None = None, **kwargs):
@@ -59,3 +92,76 @@ def last_json(proc: subprocess.CompletedProcess):
     import json
 
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# One real pipeline per task (CLI: import -> train -> optimize -> benchmark) on generated data, made once per
+# test session and shared by the CLI end-to-end tests and the page tests.
+PIPELINES = {
+    "classification": {
+        "sample": {"seed": 5, "per_class": (("train", 200), ("val", 20), ("test", 20))},
+        "train": ("--epochs", "12"),  # learnt enough that accuracy-controlled INT8 converges fast
+        "variants": "fp32,fp16,int8,int8-acc",
+        "calib": "64",
+    },
+    "detection": {  # an easier sample than the default (fewer, larger, filled objects) so a short run learns
+        "sample": {
+            "seed": 3,
+            "splits": (("train", 320), ("val", 24), ("test", 24)),
+            "max_objects": 3,
+            "object_scale": (0.3, 0.5),
+            "outlined": 0.0,
+            "max_size": 160,
+        },
+        "train": ("--epochs", "10", "--img-size", "192", "--batch-size", "8"),
+        "variants": "fp32,int8",
+        "calib": "48",
+    },
+    "segmentation": {
+        "sample": {"seed": 3, "splits": (("train", 160), ("val", 20), ("test", 20))},
+        "train": ("--epochs", "12", "--img-size", "96"),  # confident enough that INT8 keeps >= 95 % of pixels
+        "variants": "fp32,int8",
+        "calib": "48",
+    },
+}
+
+
+def _prepare(task: str, root: Path) -> dict:
+    from engine.tasks import get_task
+
+    settings = PIPELINES[task]
+    data, ws = root / "data", root / "ws"
+    sample = importlib.import_module(get_task(task).sample.module)
+    sample.generate(data, sample.SampleConfig(**settings["sample"]))
+    imported = last_json(run_cli("data", "import", str(data), "--json", workspace=ws))
+    dataset = str(imported["dataset"])
+    trained = last_json(run_cli("train", "--dataset", dataset, *settings["train"], "--json", workspace=ws))
+    run = str(trained["run"])
+    optimize = ("optimize", run, "--variants", settings["variants"], "--calib-size", settings["calib"], "--json")
+    optimized = last_json(run_cli(*optimize, workspace=ws))
+    bench = ("--variants", "torch-fp32,int8", "--precisions", "default,f32", "--iterations", "10", "--json")
+    benchmarked = last_json(run_cli("benchmark", run, *bench, workspace=ws))
+    run_dir = ws / "runs" / run
+    return {
+        "task": task,
+        "data": data,
+        "ws": ws,
+        "dataset": imported,
+        "train": trained,
+        "optimize": optimized,
+        "benchmark": benchmarked,
+        "xml": {v: run_dir / "variants" / v / "model.xml" for v in settings["variants"].split(",")},
+        "test_images": sorted(p for p in data.rglob("*") if "test" in p.parts and p.suffix in (".png", ".jpg")),
+    }
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory):
+    """``prepared(task)``: that task's shared pipeline workspace (made on first use)."""
+    made: dict[str, dict] = {}
+
+    def get(task: str) -> dict:
+        if task not in made:
+            made[task] = _prepare(task, tmp_path_factory.mktemp(f"prepared-{task}"))
+        return made[task]
+
+    return get

@@ -14,67 +14,27 @@ from engine.data.images import read_rgb
 from engine.export.model_info import REQUIRED_KEYS
 from engine.export.model_info import read as read_model_info
 from engine.inference.predictor import OpenVINOPredictor
-from tests.conftest import last_json, run_cli
+from tests.conftest import PIPELINES, last_json, run_cli
 
 pytestmark = pytest.mark.slow
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 
 SETTINGS = {
-    "detection": {  # an easier sample than the default (fewer, larger, filled objects) so a short run learns
-        "splits": (("train", 320), ("val", 24), ("test", 24)),
-        "sample": {"max_objects": 3, "object_scale": (0.3, 0.5), "outlined": 0.0, "max_size": 160},
-        "train": ("--epochs", "10", "--img-size", "192", "--batch-size", "8"),
-        "metric": "map_50",
-        "margin": 0.05,  # over the trivial baseline, after ~2 minutes of training from random init
-        "model_type": "SSD",
-    },
-    "segmentation": {
-        "splits": (("train", 160), ("val", 20), ("test", 20)),
-        "train": ("--epochs", "8", "--img-size", "96"),
-        "metric": "miou",
-        "margin": 0.15,
-        "model_type": "Segmentation",
-    },
+    "detection": {"metric": "map_50", "margin": 0.05, "model_type": "SSD"},  # margin over the trivial baseline
+    "segmentation": {"metric": "miou", "margin": 0.15, "model_type": "Segmentation"},
 }
 
 
 @pytest.fixture(scope="module", params=list(SETTINGS))
-def pipeline(request, tmp_path_factory):
-    import importlib
-
-    task, settings = request.param, SETTINGS[request.param]
-    root = tmp_path_factory.mktemp(f"e2e-{task}")
-    data, ws = root / "data", root / "ws"
-    sample = importlib.import_module(f"engine.data.sample_{task}")
-    sample.generate(data, sample.SampleConfig(seed=3, splits=settings["splits"], **settings.get("sample", {})))
-    imported = last_json(run_cli("data", "import", str(data), "--json", workspace=ws))
-    trained = last_json(
-        run_cli("train", "--dataset", str(imported["dataset"]), *settings["train"], "--json", workspace=ws)
-    )
-    optimized = last_json(
-        run_cli(
-            "optimize", str(trained["run"]), "--variants", "fp32,int8", "--calib-size", "48", "--json", workspace=ws
-        )
-    )
-    run_dir = ws / "runs" / str(trained["run"])
-    test_images = sorted(p for p in data.rglob("*") if "test" in p.parts and p.suffix == ".jpg")
-    return {
-        "task": task,
-        "settings": settings,
-        "data": data,
-        "ws": ws,
-        "dataset": imported,
-        "train": trained,
-        "optimize": optimized,
-        "xml": {v: run_dir / "variants" / v / "model.xml" for v in ("fp32", "int8")},
-        "test_images": test_images,
-    }
+def pipeline(request, prepared):
+    """The session's pipeline of each task (tests/conftest.py), shared with the page tests."""
+    return {**prepared(request.param), "settings": SETTINGS[request.param]}
 
 
 def test_import_infers_the_task(pipeline):
     info = pipeline["dataset"]
     assert info["task"] == pipeline["task"]
-    assert {s: v["images"] for s, v in info["splits"].items()} == dict(pipeline["settings"]["splits"])
+    assert {s: v["images"] for s, v in info["splits"].items()} == dict(PIPELINES[pipeline["task"]]["sample"]["splits"])
     if pipeline["task"] == "detection":
         assert info["format"] == "coco_instances" and info["labels"] == ["circle", "square", "triangle"]
         assert 1 <= info["boxes_per_image"]["min"] <= info["boxes_per_image"]["max"] <= 3

@@ -52,3 +52,14 @@ def test_unknown_model_and_task_list_the_valid_ones():
 def test_config_roundtrips_and_ignores_unknown_keys():
     config = TrainConfig(task="detection", epochs=2).resolved()
     assert TrainConfig.from_dict({**config.to_dict(), "from_an_older_version": 1}) == config
+
+
+def test_a_dataset_trains_only_its_own_task(tiny_imagenet, workspace):
+    import engine
+
+    dataset = engine.import_dataset(str(tiny_imagenet))["dataset"]
+    with pytest.raises(StudioError, match="classification dataset; it cannot train a detection model"):
+        engine.train(dataset, task="detection")
+    with pytest.raises(StudioError, match="invalid training setting epochs=0"):
+        engine.train(dataset, epochs=0)
+    assert engine.list_runs() == []  # refused before a run was created

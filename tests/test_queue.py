@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import engine
 from engine.jobs.queue import ACTIVE
-
-
-def wait_for(job_id: int, statuses: tuple[str, ...], timeout: float = 120) -> dict:
-    """Poll the queue (as the pages do) until the job reaches one of ``statuses``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = next(j for j in engine.list_jobs() if j["id"] == job_id)
-        if job["status"] in statuses:
-            return job
-        time.sleep(0.1)
-    msg = f"job {job_id} never reached {statuses}: {job}"
-    raise AssertionError(msg)
+from tests.conftest import wait_for
 
 
 def test_one_job_at_a_time_in_order(workspace, monkeypatch):

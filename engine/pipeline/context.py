@@ -63,14 +63,20 @@ class Context:
 
 @contextmanager
 def run_log(run_dir: Path) -> Iterator[None]:
-    """Mirror the engine's log records into ``<run>/log.txt`` while a verb works on the run."""
+    """Mirror the engine's log records (INFO and up) into ``<run>/log.txt`` while a verb works on the run,
+    whatever logging the caller configured (a script's root logger is at WARNING by default)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(run_dir / "log.txt", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
     root = logging.getLogger("engine")
+    level = root.level
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
     root.addHandler(handler)
     try:
         yield
     finally:
         root.removeHandler(handler)
+        root.setLevel(level)
         handler.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.export.variants import VARIANTS
 from engine.pipeline.context import Context
 from engine.store.atomic import read_jsonl
 
@@ -43,7 +44,7 @@ def variant_table(ctx: Context, run_id: int | str) -> dict:
             "size (MB)": v["size_bytes"] / 1e6,
             "size ratio vs FP32": v["metrics"].get("size_ratio_vs_fp32"),
         }
-        for v in ctx.db.list_variants(run["id"])
+        for v in sorted(ctx.db.list_variants(run["id"]), key=lambda v: list(VARIANTS).index(v["name"]))
     ]
     return {"run": run["id"], "metric": task.primary_metric, "metric_name": task.metric_name, "rows": rows}
 
