@@ -53,6 +53,7 @@ if not measured["rows"]:
     st.info("No results yet: pick variants and devices above and press **Run benchmark**.")
     st.stop()
 table = pd.DataFrame(measured["rows"]).rename(columns={"metric": measured["metric_name"]})
+(st.success if measured["pick"] else st.warning)(engine.benchmark_verdict(measured))
 if measured["contended"]:
     st.warning("Some results were measured while other processes used the CPU: their timings are pessimistic.")
 left, right = st.columns(2)

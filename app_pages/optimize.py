@@ -25,11 +25,22 @@ with st.form("optimize"):
         300,
         help="NNCF collects activation ranges on this many training images.",
     )
+    with st.expander("Structured pruning (variants pruned, pruned-int8)"):
+        c1, c2, c3, c4 = st.columns(4)
+        ratio = c1.slider("Channels removed", 0.1, 0.8, 0.3, 0.05, help="Share of the prunable channels removed.")
+        importance = c2.selectbox("Importance", list(engine.PRUNE_IMPORTANCE), format_func=engine.PRUNE_IMPORTANCE.get)
+        steps = c3.number_input("Steps", 1, 10, 3, help="Pruning steps; each is followed by fine-tuning.")
+        epochs = c4.number_input("Fine-tune epochs per step", 0, 50, 2)
+        st.caption(
+            "Torch-Pruning removes whole channels, so the network does less work on any CPU. Unstructured sparsity"
+            " (nncf.prune) is not offered: it zeroes weights but keeps every shape, which buys no CPU speed."
+        )
     ready = run["status"] in ("completed", "early_stopped", "cancelled")
     if st.form_submit_button("Optimize", type="primary", disabled=not ready, icon=":material/compress:"):
+        settings = {"prune_ratio": ratio, "prune_importance": importance, "prune_steps": int(steps)}
         jobs.start(
             "optimize",
-            {"run": run["run"], "variants": chosen, "calib_size": int(calib)},
+            {"run": run["run"], "variants": chosen, "calib_size": int(calib), **settings, "prune_epochs": int(epochs)},
             f"Optimize run {run['run']}: {', '.join(chosen)}",
         )
     if not ready:
@@ -57,6 +68,7 @@ st.dataframe(
         "agreement with FP32": st.column_config.NumberColumn(format="percent"),
         "size ratio vs FP32": st.column_config.NumberColumn(format="%.2fx"),
         "size (MB)": st.column_config.NumberColumn(format="%.2f"),
+        "MACs vs original": st.column_config.NumberColumn(format="percent"),
         "drop vs PyTorch (pp)": st.column_config.NumberColumn(format="%.2f"),
     },
 )

@@ -28,7 +28,8 @@ def configurations(baseline: TorchPredictor, size: int, calib: list, out: Path) 
     task, labels, stem = baseline.task, baseline.labels, f"{out.name}_{size}"
     build = BuildContext(
         fp32_model=convert.to_openvino(baseline.model, size, task),
-        finish=lambda m: convert.finish(m, task, baseline.model, size, labels),
+        finish=lambda m, model=None: convert.finish(m, task, model or baseline.model, size, labels),
+        convert=lambda model: convert.to_openvino(model, size, task),
         torch_model=baseline.model,
         train_samples=calib,
         val_samples=[],

@@ -30,6 +30,7 @@ from engine.api import (
     variant_table,
 )
 from engine.benchmark.runner import HINTS, PRECISIONS
+from engine.compression.prune import IMPORTANCE as PRUNE_IMPORTANCE
 from engine.dashboard import (
     gallery,
     job_log_tail,
@@ -42,6 +43,7 @@ from engine.dashboard import (
 )
 from engine.errors import StudioError
 from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS
+from engine.report import verdict as benchmark_verdict
 from engine.tasks import DEFAULT_TASK, TASKS, get_task
 
 __all__ = [
@@ -49,12 +51,14 @@ __all__ = [
     "DEFAULT_TASK",
     "HINTS",
     "PRECISIONS",
+    "PRUNE_IMPORTANCE",
     "TASKS",
     "VARIANTS",
     "VERBS",
     "StudioError",
     "benchmark",
     "benchmark_table",
+    "benchmark_verdict",
     "cancel_job",
     "compare",
     "dataset_info",

@@ -8,6 +8,7 @@ The helpers at the end serve the dashboard (drawing, uploads, loaded models) and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -166,14 +167,31 @@ def evaluate(
 
 
 def optimize(
-    run: int, *, variants: Sequence[str] | None = None, calib_size: int = 300, workspace: Workspace = None
+    run: int,
+    *,
+    variants: Sequence[str] | None = None,
+    calib_size: int = 300,
+    prune_ratio: float = 0.3,
+    prune_importance: str = "l1",
+    prune_steps: int = 3,
+    prune_epochs: int = 2,
+    workspace: Workspace = None,
 ) -> OptimizeResult:
-    """Export OpenVINO IR variants (FP32, FP16, INT8 via NNCF PTQ...) and score each on the test split.
+    """Export OpenVINO IR variants (FP32, FP16, INT8 via NNCF PTQ, pruned...) and score each on the test split.
 
-    Python: ``engine.optimize(3, variants=["fp32", "fp16", "int8"], calib_size=300)``
-    CLI:    ``python -m engine optimize 3 --variants fp32,fp16,int8 --calib-size 300``
+    ``prune_*`` shape the ``pruned`` / ``pruned-int8`` variants: the share of channels removed, the importance
+    criterion (l1, l2, bn, fpgm), the pruning steps and the fine-tuning epochs after each step.
+
+    Python: ``engine.optimize(3, variants=["fp32", "int8", "pruned-int8"], prune_ratio=0.3)``
+    CLI:    ``python -m engine optimize 3 --variants fp32,int8,pruned-int8 --prune-ratio 0.3``
     """
-    return optimizing.optimize(Context.open(workspace), run, variants=variants, calib_size=calib_size)
+    from engine.export.variants import Pruning
+
+    pruning = Pruning(ratio=prune_ratio, importance=prune_importance, steps=prune_steps, epochs_per_step=prune_epochs)
+    ctx = Context.open(workspace)
+    batch = ctx.run(run)["config"].get("batch_size")
+    pruning = dataclasses.replace(pruning, batch_size=batch) if batch else pruning
+    return optimizing.optimize(ctx, run, variants=variants, calib_size=calib_size, pruning=pruning)
 
 
 def benchmark(

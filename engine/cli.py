@@ -94,6 +94,10 @@ HELP = {  # parameter help shared by every command that has the parameter
     "iterations": "timed requests",
     "seconds": "measure for this many seconds instead of --iterations",
     "calib_size": "INT8 calibration images from the train split",
+    "prune_ratio": "pruned variants: share of the prunable channels removed (0-1)",
+    "prune_importance": "pruned variants: channel importance criterion",
+    "prune_steps": "pruned variants: pruning steps, each followed by fine-tuning",
+    "prune_epochs": "pruned variants: fine-tuning epochs after each pruning step",
     "images": "image files",
     "save": "folder for annotated copies",
     "verb": "the verb to run",
@@ -105,6 +109,7 @@ HELP = {  # parameter help shared by every command that has the parameter
 def _choices() -> dict[str, list[str]]:
     from engine.api import JOB_VERBS
     from engine.benchmark.runner import HINTS
+    from engine.compression.prune import IMPORTANCE
     from engine.data.splits import SPLITS
     from engine.export.variants import VARIANTS
     from engine.tasks import TASKS
@@ -117,6 +122,7 @@ def _choices() -> dict[str, list[str]]:
         "hint": list(HINTS),
         "split": list(SPLITS),
         "verb": list(JOB_VERBS),
+        "prune_importance": list(IMPORTANCE),
     }
 
 

@@ -73,6 +73,26 @@ def _display_table(result: r.VariantTable | r.BenchmarkTable) -> str:
     return table(rows, columns)
 
 
+def _benchmark_table(result: r.BenchmarkTable) -> str:
+    return f"{_display_table(result)}\n\n{verdict(result)}"
+
+
+def verdict(result: r.BenchmarkTable) -> str:
+    """One line: which variant is the optimized one on this device, or that none is faster here."""
+    pick = result.get("pick")
+    if not result["rows"]:
+        return "not benchmarked yet"
+    if pick is None:
+        return (
+            "no variant is measurably faster than the FP32 IR at the device's default precision here while keeping"
+            f" {result['metric_name']} (>= 1.05x, within the task's accuracy budget): none counts as optimized"
+        )
+    return (
+        f"optimized: {pick['variant']} on {pick['device']} ({pick['precision ran']}), {pick['speed-up vs FP32']:.2f}x"
+        f" the FP32 IR's speed ({pick['median ms']:.3f} ms median) within the accuracy budget"
+    )
+
+
 def _predict(result: r.PredictResult) -> str:
     rows = [{"image": p["image"], "prediction": get_task(p["task"]).describe_text(p)} for p in result["predictions"]]
     return table(rows, ["image", "prediction"])
@@ -134,7 +154,7 @@ RENDERERS: dict[object, Callable[[Any], str]] = {
     r.OptimizeResult: _optimize,
     r.BenchmarkResult: _benchmark,
     r.VariantTable: _display_table,
-    r.BenchmarkTable: _display_table,
+    r.BenchmarkTable: _benchmark_table,
     r.PredictResult: _predict,
     r.CompareResult: _compare,
     r.DeployResult: _deploy,

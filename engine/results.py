@@ -82,6 +82,7 @@ class BenchmarkTable(TypedDict):
     rows: list[dict]
     samples: list[dict]  # {"config", "latency_ms"} per request
     contended: bool
+    pick: dict | None  # the fastest variant that keeps accuracy and beats the FP32 IR here (None: none does)
 
 
 class VariantTable(TypedDict):

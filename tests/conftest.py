@@ -100,7 +100,7 @@ PIPELINES = {
     "classification": {
         "sample": {"seed": 5, "per_class": (("train", 200), ("val", 20), ("test", 20))},
         "train": ("--epochs", "12"),  # learnt enough that accuracy-controlled INT8 converges fast
-        "variants": "fp32,fp16,int8,int8-acc",
+        "variants": "fp32,fp16,int8,int8-acc,pruned,pruned-int8",
         "calib": "64",
     },
     "detection": {  # an easier sample than the default (fewer, larger, filled objects) so a short run learns

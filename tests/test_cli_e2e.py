@@ -41,7 +41,7 @@ def test_training_learns_and_writes_its_artifacts(pipeline):
 
 def test_variants_are_accurate_small_and_agree(pipeline):
     variants = pipeline["optimize"]["variants"]
-    assert set(variants) == {"torch-fp32", "fp32", "fp16", "int8", "int8-acc"}
+    assert set(variants) == {"torch-fp32", "fp32", "fp16", "int8", "int8-acc", "pruned", "pruned-int8"}
     torch_top1 = variants["torch-fp32"]["top1"]
     assert torch_top1 > 0.4
     assert variants["fp32"]["top1"] == pytest.approx(torch_top1, abs=0.02)
@@ -52,9 +52,23 @@ def test_variants_are_accurate_small_and_agree(pipeline):
     assert variants["int8"]["size_bytes"] < 0.6 * variants["fp32"]["size_bytes"]
 
 
+def test_pruned_variants_are_smaller_and_still_work(pipeline):
+    variants = pipeline["optimize"]["variants"]
+    pruning = variants["pruned"]["pruning"]
+    assert pruning == variants["pruned-int8"]["pruning"]  # one pruned network serves both variants
+    assert pruning["ratio"] == 0.3 and pruning["macs_after"] <= (1 - 0.3) * 1.1 * pruning["macs_before"]
+    assert pruning["params_after"] < 0.8 * pruning["params_before"]
+    assert variants["pruned"]["size_bytes"] < 0.8 * variants["fp32"]["size_bytes"]
+    assert variants["pruned-int8"]["size_bytes"] < variants["int8"]["size_bytes"]
+    assert variants["pruned"]["top1"] > 0.4  # fine-tuned after each step: far above chance (0.25)
+    assert variants["pruned-int8"]["agreement"]["fp32"] >= 0.6
+    model = ov.Core().read_model(pipeline["xml"]["pruned"])
+    assert model.output(0).get_partial_shape()[1].get_length() == 4  # every class kept
+
+
 def test_every_ir_carries_model_api_metadata_and_static_shape(pipeline):
     run_dir = pipeline["ws"] / "runs" / str(pipeline["train"]["run"])
-    for name in ("fp32", "fp16", "int8", "int8-acc"):
+    for name in ("fp32", "fp16", "int8", "int8-acc", "pruned", "pruned-int8"):
         model = ov.Core().read_model(run_dir / "variants" / name / "model.xml")
         info = read_model_info(model)
         assert set(REQUIRED_KEYS) <= set(info), name

@@ -7,15 +7,28 @@ the others are OpenVINO IRs made from it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.errors import StudioError
 
 
 @dataclass(frozen=True)
+class Pruning:
+    """How the ``pruned`` variants are made (structured channel pruning + fine-tuning)."""
+
+    ratio: float = 0.3  # share of the prunable channels removed
+    importance: str = "l1"  # criterion, see engine.compression.prune.IMPORTANCE
+    steps: int = 3  # pruning steps, each followed by fine-tuning
+    epochs_per_step: int = 2  # fine-tuning epochs after each step
+    lr: float = 5e-4  # fine-tuning learning rate (the training's peak divided by ~4-10)
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
 class BuildContext:
     fp32_model: object  # the converted FP32 network (ov.Model), before the task's post-processing
-    finish: Callable[[object], object]  # appends post-processing, output names and model_info
+    finish: Callable[..., object]  # (network, torch model=the trained one) -> IR with post-processing, model_info
+    convert: Callable[[object], object]  # a torch model -> its converted network (ov.Model), like fp32_model
     torch_model: object  # the trained PyTorch model (decodes raw outputs while NNCF scores the bare network)
     train_samples: list
     val_samples: list
@@ -25,6 +38,9 @@ class BuildContext:
     calib_size: int
     seed: int
     max_drop: float = 0.005
+    pruning: Pruning = field(default_factory=Pruning)
+    shared: dict = field(default_factory=dict)  # what one optimize call's variants share (the pruned model)
+    notes: dict = field(default_factory=dict)  # variant -> extra facts recorded with its metrics (MACs...)
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,53 @@ def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
     return ctx.finish(model), False
 
 
+def _pruned_network(ctx: BuildContext):
+    """The trained model with ``ctx.pruning.ratio`` of its channels removed and fine-tuned, converted (once per
+    optimize call: ``pruned`` and ``pruned-int8`` share it)."""
+    if "pruned" not in ctx.shared:
+        import copy
+
+        import torch
+
+        from engine.compression.prune import prune
+        from engine.training.fine_tune import fine_tune
+
+        settings = ctx.pruning
+        model = copy.deepcopy(ctx.torch_model)
+        example = torch.zeros(1, 3, ctx.img_size, ctx.img_size)
+
+        def tune(step: int) -> None:
+            fine_tune(model, ctx.task, ctx.train_samples, ctx.img_size, epochs=settings.epochs_per_step,
+                      lr=settings.lr, batch_size=settings.batch_size, seed=ctx.seed + step)  # fmt: skip
+
+        report = prune(
+            ctx.task.export_module(model),
+            example,
+            ratio=settings.ratio,
+            importance=settings.importance,
+            steps=settings.steps,
+            keep=ctx.task.output_layers(model),
+            fine_tune=tune,
+        )
+        ctx.shared["pruned"] = (model.eval(), ctx.convert(model), {"pruning": report.to_dict()})
+    return ctx.shared["pruned"]
+
+
+def _pruned(ctx: BuildContext) -> tuple[object, bool]:
+    model, network, facts = _pruned_network(ctx)
+    ctx.notes["pruned"] = facts
+    return ctx.finish(network, model), False
+
+
+def _pruned_int8(ctx: BuildContext) -> tuple[object, bool]:
+    from engine.compression.ptq import quantize_int8
+
+    model, network, facts = _pruned_network(ctx)
+    ctx.notes["pruned-int8"] = facts
+    quantized = quantize_int8(network, ctx.train_samples, ctx.img_size, calib_size=ctx.calib_size, seed=ctx.seed)
+    return ctx.finish(quantized, model), False
+
+
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
@@ -116,6 +179,23 @@ VARIANTS: dict[str, Variant] = {
             " (the layers that cost the most accuracy are reverted to float)",
             ("CPU", "GPU", "AUTO"),
             _int8_accuracy_control,
+        ),
+        Variant(
+            "pruned",
+            "FP32",
+            "openvino",
+            "Torch-Pruning removes whole channels (--prune-ratio, importance criterion) in steps, fine-tuning"
+            " after each; the smaller network converted to FP32 IR",
+            ("CPU", "GPU", "AUTO"),
+            _pruned,
+        ),
+        Variant(
+            "pruned-int8",
+            "INT8",
+            "openvino",
+            "the pruned, fine-tuned network quantized to INT8 with NNCF (post-training, as int8)",
+            ("CPU", "GPU", "NPU", "AUTO"),
+            _pruned_int8,
         ),
     )
 }

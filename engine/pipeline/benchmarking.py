@@ -100,7 +100,8 @@ def benchmark_table(ctx: Context, run_id: int | str) -> dict:
     request's latency, for distributions; ``config`` labels are distinct per variant x device x precision."""
     run = ctx.run(run_id)
     task = ctx.task(run)
-    accuracy = {v["name"]: v["metrics"].get(task.primary_metric) for v in ctx.db.list_variants(run["id"])}
+    variants = {v["name"]: v["metrics"] for v in ctx.db.list_variants(run["id"])}
+    accuracy = {name: m.get(task.primary_metric) for name, m in variants.items()}
     latest = {}
     for b in ctx.db.list_benchmarks(run["id"]):
         r = b["result"]
@@ -128,6 +129,7 @@ def benchmark_table(ctx: Context, run_id: int | str) -> dict:
             }
         )
         samples += [{"config": config, "latency_ms": value} for value in r.get("latency_samples_ms", [])]
+    pick = _rate(rows, variants, task.max_drop)
     return {
         "run": run["id"],
         "metric": task.primary_metric,
@@ -135,4 +137,31 @@ def benchmark_table(ctx: Context, run_id: int | str) -> dict:
         "rows": rows,
         "samples": samples,
         "contended": any(row["contended"] for row in rows),
+        "pick": pick,
     }
+
+
+FASTER = 1.05  # a speed-up below this is within the timing noise of a shared machine: not "faster"
+
+
+def _rate(rows: list[dict], variants: dict[str, dict], max_drop: float) -> dict | None:
+    """Add each row's speed-up over the FP32 IR at the device's default precision (same device) and whether
+    it is faster and keeps accuracy; return the fastest such row (None when no variant is faster here)."""
+    reference = {
+        r["device"]: r["median ms"] for r in rows if r["variant"] == "fp32" and r["precision asked"] == "default"
+    }
+    for row in rows:
+        base, median = reference.get(row["device"]), row["median ms"]
+        row["speed-up vs FP32"] = base / median if base and median else None
+        drop = variants.get(row["variant"], {}).get("drop_vs_torch_pp")
+        row["keeps accuracy"] = drop is not None and drop / 100 <= max_drop + 1e-9
+        row["faster"] = bool(row["speed-up vs FP32"] and row["speed-up vs FP32"] >= FASTER)
+    candidates = [
+        r
+        for r in rows
+        if r["faster"] and r["keeps accuracy"] and r["precision asked"] == "default" and not r["contended"]
+    ]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda r: r["speed-up vs FP32"])
+    return {key: best[key] for key in ("variant", "device", "precision ran", "median ms", "speed-up vs FP32")}

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from engine.errors import StudioError
 from engine.evaluation.evaluate import agreement_rate, evaluate_samples
 from engine.export import convert
-from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS, BuildContext, parse
+from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS, BuildContext, Pruning, parse
 from engine.inference.predictor import OpenVINOPredictor, Predictor, TorchPredictor, load_predictor
 from engine.pipeline.context import Context, run_log
 from engine.store.atomic import write_json
@@ -33,6 +33,7 @@ def optimize(
     *,
     variants: Sequence[str] | None = None,
     calib_size: int = 300,
+    pruning: Pruning | None = None,
     seed: int = 0,
 ) -> dict:
     run = ctx.run(run_id)
@@ -53,7 +54,8 @@ def optimize(
         )
         build = BuildContext(
             fp32_model=convert.to_openvino(baseline.model, img_size, task),
-            finish=lambda m: convert.finish(m, task, baseline.model, img_size, labels),
+            finish=lambda m, model=None: convert.finish(m, task, model or baseline.model, img_size, labels),
+            convert=lambda model: convert.to_openvino(model, img_size, task),
             torch_model=baseline.model,
             train_samples=ctx.samples(run, "train"),
             val_samples=ctx.samples(run, "val"),
@@ -62,6 +64,7 @@ def optimize(
             img_size=img_size,
             calib_size=calib_size,
             seed=seed,
+            pruning=pruning or Pruning(),
         )
         for name in names:
             log.info("run %s: building %s (%s)", run["id"], name, VARIANTS[name].how)
@@ -69,6 +72,7 @@ def optimize(
             xml = convert.save_ir(ov_model, run_dir / "variants" / name, fp16=fp16)
             metrics, preds = evaluate_samples(OpenVINOPredictor(xml, "CPU", EVAL_CONFIG), test)
             results[name] = _score(name, convert.ir_size(xml), metrics, preds, refs, base_metrics, task)
+            results[name].update(build.notes.get(name, {}))
             if name == "fp32":
                 refs["fp32"] = preds
     earlier = {v["name"]: v for v in ctx.db.list_variants(run["id"])}

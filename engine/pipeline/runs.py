@@ -43,6 +43,7 @@ def variant_table(ctx: Context, run_id: int | str) -> dict:
             "agreement with FP32": v["metrics"].get("agreement", {}).get("fp32"),
             "size (MB)": v["size_bytes"] / 1e6,
             "size ratio vs FP32": v["metrics"].get("size_ratio_vs_fp32"),
+            "MACs vs original": v["metrics"].get("pruning", {}).get("macs_ratio"),
         }
         for v in sorted(ctx.db.list_variants(run["id"]), key=lambda v: list(VARIANTS).index(v["name"]))
     ]

@@ -41,6 +41,7 @@ class Task(ABC):
     name: ClassVar[str]
     metric_name: ClassVar[str]  # how the primary metric is shown ("top-1", "mAP@0.5", "mIoU")
     primary_metric: ClassVar[str]  # the metric key that picks the best checkpoint and ranks variants
+    max_drop: ClassVar[float] = 0.005  # the largest metric drop (absolute, 0-1) a variant may cost and still count
     count_unit: ClassVar[str] = "images"  # what a dataset's per-class counts count
     deploy_result: ClassVar[str] = "print(result)\n"  # how the Deploy snippet reads Model API's result
 
@@ -95,6 +96,10 @@ class Task(ABC):
     @abstractmethod
     def build_model(self, arch: str, num_classes: int, pretrained: bool) -> tuple[Any, Any]:
         """``(nn.Module, WeightsStatus)``: ImageNet weights when cached and asked for, else random init."""
+
+    @abstractmethod
+    def output_layers(self, model: Any) -> list[Any]:
+        """The layers that produce the task's outputs (classes, boxes): pruning never removes their channels."""
 
     def export_module(self, model: Any) -> Any:
         """The module that is converted to OpenVINO (returns a tensor or a tuple of tensors)."""

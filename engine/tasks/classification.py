@@ -93,6 +93,10 @@ class Classification(Task):
     def build_model(self, arch, num_classes, pretrained):
         return models.build_model(arch, num_classes, pretrained)
 
+    def output_layers(self, model):
+        """The classifier's last Linear layer (one output per class)."""
+        return [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1:]
+
     def model_info(self) -> dict[str, str]:
         return {"model_type": "Classification", "multilabel": "False", "hierarchical": "False", "topk": "1"}
 

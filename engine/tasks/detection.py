@@ -95,6 +95,7 @@ class Detection(Task):
     name = "detection"
     metric_name = "mAP@0.5"
     primary_metric = "map_50"
+    max_drop = 0.01  # one mAP point
     count_unit = "objects"
     deploy_result = (
         "for box, score, label in zip(result.bboxes, result.scores, result.label_names):\n"
@@ -193,6 +194,19 @@ class Detection(Task):
     # --- model
     def build_model(self, arch, num_classes, pretrained):
         return models.build_model(arch, num_classes, pretrained)
+
+    def output_layers(self, model):
+        """The head's last convolutions, which lay out per-anchor class scores and box deltas."""
+        keep = []
+        for branch in (model.head.classification_head, model.head.regression_head):
+            if hasattr(branch, "module_list"):  # SSD(Lite): one conv stack per feature map
+                stacks = [
+                    [m for m in block.modules() if isinstance(m, torch.nn.Conv2d)] for block in branch.module_list
+                ]
+                keep += [convs[-1] for convs in stacks]
+            else:  # RetinaNet: convs shared by every level, then one output conv
+                keep.append(getattr(branch, "cls_logits", None) or branch.bbox_reg)
+        return keep
 
     def export_module(self, model):
         """Backbone + head only (per-anchor logits and box deltas): decoding and NMS are appended in float."""

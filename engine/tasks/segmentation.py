@@ -125,6 +125,11 @@ class Segmentation(Task):
     def build_model(self, arch, num_classes, pretrained):
         return models.build_model(arch, num_classes, pretrained)
 
+    def output_layers(self, model):
+        """The classifier convolutions with one output channel per class."""
+        convs = [m for m in model.classifier.modules() if isinstance(m, torch.nn.Conv2d)]
+        return [m for m in convs if m.out_channels == convs[-1].out_channels]
+
     def export_module(self, model):
         return _Scores(model).eval()
 
