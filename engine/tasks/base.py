@@ -25,6 +25,16 @@ from engine.inference.prediction import Prediction
 Outputs = list[np.ndarray]  # one image's IR outputs, in ``output_names`` order
 
 
+def per_image(batch: np.ndarray) -> list[Outputs]:
+    """A batch of single-output results -> each image's outputs (batch axis kept, as the IR returns them)."""
+    return [[batch[i : i + 1]] for i in range(len(batch))]
+
+
+def label_name(labels: list[str], index: int) -> str:
+    """The class name of ``index`` (the index itself when the labels do not cover it)."""
+    return labels[index] if 0 <= index < len(labels) else str(index)
+
+
 @dataclass(frozen=True)
 class SampleRecipe:
     """The task's built-in sample dataset: its generator module and the tiny version's overrides."""

@@ -14,11 +14,7 @@ from engine.data.classification import ClassificationDataset
 from engine.drawing import enlarged, font
 from engine.inference.prediction import Prediction
 from engine.models import classification as models
-from engine.tasks.base import Outputs, SampleRecipe, Task
-
-
-def _name(labels: list[str], index: int) -> str:
-    return labels[index] if 0 <= index < len(labels) else str(index)
+from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
 
 
 class ClassificationMetrics:
@@ -109,8 +105,7 @@ class Classification(Task):
         return self._loss(model(inputs), targets)
 
     def outputs(self, model, raw: torch.Tensor) -> list[Outputs]:
-        logits = raw.numpy()
-        return [[logits[i : i + 1]] for i in range(len(logits))]
+        return per_image(raw.numpy())
 
     def val_loss(self, raw, targets):
         return self._loss(raw, targets)
@@ -134,7 +129,7 @@ class Classification(Task):
     def draw(self, image, prediction, labels) -> Image.Image:
         """The image with a banner naming the predicted class and its score."""
         canvas, _ = enlarged(Image.fromarray(image).convert("RGB"), 256, Image.Resampling.NEAREST)
-        text = f"{_name(labels, prediction.label)} {prediction.score:.0%}"
+        text = f"{label_name(labels, prediction.label)} {prediction.score:.0%}"
         d = ImageDraw.Draw(canvas)
         *_, right, bottom = d.textbbox((6, 4), text, font=font(canvas.height, 14))
         d.rectangle([0, 0, right + 6, bottom + 6], fill=(0, 104, 181))
@@ -145,12 +140,12 @@ class Classification(Task):
         return Prediction(task=self.name, label=int(target), score=1.0)
 
     def caption(self, prediction, labels) -> str:
-        return _name(labels, prediction.label)
+        return label_name(labels, prediction.label)
 
     def describe(self, prediction, labels) -> dict:
         return {
             "label": prediction.label,
-            "label_name": _name(labels, prediction.label),
+            "label_name": label_name(labels, prediction.label),
             "score": round(prediction.score, 6),
         }
 

@@ -16,15 +16,11 @@ from engine.data.detection import DetectionDataset, collate
 from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.models import detection as models
-from engine.tasks.base import Outputs, SampleRecipe, Task
+from engine.tasks.base import Outputs, SampleRecipe, Task, label_name
 
 SHOW_THRESHOLD = 0.3  # detections below this score are not drawn nor compared (mAP uses them all)
 MATCH_IOU = 0.5
 SIZE_BUCKETS = ("small (<32²)", "medium", "large (>96²)")  # COCO's object sizes by area
-
-
-def _name(labels: list[str], index: int) -> str:
-    return labels[index] if 0 <= index < len(labels) else str(index)
 
 
 def _as_outputs(det: dict[str, torch.Tensor]) -> Outputs:
@@ -294,7 +290,7 @@ class Detection(Task):
             x1, y1, x2, y2 = (float(v) * scale for v in box)
             rgb = colour(int(label) + 1)
             d.rectangle([x1, y1, x2, y2], outline=rgb, width=max(2, canvas.height // 160))
-            text = f"{_name(labels, label)} {score:.0%}"
+            text = f"{label_name(labels, label)} {score:.0%}"
             *_, right, bottom = d.textbbox((x1 + 3, y1 + 1), text, font=text_font)
             top = max(y1 - (bottom - y1) - 2, 0)
             d.rectangle([x1, top, right + 3, top + (bottom - y1) + 2], fill=rgb)
@@ -311,7 +307,7 @@ class Detection(Task):
         )
 
     def caption(self, prediction, labels) -> str:
-        names = [_name(labels, int(c)) for c in prediction.above(SHOW_THRESHOLD).box_labels]
+        names = [label_name(labels, int(c)) for c in prediction.above(SHOW_THRESHOLD).box_labels]
         return ", ".join(f"{n}×{names.count(n)}" for n in sorted(set(names))) or "no objects"
 
     def describe(self, prediction, labels) -> dict:
@@ -321,7 +317,7 @@ class Detection(Task):
             "detections": [
                 {
                     "label": int(c),
-                    "label_name": _name(labels, int(c)),
+                    "label_name": label_name(labels, int(c)),
                     "score": round(float(s), 4),
                     "box": [round(float(v), 1) for v in b],
                 }

@@ -16,11 +16,7 @@ from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.inference.preprocess import resize_mask
 from engine.models import segmentation as models
-from engine.tasks.base import Outputs, SampleRecipe, Task
-
-
-def _name(labels: list[str], index: int) -> str:
-    return labels[index] if 0 <= index < len(labels) else str(index)
+from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
 
 
 class SegmentationMetrics:
@@ -153,8 +149,7 @@ class Segmentation(Task):
         return model(inputs)["out"]
 
     def outputs(self, model, raw: torch.Tensor) -> list[Outputs]:
-        scores = raw.softmax(dim=1).numpy()
-        return [[scores[i : i + 1]] for i in range(len(scores))]
+        return per_image(raw.softmax(dim=1).numpy())
 
     def val_loss(self, raw, targets):
         return self._loss(raw, targets)
@@ -191,7 +186,7 @@ class Segmentation(Task):
         d = ImageDraw.Draw(canvas)
         y = 4
         for c in present:
-            name = _name(labels, c)
+            name = label_name(labels, c)
             *_, right, bottom = d.textbbox((22, y), name, font=text_font)
             d.rectangle([2, y - 2, right + 4, bottom + 2], fill=(20, 20, 20))
             d.rectangle([6, y + 1, 18, bottom - 1], fill=colour(c))
@@ -203,13 +198,15 @@ class Segmentation(Task):
         return Prediction(task=self.name, mask=load_mask(target).astype(np.uint8), score=1.0)
 
     def caption(self, prediction, labels) -> str:
-        return ", ".join(_name(labels, c) for c in self.classes_of(prediction.mask) if c < len(labels))
+        return ", ".join(label_name(labels, c) for c in self.classes_of(prediction.mask) if c < len(labels))
 
     def describe(self, prediction, labels) -> dict:
         ids, counts = np.unique(prediction.mask, return_counts=True)
         total = max(int(prediction.mask.size), 1)
         return {
-            "class_area": {_name(labels, int(i)): round(int(c) / total, 4) for i, c in zip(ids, counts, strict=True)}
+            "class_area": {
+                label_name(labels, int(i)): round(int(c) / total, 4) for i, c in zip(ids, counts, strict=True)
+            }
         }
 
     def describe_text(self, description: dict) -> str:
