@@ -30,7 +30,7 @@ with st.form("optimize"):
         ratio = c1.slider("Channels removed", 0.1, 0.8, 0.3, 0.05, help="Share of the prunable channels removed.")
         importance = c2.selectbox("Importance", list(engine.PRUNE_IMPORTANCE), format_func=engine.PRUNE_IMPORTANCE.get)
         steps = c3.number_input("Steps", 1, 10, 3, help="Pruning steps; each is followed by fine-tuning.")
-        epochs = c4.number_input("Fine-tune epochs per step", 0, 50, 2)
+        epochs = c4.number_input("Fine-tune epochs per step", 0, 50, 2, help="Then 8 more after the last step.")
         st.caption(
             "Torch-Pruning removes whole channels, so the network does less work on any CPU. Unstructured sparsity"
             " (nncf.prune) is not offered: it zeroes weights but keeps every shape, which buys no CPU speed."

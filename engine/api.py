@@ -175,22 +175,33 @@ def optimize(
     prune_importance: str = "l1",
     prune_steps: int = 3,
     prune_epochs: int = 2,
+    prune_recovery: int = 8,
+    prune_lr: float | None = None,
     workspace: Workspace = None,
 ) -> OptimizeResult:
     """Export OpenVINO IR variants (FP32, FP16, INT8 via NNCF PTQ, pruned...) and score each on the test split.
 
     ``prune_*`` shape the ``pruned`` / ``pruned-int8`` variants: the share of channels removed, the importance
-    criterion (l1, l2, bn, fpgm), the pruning steps and the fine-tuning epochs after each step.
+    criterion (l1, l2, bn, fpgm), the pruning steps, the fine-tuning epochs after each step and after the
+    last, and the fine-tuning peak learning rate (default: the run's own training peak; a lower one does not
+    win the accuracy back).
 
     Python: ``engine.optimize(3, variants=["fp32", "int8", "pruned-int8"], prune_ratio=0.3)``
     CLI:    ``python -m engine optimize 3 --variants fp32,int8,pruned-int8 --prune-ratio 0.3``
     """
     from engine.export.variants import Pruning
 
-    pruning = Pruning(ratio=prune_ratio, importance=prune_importance, steps=prune_steps, epochs_per_step=prune_epochs)
+    pruning = Pruning(
+        ratio=prune_ratio,
+        importance=prune_importance,
+        steps=prune_steps,
+        epochs_per_step=prune_epochs,
+        recovery_epochs=prune_recovery,
+    )
     ctx = Context.open(workspace)
-    batch = ctx.run(run)["config"].get("batch_size")
-    pruning = dataclasses.replace(pruning, batch_size=batch) if batch else pruning
+    config = ctx.run(run)["config"]
+    trained = {"batch_size": config.get("batch_size"), "lr": prune_lr or config.get("lr")}
+    pruning = dataclasses.replace(pruning, **{k: v for k, v in trained.items() if v})
     return optimizing.optimize(ctx, run, variants=variants, calib_size=calib_size, pruning=pruning)
 
 

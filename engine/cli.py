@@ -98,6 +98,8 @@ HELP = {  # parameter help shared by every command that has the parameter
     "prune_importance": "pruned variants: channel importance criterion",
     "prune_steps": "pruned variants: pruning steps, each followed by fine-tuning",
     "prune_epochs": "pruned variants: fine-tuning epochs after each pruning step",
+    "prune_recovery": "pruned variants: fine-tuning epochs after the last step",
+    "prune_lr": "pruned variants: fine-tuning peak learning rate (default: the run's training peak)",
     "images": "image files",
     "save": "folder for annotated copies",
     "verb": "the verb to run",

@@ -102,6 +102,7 @@ PIPELINES = {
         "train": ("--epochs", "12"),  # learnt enough that accuracy-controlled INT8 converges fast
         "variants": "fp32,fp16,int8,int8-acc,pruned,pruned-int8",
         "calib": "64",
+        "optimize": ("--prune-recovery", "2"),  # a short recovery: the test checks shapes and sanity, not 98 %
     },
     "detection": {  # an easier sample than the default (fewer, larger, filled objects) so a short run learns
         "sample": {
@@ -137,6 +138,7 @@ def _prepare(task: str, root: Path) -> dict:
     trained = last_json(run_cli("train", "--dataset", dataset, *settings["train"], "--json", workspace=ws))
     run = str(trained["run"])
     optimize = ("optimize", run, "--variants", settings["variants"], "--calib-size", settings["calib"], "--json")
+    optimize += settings.get("optimize", ())
     optimized = last_json(run_cli(*optimize, workspace=ws))
     bench = ("--variants", "torch-fp32,int8", "--precisions", "default,f32", "--iterations", "10", "--json")
     benchmarked = last_json(run_cli("benchmark", run, *bench, workspace=ws))

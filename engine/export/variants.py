@@ -20,7 +20,8 @@ class Pruning:
     importance: str = "l1"  # criterion, see engine.compression.prune.IMPORTANCE
     steps: int = 3  # pruning steps, each followed by fine-tuning
     epochs_per_step: int = 2  # fine-tuning epochs after each step
-    lr: float = 5e-4  # fine-tuning learning rate (the training's peak divided by ~4-10)
+    recovery_epochs: int = 8  # more fine-tuning after the last step, at the same learning rate
+    lr: float = 2e-3  # fine-tuning peak learning rate, cosine decay (the facade passes the run's training peak)
     batch_size: int = 32
 
 
@@ -131,6 +132,8 @@ def _pruned_network(ctx: BuildContext):
             keep=ctx.task.output_layers(model),
             fine_tune=tune,
         )
+        fine_tune(model, ctx.task, ctx.train_samples, ctx.img_size, epochs=settings.recovery_epochs,
+                  lr=settings.lr, batch_size=settings.batch_size, seed=ctx.seed + settings.steps)  # fmt: skip
         ctx.shared["pruned"] = (model.eval(), ctx.convert(model), {"pruning": report.to_dict()})
     return ctx.shared["pruned"]
 
