@@ -95,6 +95,9 @@ def test_optimize_page_tabulates_what_optimize_stored(on, task):
         agreement = entry["agreement"].get("fp32")  # the PyTorch row is scored before the FP32 IR exists
         assert pd.isna(row["agreement with FP32"]) if agreement is None else row["agreement with FP32"] == agreement
     assert table.loc[table["variant"] == "int8", "size ratio vs FP32"].item() > 1.4
+    offered = at.multiselect[0].options
+    assert {"pruned", "pruned-int8"} <= {o.split(" — ")[0] for o in offered}
+    assert any("nncf.prune" in c.value for c in at.caption)  # why unstructured sparsity is not offered
 
 
 def test_benchmark_page_draws_results(on):
@@ -105,6 +108,9 @@ def test_benchmark_page_draws_results(on):
     assert {"default", "f32"} <= set(table["precision asked"])
     assert "f32" in set(table["precision ran"])
     assert at.get("download_button")
+    verdict = engine.benchmark_verdict(engine.benchmark_table(on("classification")["train"]["run"]))
+    assert [m.value for m in (*at.success, *at.warning) if m.value == verdict]  # the verdict, as the engine says it
+    assert "speed-up vs FP32" in table and "keeps accuracy" in table
 
 
 @pytest.mark.parametrize("task", TASKS)
