@@ -46,12 +46,23 @@ def optimize(
     test = ctx.samples(run, "test")
     run_dir = ctx.run_dir(run)
     results: dict[str, dict] = {}
+    earlier = {v["name"]: v for v in ctx.db.list_variants(run["id"])}
+
+    def record(name: str) -> None:
+        """Save a variant as soon as it is scored (a cancelled optimize keeps what it built), with its size
+        ratio to this call's FP32 IR, or to the stored one; what is stored is exactly what is returned."""
+        fp32_size = results.get("fp32", earlier.get("fp32", {})).get("size_bytes")
+        entry = results[name]
+        entry["size_ratio_vs_fp32"] = fp32_size / entry["size_bytes"] if fp32_size else None
+        _save(ctx, run, name, entry)
+
     with run_log(run_dir):
         base_metrics, base_preds = evaluate_samples(baseline, test)
         refs = {"torch-fp32": base_preds}
         results["torch-fp32"] = _score(
             "torch-fp32", _state_dict_bytes(baseline.model), base_metrics, base_preds, refs, base_metrics, task
         )
+        record("torch-fp32")
         build = BuildContext(
             fp32_model=convert.to_openvino(baseline.model, img_size, task),
             finish=lambda m, model=None: convert.finish(m, task, model or baseline.model, img_size, labels),
@@ -73,13 +84,10 @@ def optimize(
             metrics, preds = evaluate_samples(OpenVINOPredictor(xml, "CPU", EVAL_CONFIG), test)
             results[name] = _score(name, convert.ir_size(xml), metrics, preds, refs, base_metrics, task)
             results[name].update(build.notes.get(name, {}))
+            record(name)
             if name == "fp32":
                 refs["fp32"] = preds
-    earlier = {v["name"]: v for v in ctx.db.list_variants(run["id"])}
-    fp32_size = results.get("fp32", earlier.get("fp32", {})).get("size_bytes")  # this call's FP32 IR, or the last
-    for name, entry in results.items():  # what is stored is exactly what is returned
-        entry["size_ratio_vs_fp32"] = fp32_size / entry["size_bytes"] if fp32_size else None
-        _save(ctx, run, name, entry)
+                record("torch-fp32")  # its ratio now refers to this FP32 IR
     return {"run": run["id"], "primary_metric": task.primary_metric, "variants": results}
 
 
