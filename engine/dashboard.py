@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from engine.data.images import read_rgb
 from engine.errors import StudioError
 from engine.inference.predictor import Predictor
 from engine.pipeline import datasets
 from engine.pipeline.context import Context
 from engine.pipeline.optimizing import variant_predictor
 from engine.store.workspace import resolve_root
+from engine.tasks import get_task
 from engine.training.config import TrainConfig
 
 Workspace = str | Path | None
@@ -31,8 +33,6 @@ def workspace_root(workspace: Workspace = None) -> Path:
 def training_defaults(task: str) -> dict:
     """The Train form's starting values: the task's architectures (name -> summary) and resolved settings."""
     config = TrainConfig(task=task).resolved()
-    from engine.tasks import get_task
-
     archs = get_task(task).archs
     return {**config.to_dict(), "archs": {name: arch.summary for name, arch in archs.items()}}
 
@@ -44,11 +44,10 @@ def save_upload(name: str, data: bytes, *, workspace: Workspace = None) -> str:
 
 def read_image(source: str | Path | io.IOBase | Any, name: str = "") -> np.ndarray:
     """An RGB ``uint8`` array from a path or an uploaded file; one clear error for anything not an image."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with Image.open(source) as im:
-            return np.asarray(im.convert("RGB"))
+        return read_rgb(source)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         what = name or getattr(source, "name", "") or str(source)
         msg = f"{what} is not an image this app can read ({type(exc).__name__}); use a PNG, JPEG, BMP or WebP file"

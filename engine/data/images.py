@@ -6,6 +6,7 @@ import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -41,7 +42,7 @@ def check_image(path: str | Path) -> ImageCheck:
     return ImageCheck(True, w, h, hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode an image file to an RGB ``uint8`` array of shape (H, W, 3)."""
+def read_rgb(path: str | Path | BinaryIO) -> np.ndarray:
+    """Decode an image file (a path or an open binary file) to an RGB ``uint8`` array of shape (H, W, 3)."""
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
