@@ -63,3 +63,25 @@ def test_a_dataset_trains_only_its_own_task(tiny_imagenet, workspace):
     with pytest.raises(StudioError, match="invalid training setting epochs=0"):
         engine.train(dataset, epochs=0)
     assert engine.list_runs() == []  # refused before a run was created
+
+
+def test_resume_needs_last_pt_and_never_starts_over(tiny_imagenet, workspace):
+    import engine
+    from engine.store.db import Database
+
+    dataset = engine.import_dataset(str(tiny_imagenet))["dataset"]
+    run = engine.train(dataset, epochs=2, max_steps=1, img_size=32, batch_size=8)["run"]
+    last = workspace / "runs" / str(run) / "checkpoints" / "last.pt"
+    best = last.with_name("best.pt")
+    assert last.is_file() and best.is_file()
+    Database(workspace / "studio.db").update_run(run, status="cancelled")  # as a cancel leaves it
+    last.unlink()
+    before = best.read_bytes()
+    with pytest.raises(StudioError, match=f"run {run} has no checkpoints/last.pt to resume from"):
+        engine.train(resume=run)
+    assert best.read_bytes() == before  # the trained model is untouched
+
+    for bad in ({"seconds": -3.0}, {"warmup": -1}):  # refused before anything is measured or stored
+        with pytest.raises(StudioError, match="--seconds and --warmup cannot be negative"):
+            engine.benchmark(run, **bad)
+    assert engine.show_run(run)["benchmarks"] == []

@@ -32,17 +32,7 @@ def benchmark(
     existing = [v["name"] for v in ctx.db.list_variants(run["id"])] or ["torch-fp32"]
     names = parse(variants, default=tuple(existing))
     device_list, precision_list = list(devices), list(precisions)
-    if not device_list or not precision_list:
-        msg = "give at least one device (e.g. CPU) and one precision (e.g. default)"
-        raise StudioError(msg)
-    if hint not in runner.HINTS:
-        raise choice_error("hint", hint, runner.HINTS)
-    for p in precision_list:
-        if p not in runner.PRECISIONS:
-            raise choice_error("precision", p, runner.PRECISIONS)
-    if iterations < 1 and not seconds:
-        msg = "give --iterations >= 1 or --time SECONDS > 0"
-        raise StudioError(msg)
+    _check(device_list, precision_list, hint, iterations, seconds, warmup)
     run_dir = ctx.run_dir(run)
     others = [j["title"] for j in ctx.db.list_jobs(("starting", "running")) if j["pid"] != os.getpid()]
     results = []
@@ -91,6 +81,24 @@ def benchmark(
                     results.append(res)
     # the raw per-request samples stay in the result files and the database; the summary omits them
     return {"run": run["id"], "results": [{k: v for k, v in r.items() if k != "latency_samples_ms"} for r in results]}
+
+
+def _check(devices: list[str], precisions: list[str], hint: str, iterations: int, seconds: float, warmup: int) -> None:
+    """Refuse settings that cannot give a measurement, before anything is measured or stored."""
+    if not devices or not precisions:
+        msg = "give at least one device (e.g. CPU) and one precision (e.g. default)"
+        raise StudioError(msg)
+    if hint not in runner.HINTS:
+        raise choice_error("hint", hint, runner.HINTS)
+    for p in precisions:
+        if p not in runner.PRECISIONS:
+            raise choice_error("precision", p, runner.PRECISIONS)
+    if seconds < 0 or warmup < 0:
+        msg = f"--seconds and --warmup cannot be negative (got {seconds:g} and {warmup}); use 0 to turn them off"
+        raise StudioError(msg)
+    if iterations < 1 and not seconds:
+        msg = "give --iterations >= 1 or --seconds S > 0"
+        raise StudioError(msg)
 
 
 def benchmark_table(ctx: Context, run_id: int | str) -> dict:

@@ -29,6 +29,13 @@ def train(
         if run["status"] in ("completed", "early_stopped"):
             msg = f"run {run['id']} already finished ({run['status']}); start a new run instead of resuming it"
             raise StudioError(msg)
+        if not (ctx.run_dir(run) / "checkpoints" / "last.pt").is_file():  # never silently start over
+            msg = (
+                f"run {run['id']} has no checkpoints/last.pt to resume from (it stopped before its first epoch"
+                f" ended, or the file was removed); start a new run: `python -m engine train --dataset"
+                f" {run['dataset_id']}`"
+            )
+            raise StudioError(msg)
         config = TrainConfig.from_dict(run["config"])
         dataset = ctx.db.get_dataset(run["dataset_id"])
     else:
