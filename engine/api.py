@@ -8,7 +8,6 @@ The helpers at the end serve the dashboard (drawing, uploads, loaded models) and
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -197,12 +196,9 @@ def optimize(
         steps=prune_steps,
         epochs_per_step=prune_epochs,
         recovery_epochs=prune_recovery,
+        lr=prune_lr,
     )
-    ctx = Context.open(workspace)
-    config = ctx.run(run)["config"]
-    trained = {"batch_size": config.get("batch_size"), "lr": prune_lr or config.get("lr")}
-    pruning = dataclasses.replace(pruning, **{k: v for k, v in trained.items() if v})
-    return optimizing.optimize(ctx, run, variants=variants, calib_size=calib_size, pruning=pruning)
+    return optimizing.optimize(Context.open(workspace), run, variants=variants, calib_size=calib_size, pruning=pruning)
 
 
 def benchmark(

@@ -21,8 +21,8 @@ class Pruning:
     steps: int = 3  # pruning steps, each followed by fine-tuning
     epochs_per_step: int = 2  # fine-tuning epochs after each step
     recovery_epochs: int = 8  # more fine-tuning after the last step, at the same learning rate
-    lr: float = 2e-3  # fine-tuning peak learning rate, cosine decay (the facade passes the run's training peak)
-    batch_size: int = 32
+    lr: float | None = None  # fine-tuning peak learning rate, cosine decay (None: the run's training peak)
+    batch_size: int | None = None  # None: the run's training batch size
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,11 @@ def _pruned_network(ctx: BuildContext):
         model = copy.deepcopy(ctx.torch_model)
         example = torch.zeros(1, 3, ctx.img_size, ctx.img_size)
 
-        def tune(step: int) -> None:
-            fine_tune(model, ctx.task, ctx.train_samples, ctx.img_size, epochs=settings.epochs_per_step,
-                      lr=settings.lr, batch_size=settings.batch_size, seed=ctx.seed + step)  # fmt: skip
+        def tune(step: int, epochs: int | None = None) -> None:
+            """Fine-tune after pruning step ``step`` (``epochs`` defaults to the per-step count)."""
+            epochs = settings.epochs_per_step if epochs is None else epochs
+            fine_tune(model, ctx.task, ctx.train_samples, ctx.img_size, epochs=epochs, lr=settings.lr,
+                      batch_size=settings.batch_size, seed=ctx.seed + step)  # fmt: skip
 
         report = prune(
             ctx.task.export_module(model),
@@ -132,8 +134,7 @@ def _pruned_network(ctx: BuildContext):
             keep=ctx.task.output_layers(model),
             fine_tune=tune,
         )
-        fine_tune(model, ctx.task, ctx.train_samples, ctx.img_size, epochs=settings.recovery_epochs,
-                  lr=settings.lr, batch_size=settings.batch_size, seed=ctx.seed + settings.steps)  # fmt: skip
+        tune(settings.steps, settings.recovery_epochs)  # recovery after the last step
         ctx.shared["pruned"] = (model.eval(), ctx.convert(model), {"pruning": report.to_dict()})
     return ctx.shared["pruned"]
 

@@ -155,20 +155,15 @@ FASTER = 1.05  # a speed-up below this is within the timing noise of a shared ma
 def _rate(rows: list[dict], variants: dict[str, dict], max_drop: float) -> dict | None:
     """Add each row's speed-up over the FP32 IR at the device's default precision (same device) and whether
     it is faster and keeps accuracy; return the fastest such row (None when no variant is faster here)."""
-    reference = {
-        r["device"]: r["median ms"] for r in rows if r["variant"] == "fp32" and r["precision asked"] == "default"
-    }
+    default = [r for r in rows if r["precision asked"] == "default"]
+    reference = {r["device"]: r["median ms"] for r in default if r["variant"] == "fp32"}
     for row in rows:
         base, median = reference.get(row["device"]), row["median ms"]
         row["speed-up vs FP32"] = base / median if base and median else None
         drop = variants.get(row["variant"], {}).get("drop_vs_torch_pp")
         row["keeps accuracy"] = drop is not None and drop / 100 <= max_drop + 1e-9
         row["faster"] = bool(row["speed-up vs FP32"] and row["speed-up vs FP32"] >= FASTER)
-    candidates = [
-        r
-        for r in rows
-        if r["faster"] and r["keeps accuracy"] and r["precision asked"] == "default" and not r["contended"]
-    ]
+    candidates = [r for r in default if r["faster"] and r["keeps accuracy"] and not r["contended"]]
     if not candidates:
         return None
     best = max(candidates, key=lambda r: r["speed-up vs FP32"])

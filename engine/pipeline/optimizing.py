@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -75,7 +76,7 @@ def optimize(
             img_size=img_size,
             calib_size=calib_size,
             seed=seed,
-            pruning=pruning or Pruning(),
+            pruning=_resolved(pruning or Pruning(), run["config"]),
         )
         for name in names:
             log.info("run %s: building %s (%s)", run["id"], name, VARIANTS[name].how)
@@ -89,6 +90,15 @@ def optimize(
                 refs["fp32"] = preds
                 record("torch-fp32")  # its ratio now refers to this FP32 IR
     return {"run": run["id"], "primary_metric": task.primary_metric, "variants": results}
+
+
+def _resolved(pruning: Pruning, config: dict) -> Pruning:
+    """Fine-tune pruned models like the run was trained: its peak learning rate and batch size, unless given."""
+    return dataclasses.replace(
+        pruning,
+        lr=pruning.lr or config.get("lr") or 2e-3,
+        batch_size=pruning.batch_size or config.get("batch_size") or 32,
+    )
 
 
 def _score(name, size, metrics, preds, refs, base_metrics, task) -> dict:
