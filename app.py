@@ -15,6 +15,7 @@ PAGES = [
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/optimize.py", title="Optimize", icon=":material/compress:"),
     st.Page("app_pages/benchmark.py", title="Benchmark", icon=":material/speed:"),
+    st.Page("app_pages/search.py", title="Search", icon=":material/travel_explore:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("app_pages/deploy.py", title="Deploy", icon=":material/rocket_launch:"),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),

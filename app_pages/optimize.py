@@ -35,9 +35,22 @@ with st.form("optimize"):
             "Torch-Pruning removes whole channels, so the network does less work on any CPU. Unstructured sparsity"
             " (nncf.prune) is not offered: it zeroes weights but keeps every shape, which buys no CPU speed."
         )
+    with st.expander("Quantization-aware training (variant int8-qat)"):
+        q1, q2 = st.columns(2)
+        qat_epochs = q1.number_input("QAT epochs", 1, 50, 3, help="Fine-tuning epochs with the INT8 quantizers in.")
+        qat_lr = q2.number_input(
+            "Peak learning rate (0 = a tenth of the run's)", 0.0, 0.1, 0.0, 1e-4, format="%.4f",
+            help="Cosine decay from this value; the epoch that scores best on the val split is kept.",
+        )  # fmt: skip
+        st.caption(
+            "QAT trains the network with INT8 rounding in the loop, so it can win back accuracy post-training"
+            " quantization loses. It runs as part of the optimize job: cancel it and optimize again with the"
+            " same settings to resume from its last epoch."
+        )
     ready = run["status"] in ("completed", "early_stopped", "cancelled")
     if st.form_submit_button("Optimize", type="primary", disabled=not ready, icon=":material/compress:"):
         settings = {"prune_ratio": ratio, "prune_importance": importance, "prune_steps": int(steps)}
+        settings |= {"qat_epochs": int(qat_epochs), "qat_lr": float(qat_lr) or None}
         jobs.start(
             "optimize",
             {"run": run["run"], "variants": chosen, "calib_size": int(calib), **settings, "prune_epochs": int(epochs)},
@@ -50,6 +63,12 @@ with st.form("optimize"):
 @st.fragment(run_every=2)
 def progress() -> None:
     jobs.follow("optimize", "optimize", run=run["run"])
+    job = jobs.latest_job("optimize")
+    active = job is not None and job["status"] == "running" and job["kwargs"].get("run") == run["run"]
+    qat = engine.qat_progress(run["run"]) if active else None
+    if qat and qat["status"] == "running" and qat["epochs"]:
+        eta = f", about {qat['eta_s']:.0f} s left" if qat["eta_s"] is not None else ""
+        st.progress(qat["epoch"] / qat["epochs"], text=f"QAT epoch {qat['epoch']}/{qat['epochs']}{eta}")
 
 
 progress()

@@ -13,7 +13,17 @@ from pathlib import Path
 
 from engine import jobs as job_queue
 from engine.errors import choice_error
-from engine.pipeline import benchmarking, comparing, datasets, deploying, optimizing, predicting, runs, training
+from engine.pipeline import (
+    benchmarking,
+    comparing,
+    datasets,
+    deploying,
+    optimizing,
+    predicting,
+    runs,
+    searching,
+    training,
+)
 from engine.pipeline import demo as demo_project
 from engine.pipeline.context import Context
 from engine.results import (
@@ -32,6 +42,7 @@ from engine.results import (
     RunRow,
     SampleResult,
     SampleRow,
+    SearchResult,
     TrainResult,
     VariantTable,
 )
@@ -176,6 +187,8 @@ def optimize(
     prune_epochs: int = 2,
     prune_recovery: int = 8,
     prune_lr: float | None = None,
+    qat_epochs: int = 3,
+    qat_lr: float | None = None,
     workspace: Workspace = None,
 ) -> OptimizeResult:
     """Export OpenVINO IR variants (FP32, FP16, INT8 via NNCF PTQ, pruned...) and score each on the test split.
@@ -183,12 +196,15 @@ def optimize(
     ``prune_*`` shape the ``pruned`` / ``pruned-int8`` variants: the share of channels removed, the importance
     criterion (l1, l2, bn, fpgm), the pruning steps, the fine-tuning epochs after each step and after the
     last, and the fine-tuning peak learning rate (default: the run's own training peak; a lower one does not
-    win the accuracy back).
+    win the accuracy back). ``qat_*`` shape ``int8-qat``: its fine-tuning epochs and peak learning rate
+    (default: a tenth of the run's training peak). A cancelled QAT resumes from its last epoch when optimize
+    runs again with the same settings.
 
     Python: ``engine.optimize(3, variants=["fp32", "int8", "pruned-int8"], prune_ratio=0.3)``
     CLI:    ``python -m engine optimize 3 --variants fp32,int8,pruned-int8 --prune-ratio 0.3``
     """
     from engine.export.variants import Pruning
+    from engine.training.config import QATSettings
 
     pruning = Pruning(
         ratio=prune_ratio,
@@ -198,7 +214,56 @@ def optimize(
         recovery_epochs=prune_recovery,
         lr=prune_lr,
     )
-    return optimizing.optimize(Context.open(workspace), run, variants=variants, calib_size=calib_size, pruning=pruning)
+    qat = QATSettings(epochs=qat_epochs, lr=qat_lr)
+    return optimizing.optimize(
+        Context.open(workspace), run, variants=variants, calib_size=calib_size, pruning=pruning, qat=qat
+    )
+
+
+def search(
+    dataset: int | None = None,
+    *,
+    max_drop: float | None = None,
+    device: str = "CPU",
+    budget_minutes: float = 20.0,
+    archs: Sequence[str] | None = None,
+    sizes: Sequence[int] | None = None,
+    variants: Sequence[str] = searching.SEARCH_VARIANTS,
+    resume: int | None = None,
+    workspace: Workspace = None,
+) -> SearchResult:
+    """The fastest model that keeps the accuracy on this device: train architecture x input size candidates
+    within the time budget, optimize each (int8, int8-qat, pruned-int8), benchmark each beside the reference
+    (the task's default model, FP32 IR) and pick the fastest point whose test metric is at most ``max_drop``
+    below the reference's (default: the task's, 0.5 pp top-1 / 1 mAP point / 0.5 mIoU point).
+
+    ``archs`` default to every architecture of the task, ``sizes`` to its default input and three quarters of
+    it. A cancelled or crashed search continues with ``resume=ID``; finished candidates are not redone.
+
+    Python: ``engine.search(1, budget_minutes=15, archs=["mobilenet_v3_small", "resnet18"])``
+    CLI:    ``python -m engine search --dataset 1 --budget-minutes 15 --archs mobilenet_v3_small,resnet18``
+    """
+    return searching.search(
+        Context.open(workspace),
+        dataset,
+        max_drop=max_drop,
+        device=device,
+        budget_minutes=budget_minutes,
+        archs=archs,
+        sizes=sizes,
+        variants=variants,
+        resume=resume,
+    )
+
+
+def list_searches(*, workspace: Workspace = None) -> list[SearchResult]:
+    """Python: ``engine.list_searches()``      CLI: ``python -m engine searches list``"""
+    return searching.list_searches(Context.open(workspace))
+
+
+def show_search(search: int, *, workspace: Workspace = None) -> SearchResult:
+    """Python: ``engine.show_search(1)``      CLI: ``python -m engine searches show 1``"""
+    return searching.show_search(Context.open(workspace), search)
 
 
 def benchmark(
@@ -349,6 +414,9 @@ VERBS: dict[str, Callable] = {
         evaluate,
         optimize,
         benchmark,
+        search,
+        list_searches,
+        show_search,
         predict,
         compare,
         deploy,

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from engine.errors import StudioError
+from engine.errors import Cancelled, StudioError
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ COMMANDS = (
         "latency and throughput per variant, device and precision",
         aliases={"devices": ("--device",), "precisions": ("--precision",), "seconds": ("--time",)},
     ),
+    Command(("search",), "search", "find the fastest model that keeps the accuracy", options=("dataset",)),
+    Command(("searches", "list"), "list_searches", "every search and its pick"),
+    Command(("searches", "show"), "show_search", "a search's candidates, Pareto front and pick"),
     Command(("predict",), "predict", "predict image files with one variant"),
     Command(("compare",), "compare", "two variants on a split, most-disagreeing images first"),
     Command(("deploy",), "deploy", "zip a variant's IR with labels, Model API metadata and run instructions"),
@@ -75,7 +78,7 @@ HELP = {  # parameter help shared by every command that has the parameter
     "dataset": "dataset id (see `data list`)",
     "split": "train, val or test",
     "count": "this many evenly spaced images (0 = all)",
-    "resume": "resume this cancelled or killed run from its last.pt",
+    "resume": "train: resume this cancelled or killed run from its last.pt; search: continue this search",
     "model": "architecture (default: the task's default, e.g. mobilenet_v3_small)",
     "epochs": "passes over the training split (default: the task's)",
     "lr": "peak learning rate of the one-cycle schedule",
@@ -100,6 +103,13 @@ HELP = {  # parameter help shared by every command that has the parameter
     "prune_epochs": "pruned variants: fine-tuning epochs after each pruning step",
     "prune_recovery": "pruned variants: fine-tuning epochs after the last step",
     "prune_lr": "pruned variants: fine-tuning peak learning rate (default: the run's training peak)",
+    "qat_epochs": "int8-qat: fine-tuning epochs with the INT8 quantizers in place",
+    "qat_lr": "int8-qat: fine-tuning peak learning rate (default: a tenth of the run's training peak)",
+    "max_drop": "search: the largest metric drop vs the reference FP32 model, as a fraction (0.005 = 0.5 pp)",
+    "budget_minutes": "search: time for all candidates (the reference and one more always run)",
+    "archs": "search: comma-separated architectures (default: all of the task's)",
+    "sizes": "search: comma-separated input sizes (default: the task's and three quarters of it)",
+    "search": "search id (see `searches list`)",
     "images": "image files",
     "save": "folder for annotated copies",
     "verb": "the verb to run",
@@ -252,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Cancelled:  # SIGTERM in a job, or Ctrl-C during QAT: what was saved is kept
+        print("cancelled: what finished is saved; run the same command again to resume", file=sys.stderr)
+        return 130
     from engine.report import render
 
     print(render(result, kind))

@@ -87,3 +87,25 @@ def job_log_tail(job: int, lines: int = 12, *, workspace: Workspace = None) -> l
         return []
     text = path.read_text(encoding="utf-8", errors="replace").splitlines()
     return [line for line in text if "it/s]" not in line and "━" not in line][-lines:]
+
+
+def qat_progress(run: int, *, workspace: Workspace = None) -> dict | None:
+    """The newest quantization-aware training of a run: ``{"epoch", "epochs", "eta_s", "status"}`` or None."""
+    from engine.store.atomic import read_jsonl
+
+    ctx = Context.open(workspace)
+    path = ctx.run_dir(ctx.run(run)) / "qat" / "events.jsonl"
+    events = read_jsonl(path) if path.is_file() else []
+    starts = [i for i, e in enumerate(events) if e["type"] in ("start", "resume")]
+    if not starts:
+        return None
+    session = events[starts[-1] :]
+    epochs = next((e["epochs"] for e in reversed(events) if "epochs" in e), 0)
+    done = [e for e in session if e["type"] == "epoch"]
+    last = session[-1]["type"]
+    return {
+        "epoch": done[-1]["epoch"] if done else session[0].get("epoch", 0),
+        "epochs": epochs,
+        "eta_s": done[-1]["eta_s"] if done else None,
+        "status": {"end": "finished", "cancelled": "cancelled"}.get(last, "running"),
+    }

@@ -23,10 +23,11 @@ def table(rows: list[dict], columns: list[str]) -> str:
 
 def render(result: Any, kind: object = None) -> str:
     """``result`` of a verb whose declared return type is ``kind``."""
+    if kind in RENDERERS:
+        return RENDERERS[kind](result)
     if typing.get_origin(kind) is list or isinstance(result, list):
         return _rows(result)
-    renderer = RENDERERS.get(kind, _fields)
-    return renderer(result)
+    return _fields(result)
 
 
 def _rows(rows: list) -> str:
@@ -49,6 +50,50 @@ def _optimize(result: r.OptimizeResult) -> str:
         for v in result["variants"].values()
     ]
     return table(rows, ["variant", "precision", key, "drop_vs_torch_pp", "agree_fp32", "size_MB", "size_ratio_vs_fp32"])
+
+
+def _search(result: r.SearchResult) -> str:
+    """Candidates, every point (Pareto-optimal ones starred), the floor and the pick."""
+    name = result["metric_name"]
+    lines = [
+        f"search {result['search']} on dataset {result['dataset']} ({result['task']}, {result['device']}):"
+        f" {result['status']}, {result.get('seconds', 0) / 60:.1f} of {result['budget_minutes']:g} min",
+        table(result["candidates"], ["arch", "img_size", "status", "run", "epochs", "seconds", "error"]),
+    ]
+    front = set(result.get("front", []))
+    rows = [
+        {**p, "front": "*" if f"{p['candidate']}/{p['variant']}" in front else "", name: p["metric"]}
+        for p in result.get("points", [])
+    ]
+    if rows:
+        columns = ["front", "candidate", "variant", name, "latency_ms", "speedup", "inference_precision", "run"]
+        lines.append(table(rows, columns))
+    if result.get("floor") is not None:
+        lines.append(f"floor: {name} >= {result['floor']:.4f} (reference FP32 IR minus {result['max_drop']:g})")
+    pick = result.get("pick")
+    if pick:
+        lines.append(
+            f"pick: {pick['candidate']} {pick['variant']} (run {pick['run']}): {name} {pick['metric']:.4f},"
+            f" {pick['speedup']:.2f}x the reference's speed on {result['device']} ({pick['inference_precision']})"
+        )
+    elif result.get("floor") is not None:
+        lines.append("pick: none of the candidates keeps the accuracy")
+    return "\n".join(lines)
+
+
+def _searches(results: list) -> str:
+    rows = [
+        {
+            "search": s["search"],
+            "dataset": s["dataset"],
+            "status": s["status"],
+            "candidates": len(s["candidates"]),
+            "pick": s["pick"] and f"{s['pick']['candidate']}/{s['pick']['variant']}",
+            "speedup": s["pick"] and s["pick"]["speedup"],
+        }
+        for s in results
+    ]
+    return table(rows, ["search", "dataset", "status", "candidates", "pick", "speedup"])
 
 
 def _benchmark(result: r.BenchmarkResult) -> str:
@@ -153,6 +198,8 @@ def _fmt(value: Any) -> str:
 RENDERERS: dict[object, Callable[[Any], str]] = {
     r.OptimizeResult: _optimize,
     r.BenchmarkResult: _benchmark,
+    r.SearchResult: _search,
+    list[r.SearchResult]: _searches,
     r.VariantTable: _display_table,
     r.BenchmarkTable: _benchmark_table,
     r.PredictResult: _predict,

@@ -56,6 +56,26 @@ class TrainResult(TypedDict, total=False):
     weights_notice: str
 
 
+class SearchResult(TypedDict, total=False):
+    search: int
+    dataset: int
+    task: str
+    metric: str  # the primary metric's key
+    metric_name: str
+    device: str
+    max_drop: float  # the floor is the reference FP32 IR's test metric minus this
+    budget_minutes: float
+    variants: list[str]
+    status: str  # running | completed | cancelled | failed
+    seconds: float  # spent so far, over every attempt
+    candidates: list[dict]  # arch, img_size, status, run, epochs, epoch_s, seconds, error, points
+    floor: float | None
+    reference: dict | None  # the reference's FP32 point
+    points: list[dict]  # candidate, variant, run, metric, latency_ms, speedup (vs the reference beside it)...
+    front: list[str]  # "arch@size/variant" of the Pareto-optimal points, fastest first
+    pick: dict | None  # the fastest point at or above the floor
+
+
 class EvaluateResult(TypedDict):
     run: int
     variant: str

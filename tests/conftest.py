@@ -100,9 +100,10 @@ PIPELINES = {
     "classification": {
         "sample": {"seed": 5, "per_class": (("train", 200), ("val", 20), ("test", 20))},
         "train": ("--epochs", "12"),  # learnt enough that accuracy-controlled INT8 converges fast
-        "variants": "fp32,fp16,int8,int8-acc,pruned,pruned-int8",
+        "variants": "fp32,fp16,int8,int8-acc,int8-qat,pruned,pruned-int8",
         "calib": "64",
-        "optimize": ("--prune-recovery", "2"),  # a short recovery: the test checks shapes and sanity, not 98 %
+        # short fine-tunes: the tests check the mechanics and sanity, not the best accuracy
+        "optimize": ("--prune-recovery", "2", "--qat-epochs", "2"),
     },
     "detection": {  # an easier sample than the default (fewer, larger, filled objects) so a short run learns
         "sample": {

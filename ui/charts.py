@@ -122,6 +122,29 @@ def accuracy_vs_latency(rows: pd.DataFrame) -> alt.Chart:
     return points + front + labels
 
 
+def search_front(points: pd.DataFrame, floor: float | None, metric_name: str) -> alt.Chart:
+    """``points``: label, variant, latency_ms, metric, front (bool). Every candidate variant as a point, the
+    Pareto front as a line and the accuracy floor as a dashed rule: the pick is the leftmost point above it."""
+    base = alt.Chart(points, title=f"{metric_name} vs batch-1 latency (on the reference's scale)")
+    tooltip = ["label", "variant", alt.Tooltip("latency_ms:Q", format=".3f"), alt.Tooltip("metric:Q", format=".4f")]
+    layers = [
+        base.transform_filter("datum.front")
+        .mark_line(color=ACCENT, strokeWidth=1.5)
+        .encode(x="latency_ms:Q", y="metric:Q", order="latency_ms:Q"),
+        base.mark_point(size=110, filled=True).encode(
+            x=alt.X("latency_ms:Q", title="latency (ms, median of interleaved rounds)", scale=alt.Scale(zero=False)),
+            y=alt.Y("metric:Q", title=metric_name, scale=alt.Scale(zero=False)),
+            color=alt.Color("variant:N"),
+            shape=alt.Shape("front:N", title="Pareto front"),
+            tooltip=tooltip,
+        ),
+    ]
+    if floor is not None:
+        rule = pd.DataFrame({"floor": [floor]})
+        layers.append(alt.Chart(rule).mark_rule(strokeDash=[6, 4], color="#C00000").encode(y="floor:Q"))
+    return alt.layer(*layers)
+
+
 def from_spec(chart: dict) -> alt.Chart:
     """A task's statistics chart (``{"kind": "bars" | "sizes", "title", "x", "y", "rows"}``) drawn."""
     rows = pd.DataFrame(chart["rows"], columns=[chart["x"], chart["y"]])

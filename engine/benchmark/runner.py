@@ -51,7 +51,7 @@ def benchmark_openvino(
     import openvino as ov
 
     core = ov.Core()
-    _check_device(core, device)
+    check_device(core, device)
     model = core.read_model(xml)
     shape = [d.get_length() for d in model.input(0).get_partial_shape()]
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
@@ -68,7 +68,7 @@ def benchmark_openvino(
             t0 = time.perf_counter()
             compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": "LATENCY", **extra})
             result["compile_ms"] = (time.perf_counter() - t0) * 1e3
-            result["inference_precision"] = _property(compiled, "INFERENCE_PRECISION_HINT")
+            result["inference_precision"] = read_property(compiled, "INFERENCE_PRECISION_HINT")
             request = compiled.create_infer_request()
             t0 = time.perf_counter()
             request.infer({0: x})
@@ -90,7 +90,7 @@ def _async_throughput(core, model, device, x, extra, iterations, seconds, warmup
     t0 = time.perf_counter()
     compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": "THROUGHPUT", **extra})
     compile_ms = (time.perf_counter() - t0) * 1e3
-    nireq = int(_property(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS") or 1)
+    nireq = int(read_property(compiled, "OPTIMAL_NUMBER_OF_INFER_REQUESTS") or 1)
     queue = ov.AsyncInferQueue(compiled, nireq)
     latencies: list[float] = []
     queue.set_callback(lambda _req, start: latencies.append((time.perf_counter() - start) * 1e3))
@@ -111,10 +111,10 @@ def _async_throughput(core, model, device, x, extra, iterations, seconds, warmup
         "requests": sent,
         "duration_s": elapsed,
         "nireq": nireq,
-        "streams": _property(compiled, "NUM_STREAMS"),
+        "streams": read_property(compiled, "NUM_STREAMS"),
         "compile_ms": compile_ms,
         "latency_ms": latency_stats(latencies),
-        "inference_precision": _property(compiled, "INFERENCE_PRECISION_HINT"),
+        "inference_precision": read_property(compiled, "INFERENCE_PRECISION_HINT"),
     }
 
 
@@ -161,7 +161,7 @@ def device_name(core, device: str) -> str:
         return device
 
 
-def _property(compiled, name: str):
+def read_property(compiled, name: str):
     try:
         value = compiled.get_property(name)
     except RuntimeError:
@@ -169,7 +169,7 @@ def _property(compiled, name: str):
     return value.get_type_name() if hasattr(value, "get_type_name") else value
 
 
-def _check_device(core, device: str) -> None:
+def check_device(core, device: str) -> None:
     available = list(core.available_devices)
     base = device.split(":", maxsplit=1)[0]
     if base in ("AUTO", "MULTI", "HETERO") or device in available:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
+
+import numpy as np
 
 from engine.data.images import read_rgb
 from engine.inference.prediction import Prediction
 from engine.inference.predictor import Predictor
+from engine.inference.preprocess import to_input
 from engine.tasks import Task
 
 
@@ -29,3 +33,23 @@ def agreement_rate(task: Task, a: list[Prediction], b: list[Prediction]) -> floa
     if not a:
         return 0.0
     return sum(task.agreement(x, y) for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def network_metrics(
+    task: Task,
+    labels: list[str],
+    img_size: int,
+    model: object,
+    infer: Callable[[np.ndarray], list[np.ndarray]],
+    samples: list[tuple[str, object]],
+) -> dict:
+    """The task's metrics of a bare network (``infer``: one input -> its raw outputs, e.g. a quantized network
+    before its detection NMS), decoded as the finished IR decodes them (``model``: the trained torch model)."""
+    metrics = task.make_metrics(labels)
+    predictions = []
+    for path, _ in samples:
+        image = read_rgb(path)
+        outputs = task.decode_raw(model, infer(to_input(image, img_size)), img_size)
+        predictions.append(task.postprocess(outputs, image.shape[:2], (img_size, img_size)))
+    metrics.update_predictions(predictions, [target for _, target in samples])
+    return metrics.compute()

@@ -17,7 +17,11 @@ INPUT_NAME = "image"
 def to_openvino(model: torch.nn.Module, img_size: int, task: Task) -> ov.Model:
     """Convert the task's network (``task.export_module``) with a static ``[1, 3, H, W]`` input (NPU needs
     static shapes). Detection networks stop before box decoding and NMS: see :func:`finish`."""
-    module = task.export_module(model.eval())
+    return convert_network(task.export_module(model.eval()), img_size)
+
+
+def convert_network(module: torch.nn.Module, img_size: int) -> ov.Model:
+    """Convert a network taking one ``[1, 3, H, W]`` image (static shape, input named ``image``)."""
     example = torch.zeros(1, 3, img_size, img_size)
     with torch.no_grad():
         ov_model = ov.convert_model(module, example_input=example, input=[1, 3, img_size, img_size])

@@ -40,6 +40,9 @@ class BuildContext:
     seed: int
     max_drop: float = 0.005
     pruning: Pruning = field(default_factory=Pruning)
+    qat: object = None  # engine.training.qat.QATSettings, resolved against the run's training settings
+    qat_folder: object = None  # where QAT keeps its checkpoints and events (a Path in the run folder)
+    source: dict = field(default_factory=dict)  # identifies the trained model (QAT resumes only from it)
     shared: dict = field(default_factory=dict)  # what one optimize call's variants share (the pruned model)
     notes: dict = field(default_factory=dict)  # variant -> extra facts recorded with its metrics (MACs...)
 
@@ -76,20 +79,15 @@ def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
     from engine.compression.ptq import quantize_int8_accuracy_control
 
     def score(compiled, samples: list) -> float:
-        """The task's primary metric of a compiled model on (path, target) samples."""
-        from engine.data.images import read_rgb
-        from engine.inference.preprocess import to_input
+        """The task's primary metric of a compiled bare network (NNCF scores it before detection's NMS)."""
+        from engine.evaluation.evaluate import network_metrics
 
-        metrics = ctx.task.make_metrics(ctx.labels)
-        predictions = []
-        for path, _ in samples:
-            image = read_rgb(path)
-            results = compiled(to_input(image, ctx.img_size))
-            # NNCF runs the bare network: decode it (detection: + NMS) as the finished IR will
-            outputs = ctx.task.decode_raw(ctx.torch_model, [results[o] for o in compiled.outputs], ctx.img_size)
-            predictions.append(ctx.task.postprocess(outputs, image.shape[:2], (ctx.img_size, ctx.img_size)))
-        metrics.update_predictions(predictions, [target for _, target in samples])
-        return float(metrics.compute()[ctx.task.primary_metric])
+        def infer(x):
+            results = compiled(x)
+            return [results[o] for o in compiled.outputs]
+
+        metrics = network_metrics(ctx.task, ctx.labels, ctx.img_size, ctx.torch_model, infer, samples)
+        return float(metrics[ctx.task.primary_metric])
 
     model = quantize_int8_accuracy_control(
         ctx.fp32_model,
@@ -154,6 +152,18 @@ def _pruned_int8(ctx: BuildContext) -> tuple[object, bool]:
     return ctx.finish(quantized, model), False
 
 
+def _int8_qat(ctx: BuildContext) -> tuple[object, bool]:
+    from engine.compression.qat import to_openvino
+    from engine.training.qat import quantization_aware_training
+
+    result = quantization_aware_training(
+        ctx.torch_model, ctx.task, ctx.labels, ctx.train_samples, ctx.val_samples, ctx.img_size, ctx.qat,
+        ctx.qat_folder, ctx.source,
+    )  # fmt: skip
+    ctx.notes["int8-qat"] = result.facts
+    return ctx.finish(to_openvino(result.network, ctx.img_size), result.model), False
+
+
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
@@ -183,6 +193,15 @@ VARIANTS: dict[str, Variant] = {
             " (the layers that cost the most accuracy are reverted to float)",
             ("CPU", "GPU", "AUTO"),
             _int8_accuracy_control,
+        ),
+        Variant(
+            "int8-qat",
+            "INT8",
+            "openvino",
+            "NNCF quantization-aware training: INT8 quantizers calibrated on the trained network, then a few"
+            " epochs of fine-tuning with them in place (resumable job), stripped and converted to INT8 IR",
+            ("CPU", "GPU", "NPU", "AUTO"),
+            _int8_qat,
         ),
         Variant(
             "pruned",

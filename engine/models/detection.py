@@ -21,6 +21,7 @@ from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import mobilenet_backbone
 from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
+from torchvision.ops import box_iou
 from torchvision.ops.feature_pyramid_network import LastLevelP6P7
 
 from engine.errors import choice_error
@@ -142,6 +143,37 @@ def decode_raw(model: nn.Module, cls_logits: torch.Tensor, bbox_regression: torc
     images = torch.zeros(1, 3, img_size, img_size)
     features, _ = head_outputs(model.eval(), images)  # only the feature-map shapes matter here
     return postprocess(model, images, features, {"cls_logits": cls_logits, "bbox_regression": bbox_regression})
+
+
+def _anchors(model: nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
+    """The anchors of a batch of ``images`` (computed once per input size: they depend only on the shape)."""
+    cache = model.__dict__.setdefault("_anchor_cache", {})
+    key = tuple(images.shape[-2:])
+    if key not in cache:
+        was_training = model.training
+        with torch.no_grad():
+            one = images[:1].detach()
+            features, _ = head_outputs(model.eval(), one)
+            cache[key] = anchors_for(model, one, features)[0]
+        model.train(was_training)
+    return [cache[key]] * len(images)
+
+
+def network_loss(model: nn.Module, network: nn.Module, images: torch.Tensor, targets: list[dict]) -> torch.Tensor:
+    """torchvision's training losses (classification + box regression) from ``network``'s raw outputs, so a
+    quantized copy of :class:`DetectorNetwork` trains like the detector (targets: background is class 0)."""
+    cls_logits, bbox_regression = network(images)
+    head = {"cls_logits": cls_logits, "bbox_regression": bbox_regression}
+    anchors = _anchors(model, images)
+    if isinstance(model, RetinaNet):
+        return sum(model.compute_loss(targets, head, anchors).values())
+    matched = [
+        model.proposal_matcher(box_iou(t["boxes"], a))
+        if t["boxes"].numel()
+        else torch.full((a.size(0),), -1, dtype=torch.int64)
+        for a, t in zip(anchors, targets, strict=True)
+    ]
+    return sum(model.compute_loss(targets, head, anchors, matched).values())
 
 
 def postprocess(model: nn.Module, images: torch.Tensor, features: list, head: dict) -> list[dict[str, torch.Tensor]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from engine.errors import StudioError
 from engine.evaluation.evaluate import agreement_rate, evaluate_samples
@@ -13,6 +14,7 @@ from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS, BuildContext, Pru
 from engine.inference.predictor import OpenVINOPredictor, Predictor, TorchPredictor, load_predictor
 from engine.pipeline.context import Context, run_log
 from engine.store.atomic import write_json
+from engine.training.config import QATSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ def optimize(
     variants: Sequence[str] | None = None,
     calib_size: int = 300,
     pruning: Pruning | None = None,
+    qat: QATSettings | None = None,
     seed: int = 0,
 ) -> dict:
     run = ctx.run(run_id)
@@ -77,6 +80,9 @@ def optimize(
             calib_size=calib_size,
             seed=seed,
             pruning=_resolved(pruning or Pruning(), run["config"]),
+            qat=_resolved_qat(qat or QATSettings(), run["config"], calib_size, seed),
+            qat_folder=run_dir / "qat",
+            source=_source(ctx.variant_path(run, "torch-fp32")),
         )
         for name in names:
             log.info("run %s: building %s (%s)", run["id"], name, VARIANTS[name].how)
@@ -99,6 +105,26 @@ def _resolved(pruning: Pruning, config: dict) -> Pruning:
         lr=pruning.lr or config.get("lr") or 2e-3,
         batch_size=pruning.batch_size or config.get("batch_size") or 32,
     )
+
+
+def _resolved_qat(settings: QATSettings, config: dict, calib_size: int, seed: int) -> QATSettings:
+    """QAT fine-tunes at a tenth of the run's training peak learning rate and its batch size, unless given."""
+    if settings.epochs < 1:
+        msg = f"--qat-epochs must be at least 1, got {settings.epochs}"
+        raise StudioError(msg)
+    return dataclasses.replace(
+        settings,
+        lr=settings.lr or (config.get("lr") or 2e-3) / 10,
+        batch_size=settings.batch_size or config.get("batch_size") or 32,
+        calib_size=calib_size,
+        seed=seed,
+    )
+
+
+def _source(best: Path) -> dict:
+    """Identifies the trained checkpoint (QAT checkpoints of an older best.pt are not resumed)."""
+    stat = best.stat()
+    return {"checkpoint": best.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def _score(name, size, metrics, preds, refs, base_metrics, task) -> dict:

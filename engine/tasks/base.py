@@ -132,6 +132,11 @@ class Task(ABC):
     def train_loss(self, model: Any, inputs: Any, targets: Any) -> Any:
         """Scalar loss of a batch, model in train mode."""
 
+    @abstractmethod
+    def network_loss(self, model: Any, network: Any, inputs: Any, targets: Any) -> Any:
+        """Scalar loss of a batch from ``network``'s outputs, where ``network`` is :meth:`export_module` of
+        ``model`` (or a quantized copy of it: quantization-aware training trains what is converted)."""
+
     def forward(self, model: Any, inputs: Any) -> Any:
         """The network's raw output in eval mode (what :meth:`outputs` and :meth:`val_loss` read)."""
         return model(inputs)

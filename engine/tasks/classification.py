@@ -104,6 +104,9 @@ class Classification(Task):
     def train_loss(self, model, inputs, targets):
         return self._loss(model(inputs), targets)
 
+    def network_loss(self, model, network, inputs, targets):
+        return self._loss(network(inputs), targets)
+
     def outputs(self, model, raw: torch.Tensor) -> list[Outputs]:
         return per_image(raw.numpy())
 

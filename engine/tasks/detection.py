@@ -249,6 +249,11 @@ class Detection(Task):
         shifted = [{"boxes": t["boxes"], "labels": t["labels"] + 1} for t in targets]
         return sum(model(list(inputs), shifted).values())
 
+    def network_loss(self, model, network, inputs, targets):
+        """torchvision's detector losses from the network's per-anchor logits and box deltas."""
+        shifted = [{"boxes": t["boxes"], "labels": t["labels"] + 1} for t in targets]
+        return models.network_loss(model, network, inputs, shifted)
+
     def forward(self, model, inputs):
         """torchvision's decoding and NMS (its detectors compute losses only in train mode: no val loss)."""
         return models.detect(model, inputs)

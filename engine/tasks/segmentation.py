@@ -145,6 +145,11 @@ class Segmentation(Task):
     def train_loss(self, model, inputs, targets):
         return self._loss(model(inputs)["out"], targets)
 
+    def network_loss(self, model, network, inputs, targets):
+        """Cross-entropy from the network's per-pixel probabilities (the IR's output is the softmax)."""
+        log_probs = network(inputs).clamp_min(1e-6).log()
+        return torch.nn.functional.nll_loss(log_probs, targets, ignore_index=IGNORE_INDEX)
+
     def forward(self, model, inputs):
         return model(inputs)["out"]
 

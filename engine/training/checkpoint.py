@@ -18,14 +18,18 @@ def save(path: Path, payload: dict[str, Any]) -> None:
     atomic_write(path, lambda tmp: torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp))
 
 
-def load(path: Path) -> dict[str, Any]:
-    """Load a checkpoint this product wrote; anything else gets a message instead of a crash."""
+def load(path: Path, allowed: tuple[type, ...] = ()) -> dict[str, Any]:
+    """Load a checkpoint this product wrote; anything else gets a message instead of a crash.
+
+    ``weights_only=True`` always: ``allowed`` names the few plain classes (enums) a checkpoint may hold
+    besides tensors and containers, e.g. NNCF's quantizer settings in a QAT checkpoint."""
     path = Path(path)
     if not path.is_file():
         msg = f"checkpoint {path} does not exist; train the run first (or resume it) to create it"
         raise StudioError(msg)
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(list(allowed)):
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         msg = (
             f"cannot read checkpoint {path}: it is corrupt or was not saved by Edge Model Studio ({exc})."

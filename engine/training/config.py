@@ -56,3 +56,14 @@ class TrainConfig:
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class QATSettings:
+    """How ``int8-qat`` fine-tunes (engine.training.qat)."""
+
+    epochs: int = 3
+    lr: float | None = None  # peak learning rate, cosine decay (None: a tenth of the run's training peak)
+    batch_size: int | None = None  # None: the run's training batch size
+    calib_size: int = 300
+    seed: int = 0

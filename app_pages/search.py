@@ -1,0 +1,127 @@
+"""Search: the fastest model that keeps the accuracy on this machine's device, found within a time budget."""
+
+import pandas as pd
+import streamlit as st
+
+import engine
+from ui import charts, jobs, widgets
+
+st.title("Search")
+st.caption(
+    "Trains architecture × input-size candidates within the budget, turns each into INT8, QAT and pruned-INT8"
+    " IRs, and times every one beside the reference (the task's default model as FP32 IR) on the chosen device."
+    " The pick is the fastest point whose test metric stays above the floor."
+)
+
+datasets = engine.list_datasets()
+if not datasets:
+    st.info("Import a dataset on the **Data** page (or load the sample project on **Home**) first.")
+    st.stop()
+
+with st.form("search"):
+    c1, c2 = st.columns(2)
+    dataset = widgets.dataset_picker(datasets, container=c1, key="search_dataset")
+    task = engine.get_task(next(d for d in datasets if d["dataset"] == dataset)["task"])
+    device = c2.selectbox("Device", [d["device"] for d in widgets.devices()], help="openvino.Core().available_devices")
+    c3, c4 = st.columns(2)
+    drop = c3.number_input(
+        f"Largest {task.metric_name} drop vs the reference (points)",
+        0.0,
+        20.0,
+        100 * task.max_drop,
+        0.1,
+        help="The floor: the reference FP32 IR's test metric minus this.",
+    )
+    budget = c4.number_input("Time budget (minutes)", 1.0, 600.0, 20.0, 1.0)
+    archs = st.multiselect("Architectures", list(task.archs), default=list(task.archs))
+    c5, c6 = st.columns(2)
+    default_size = engine.training_defaults(task.name)["img_size"]
+    sizes = c5.text_input("Input sizes", f"{default_size},{max(32, round(default_size * 0.75 / 16) * 16)}")
+    variants = c6.multiselect(
+        "Variants per candidate", ["int8", "int8-qat", "pruned-int8"], default=["int8", "int8-qat", "pruned-int8"]
+    )
+    st.caption(
+        "Every candidate gets an equal share of the budget (the reference and one more always run). On 2 cores a"
+        " classification candidate at 64 px takes about a minute; detection and segmentation candidates take"
+        " several minutes each, so give them fewer architectures or a larger budget."
+    )
+    if st.form_submit_button("Search", type="primary", icon=":material/travel_explore:"):
+        try:
+            chosen_sizes = [int(s) for s in sizes.split(",") if s.strip()]
+        except ValueError:
+            st.error(f"Input sizes must be whole numbers separated by commas, e.g. 64,48 (got {sizes!r}).")
+        else:
+            kwargs = {
+                "dataset": dataset,
+                "max_drop": drop / 100,
+                "device": device,
+                "budget_minutes": float(budget),
+                "archs": archs,
+                "sizes": chosen_sizes,
+                "variants": variants or offered,
+            }
+            jobs.start("search", kwargs, f"Search dataset {dataset} ({budget:g} min)")
+
+
+@st.fragment(run_every=3)
+def progress() -> None:
+    jobs.follow("search", "search")
+    searches = engine.list_searches()
+    if not searches:
+        st.info("No search yet: choose the settings above and press **Search**.")
+        return
+    ids = [s["search"] for s in searches]
+    chosen = st.selectbox("Search", ids[::-1], format_func=lambda i: f"search {i}", key="search_id")
+    result = next(s for s in searches if s["search"] == chosen)
+    running = any(j["verb"] == "search" for j in engine.list_jobs(active_only=True))
+    name = result["metric_name"]
+    minutes = result.get("seconds", 0) / 60
+    st.markdown(
+        f"**Search {result['search']}** · dataset {result['dataset']} · {result['device']} · `{result['status']}`"
+        f" · {minutes:.1f} of {result['budget_minutes']:g} min"
+    )
+    resumable = result["status"] in ("cancelled", "failed", "running") and not running
+    if resumable and st.button("Resume this search", icon=":material/play_arrow:"):
+        jobs.start("search", {"resume": result["search"]}, f"Resume search {result['search']}")
+    candidates = pd.DataFrame(result["candidates"])
+    st.dataframe(
+        candidates[["arch", "img_size", "status", "run", "epochs", "seconds", "error"]],
+        hide_index=True,
+        width="stretch",
+        column_config={"seconds": st.column_config.NumberColumn("time (s)", format="%.0f")},
+    )
+    points = pd.DataFrame(result.get("points", []))
+    if points.empty or result.get("floor") is None:
+        st.caption("The chart appears when the reference is benchmarked.")
+        return
+    front = set(result["front"])
+    points["label"] = points["candidate"] + " " + points["variant"]
+    points["front"] = (points["candidate"] + "/" + points["variant"]).isin(front)
+    points["latency_ms"] = points["latency_on_reference_scale_ms"]
+    st.altair_chart(charts.search_front(points, result["floor"], name), use_container_width=True)
+    pick = result.get("pick")
+    if pick:
+        st.success(
+            f"**Pick: {pick['candidate']} · {pick['variant']}** (run {pick['run']}) — {name} {pick['metric']:.1%},"
+            f" **{pick['speedup']:.2f}×** the reference's speed on {result['device']}"
+            f" (ran in {pick['inference_precision']}), floor {result['floor']:.1%}."
+        )
+        if st.button(f"Make run {pick['run']} the active run", icon=":material/check:"):
+            st.session_state["pending_run"] = pick["run"]
+            st.rerun(scope="app")
+    else:
+        st.warning(f"No candidate keeps {name} above the floor ({result['floor']:.1%}) yet.")
+    table = points[["label", "metric", "latency_ms", "speedup", "inference_precision", "size_bytes", "keeps_accuracy"]]
+    st.dataframe(
+        table.rename(columns={"metric": name, "size_bytes": "IR bytes"}),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            name: st.column_config.NumberColumn(format="percent"),
+            "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%.3f"),
+            "speedup": st.column_config.NumberColumn("speed-up vs reference", format="%.2fx"),
+        },
+    )
+
+
+progress()

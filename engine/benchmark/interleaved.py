@@ -1,0 +1,48 @@
+"""Batch-1 latency of several IRs measured side by side: every model once per round, the median of rounds.
+
+Timings on a shared CPU drift by tens of percent within minutes, so models timed one after another are not
+comparable; interleaved rounds see the same drift, and their ratios hold.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from engine.benchmark.runner import check_device, read_property, timed_loop
+
+
+def interleaved_latency(
+    models: dict[str, Path],
+    device: str = "CPU",
+    *,
+    rounds: int = 5,
+    iterations: int = 50,
+    warmup: int = 10,
+    config: dict | None = None,
+) -> dict[str, dict]:
+    """``{key: {"median_ms", "rounds_ms", "inference_precision"}}`` for each IR in ``models``, compiled for
+    ``device`` with the LATENCY hint (plus ``config``, e.g. an inference precision)."""
+    import openvino as ov
+
+    core = ov.Core()
+    check_device(core, device)
+    requests, results = {}, {}
+    for key, xml in models.items():
+        model = core.read_model(xml)
+        shape = [d.get_length() for d in model.input(0).get_partial_shape()]
+        compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": "LATENCY", **(config or {})})
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        request = compiled.create_infer_request()
+        timed_loop(lambda r=request, x=x: r.infer({0: x}), iterations=1, seconds=0, warmup=warmup)
+        requests[key] = (request, x)
+        results[key] = {"rounds_ms": [], "inference_precision": read_property(compiled, "INFERENCE_PRECISION_HINT")}
+    for _ in range(rounds):
+        for key, (request, x) in requests.items():
+            samples = timed_loop(lambda r=request, x=x: r.infer({0: x}), iterations=iterations, seconds=0, warmup=2)
+            results[key]["rounds_ms"].append(statistics.median(samples))
+    for entry in results.values():
+        entry["median_ms"] = statistics.median(entry["rounds_ms"])
+    return results

@@ -1,0 +1,52 @@
+"""NNCF quantization-aware training, the NNCF side: fake-quantize a torch network, save and restore it, and
+strip it into an OpenVINO INT8 model.
+
+The network is the task's ``export_module`` (for detection: backbone + head, without decoding and NMS), the
+same one PTQ quantizes, so the quantizers sit exactly where the IR's INT8 operations will be.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import nncf
+import openvino as ov
+import torch
+from nncf.common.quantization.structs import QuantizationScheme
+from nncf.torch import get_config, load_from_config
+
+from engine.compression.ptq import calibration_subset
+from engine.data.images import read_rgb
+from engine.inference.preprocess import to_input
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_CLASSES = (QuantizationScheme,)  # what an NNCF config holds besides plain values
+
+
+def prepare(network: torch.nn.Module, samples: list, img_size: int, *, calib_size: int, seed: int) -> torch.nn.Module:
+    """``network`` with NNCF fake-quantizers, their ranges calibrated on a seeded subset of ``samples``."""
+    subset = calibration_subset(samples, calib_size, seed)
+    log.info("QAT: inserting INT8 quantizers, %d calibration images", len(subset))
+    dataset = nncf.Dataset(subset, transform_func=lambda s: torch.from_numpy(to_input(read_rgb(s[0]), img_size)))
+    return nncf.quantize(network.eval(), dataset, subset_size=len(subset), preset=nncf.QuantizationPreset.PERFORMANCE)
+
+
+def state(network: torch.nn.Module) -> dict:
+    """What restores a quantized network: NNCF's quantizer layout and all weights (quantizer scales too)."""
+    return {"nncf_config": get_config(network), "weights": network.state_dict()}
+
+
+def restore(network: torch.nn.Module, saved: dict) -> torch.nn.Module:
+    """A fresh (unquantized) ``network`` with the quantizers and weights of :func:`state`."""
+    quantized = load_from_config(network.eval(), saved["nncf_config"])
+    quantized.load_state_dict(saved["weights"])
+    return quantized
+
+
+def to_openvino(network: torch.nn.Module, img_size: int) -> ov.Model:
+    """Strip the fake-quantizers into FakeQuantize operations and convert: the saved IR holds int8 weights."""
+    from engine.export.convert import convert_network
+
+    stripped = nncf.strip(network.eval(), do_copy=True, example_input=torch.zeros(1, 3, img_size, img_size))
+    return convert_network(stripped, img_size)

@@ -1,0 +1,342 @@
+"""The search verb: the fastest model that keeps the accuracy, found on this machine.
+
+Candidates are architecture x input size; each is trained within its share of the time budget, optimized into
+the variants asked (INT8, QAT, pruned INT8) and benchmarked on the chosen device *interleaved with the
+reference* (the task's default architecture at its default size, as FP32 IR), so every latency is a ratio
+measured side by side, not two numbers from different minutes. The accuracy floor is the reference FP32 IR's
+test metric minus ``max_drop``. Every candidate's outcome is saved to ``searches/ID.json`` as soon as it is
+known: a cancelled or crashed search resumes (``resume=ID``) without redoing finished candidates.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from engine.errors import Cancelled, StudioError, choice_error
+from engine.export.variants import VARIANTS, Pruning
+from engine.pipeline import optimizing, training
+from engine.pipeline.context import Context
+from engine.store.atomic import read_json, write_json
+from engine.training.config import QATSettings, TrainConfig
+
+log = logging.getLogger(__name__)
+
+SEARCH_VARIANTS = ("int8", "int8-qat", "pruned-int8")  # what a candidate may be turned into
+TRAIN_SHARE = 0.55  # of a candidate's budget; the rest goes to QAT, pruning fine-tunes and benchmarking
+SIZES = (1.0, 0.75)  # default input sizes: the task's, and three quarters of it (a multiple of 16)
+
+
+@dataclass
+class Candidate:
+    arch: str
+    img_size: int
+    status: str = "pending"  # pending | training | optimizing | benchmarking | done | failed
+    run: int | None = None
+    epochs: int | None = None
+    epoch_s: float | None = None  # measured before training, to fit the budget
+    seconds: float = 0.0
+    error: str = ""
+    points: list[dict] = field(default_factory=list)  # one per variant: metric, latency, speed-up, size
+
+    @property
+    def key(self) -> str:
+        return f"{self.arch}@{self.img_size}"
+
+
+def _sizes(default: int, sizes: Sequence[int] | None) -> list[int]:
+    if sizes:
+        return list(dict.fromkeys(int(s) for s in sizes))
+    return list(dict.fromkeys(max(32, round(default * f / 16) * 16) for f in SIZES))
+
+
+def _grid(task, archs: Sequence[str] | None, sizes: Sequence[int] | None, default_size: int) -> list[Candidate]:
+    """The reference first, then every other architecture x size (smaller inputs first)."""
+    chosen = list(archs) if archs else list(task.archs)
+    for arch in chosen:
+        if arch not in task.archs:
+            raise choice_error(f"{task.name} model", arch, list(task.archs))
+    reference = Candidate(task.default_arch, default_size)
+    grid = [Candidate(a, s) for s in sorted(_sizes(default_size, sizes)) for a in chosen]
+    return [reference, *[c for c in grid if c.key != reference.key]]
+
+
+def search(
+    ctx: Context,
+    dataset_id: int | str | None = None,
+    *,
+    max_drop: float | None = None,
+    device: str = "CPU",
+    budget_minutes: float = 20.0,
+    archs: Sequence[str] | None = None,
+    sizes: Sequence[int] | None = None,
+    variants: Sequence[str] = SEARCH_VARIANTS,
+    resume: int | None = None,
+) -> dict:
+    if resume is not None:
+        state = _load(ctx, resume)
+    else:
+        if dataset_id is None:
+            msg = "search needs --dataset ID (see `python -m engine data list`) or --resume SEARCH"
+            raise StudioError(msg)
+        state = _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, variants)
+    dataset = ctx.db.get_dataset(state["dataset"])
+    task = ctx.task(dataset)
+    candidates = [Candidate(**c) for c in state["candidates"]]
+    started = time.monotonic()
+    spent_before = state.get("seconds", 0.0)
+
+    def save(status: str = "running") -> dict:
+        state.update(candidates=[asdict(c) for c in candidates], status=status)
+        state["seconds"] = spent_before + time.monotonic() - started
+        state.update(_summary(state, candidates, task))
+        write_json(_path(ctx, state["search"]), state)
+        return state
+
+    save()
+    budget = state["budget_minutes"] * 60
+    for index, candidate in enumerate(candidates):
+        if candidate.status in ("done", "failed"):
+            continue
+        spent = state["seconds"]
+        left = [c for c in candidates[index:] if c.status not in ("done", "failed")]
+        finished = sum(c.status == "done" for c in candidates)
+        if spent >= budget and finished >= 2:  # at least the reference and one candidate, whatever the budget
+            log.info("search %s: budget of %.0f min spent; %d candidates left", state["search"], budget / 60, len(left))
+            break
+        share = max(budget - spent, 0) / len(left)
+        began = time.monotonic()
+        try:
+            _run_candidate(ctx, state, candidate, task, dataset, share, save)
+            candidate.status = "done"
+        except Cancelled:
+            candidate.status = "pending"  # resumed later: its trained run and finished variants are kept
+            candidate.seconds += time.monotonic() - began
+            save("cancelled")
+            raise
+        except StudioError as exc:
+            if candidate.key == candidates[0].key:
+                save("failed")
+                raise
+            candidate.status, candidate.error = "failed", str(exc)
+            log.warning("search %s: %s failed: %s", state["search"], candidate.key, exc)
+        candidate.seconds += time.monotonic() - began
+        save()
+    return save("completed")
+
+
+def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, variants) -> dict:
+    dataset = ctx.db.get_dataset(dataset_id)
+    task = ctx.task(dataset)
+    names = list(variants)
+    for name in names:
+        if name not in SEARCH_VARIANTS:
+            raise choice_error("search variant", name, SEARCH_VARIANTS)
+    if budget_minutes <= 0:
+        msg = f"--budget-minutes must be positive, got {budget_minutes:g}"
+        raise StudioError(msg)
+    drop = task.max_drop if max_drop is None else max_drop
+    if not 0 <= drop < 1:
+        msg = f"--max-drop is a fraction of the metric (0.005 = 0.5 points), got {drop:g}"
+        raise StudioError(msg)
+    import openvino as ov
+
+    from engine.benchmark.runner import check_device
+
+    check_device(ov.Core(), device)
+    default_size = TrainConfig(task=task.name).resolved().img_size
+    grid = _grid(task, archs, sizes, default_size)
+    folder = ctx.ws.root / "searches"
+    folder.mkdir(parents=True, exist_ok=True)
+    search_id = 1 + max((int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()), default=0)
+    return {
+        "search": search_id,
+        "dataset": dataset["id"],
+        "task": task.name,
+        "metric": task.primary_metric,
+        "metric_name": task.metric_name,
+        "device": device,
+        "max_drop": drop,
+        "budget_minutes": budget_minutes,
+        "variants": names,
+        "created": time.time(),
+        "candidates": [asdict(c) for c in grid],
+    }
+
+
+def _path(ctx: Context, search_id: int):
+    return ctx.ws.root / "searches" / f"{int(search_id)}.json"
+
+
+def _load(ctx: Context, search_id: int) -> dict:
+    path = _path(ctx, search_id)
+    if not path.is_file():
+        known = sorted(int(p.stem) for p in path.parent.glob("*.json") if p.stem.isdigit())
+        msg = f"no search {search_id}; known searches: {', '.join(map(str, known)) or 'none'} (`engine search list`)"
+        raise StudioError(msg)
+    return read_json(path)
+
+
+def list_searches(ctx: Context) -> list[dict]:
+    folder = ctx.ws.root / "searches"
+    paths = sorted(folder.glob("*.json"), key=lambda p: int(p.stem)) if folder.is_dir() else []
+    return [read_json(p) for p in paths if p.stem.isdigit()]
+
+
+def show_search(ctx: Context, search_id: int) -> dict:
+    return _load(ctx, search_id)
+
+
+def _run_candidate(ctx, state, candidate: Candidate, task, dataset, share: float, save) -> None:
+    """Train (or resume) the candidate's run, build its variants, benchmark them beside the reference."""
+    labels = dataset["info"]["labels"]
+    train_samples = ctx.samples(dataset, "train")
+    defaults = TrainConfig(task=task.name, model=candidate.arch, img_size=candidate.img_size).resolved()
+    if candidate.epoch_s is None:
+        from engine.training.estimate import epoch_seconds
+
+        candidate.epoch_s = epoch_seconds(
+            task, candidate.arch, candidate.img_size, defaults.batch_size, train_samples, len(labels)
+        )
+    # the budget buys this many epochs in all: ~55 % train the model, the rest fine-tunes QAT and pruning
+    affordable = max(int(share / candidate.epoch_s), 1)
+    epochs = candidate.epochs or min(defaults.epochs, max(int(affordable * TRAIN_SHARE), 1))
+    candidate.epochs = epochs
+    fine = max(affordable - epochs, 0)
+    candidate.status = "training"
+    save()
+    run = _trained_run(ctx, candidate, dataset, epochs, save)
+    candidate.status = "optimizing"
+    save()
+    done = {v["name"] for v in ctx.db.list_variants(run["id"])}
+    wanted = ["fp32", *state["variants"]]
+    if "pruned-int8" in wanted:
+        wanted.insert(1, "pruned")  # its FP32 twin: shows what pruning alone buys
+    missing = [v for v in wanted if v not in done]
+    if missing:
+        qat_epochs = min(max(fine // 4, 1), 3)
+        recovery = min(max(fine - qat_epochs - 2, 1), 6)
+        optimizing.optimize(
+            ctx,
+            run["id"],
+            variants=missing,
+            calib_size=min(300, len(train_samples)),
+            pruning=Pruning(steps=2, epochs_per_step=1, recovery_epochs=recovery),
+            qat=QATSettings(epochs=qat_epochs),
+        )
+    candidate.status = "benchmarking"
+    save()
+    candidate.points = _benchmark(ctx, state, candidate, run, wanted, task)
+
+
+def _trained_run(ctx, candidate: Candidate, dataset, epochs: int, on_run) -> dict:
+    """The candidate's finished run: trained now, or resumed / reused from an earlier attempt."""
+    if candidate.run is not None:
+        run = ctx.db.get_run(candidate.run)
+        if run["status"] in ("completed", "early_stopped"):
+            return run
+        if (ctx.run_dir(run) / "checkpoints" / "last.pt").is_file():
+            result = training.train(ctx, resume=run["id"])
+            return _finished(ctx, result)
+
+    def remember(run_id: int) -> None:
+        candidate.run = run_id
+        on_run()
+
+    result = training.train(
+        ctx,
+        dataset["id"],
+        model=candidate.arch,
+        img_size=candidate.img_size,
+        epochs=epochs,
+        on_run=remember,
+    )
+    return _finished(ctx, result)
+
+
+def _finished(ctx, result: dict) -> dict:
+    if result["status"] == "cancelled":
+        raise Cancelled
+    return ctx.db.get_run(result["run"])
+
+
+def _benchmark(ctx, state, candidate: Candidate, run: dict, names: list[str], task) -> list[dict]:
+    """Each variant's latency on the device interleaved with the reference FP32 IR, and its test metric."""
+    from engine.benchmark.interleaved import interleaved_latency
+
+    reference = _reference(ctx, state)
+    metrics = {v["name"]: v["metrics"] for v in ctx.db.list_variants(run["id"])}
+    paths = {name: ctx.variant_path(run, name) for name in names if name in metrics}
+    models = {"reference": ctx.variant_path(reference, "fp32"), **paths} if reference else dict(paths)
+    timing = interleaved_latency(models, state["device"], rounds=5, iterations=50)
+    base = timing["reference" if reference else "fp32"]["median_ms"]
+    points = []
+    for name in paths:
+        entry = metrics[name]
+        pruning = entry.get("pruning") or {}
+        points.append(
+            {
+                "candidate": candidate.key,
+                "arch": candidate.arch,
+                "img_size": candidate.img_size,
+                "run": run["id"],
+                "variant": name,
+                "precision": VARIANTS[name].precision,
+                "metric": entry.get(task.primary_metric),
+                "latency_ms": timing[name]["median_ms"],
+                "reference_ms": base,
+                "speedup": base / timing[name]["median_ms"],
+                "inference_precision": timing[name]["inference_precision"],
+                "size_bytes": entry.get("size_bytes"),
+                "macs_ratio": pruning.get("macs_ratio"),
+            }
+        )
+    return points
+
+
+def _reference(ctx, state) -> dict | None:
+    first = state["candidates"][0]
+    if first.get("run") is None:
+        return None
+    run = ctx.db.get_run(first["run"])
+    return run if ctx.variant_path(run, "fp32").is_file() else None
+
+
+def _summary(state: dict, candidates: list[Candidate], task) -> dict:
+    """The floor, every point with a latency on the reference's scale, the Pareto front and the pick."""
+    reference = next((p for p in candidates[0].points if p["variant"] == "fp32"), None)
+    points = [p for c in candidates for p in c.points]
+    if reference is None:
+        return {"floor": None, "reference": None, "points": points, "front": [], "pick": None}
+    floor = reference["metric"] - state["max_drop"]
+    scale = reference["latency_ms"]  # the reference's own latency; others are placed by their measured ratio
+    for p in points:
+        p["latency_on_reference_scale_ms"] = scale / p["speedup"]
+        p["keeps_accuracy"] = p["metric"] is not None and p["metric"] >= floor - 1e-9
+    front = pareto_front(points)
+    eligible = [p for p in points if p["keeps_accuracy"]]
+    best = max(eligible, key=lambda p: p["speedup"], default=None)
+    return {
+        "floor": floor,
+        "reference": reference,
+        "points": points,
+        "front": [f"{p['candidate']}/{p['variant']}" for p in front],
+        "pick": best,
+    }
+
+
+def pareto_front(points: list[dict]) -> list[dict]:
+    """The points no other point beats on both latency (lower) and metric (higher), fastest first."""
+    ranked = sorted(
+        (p for p in points if p["metric"] is not None),
+        key=lambda p: (p["latency_on_reference_scale_ms"], -p["metric"]),
+    )
+    front, best = [], -math.inf
+    for p in ranked:
+        if p["metric"] > best:
+            front.append(p)
+            best = p["metric"]
+    return front
