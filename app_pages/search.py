@@ -37,9 +37,8 @@ with st.form("search"):
     c5, c6 = st.columns(2)
     default_size = engine.training_defaults(task.name)["img_size"]
     sizes = c5.text_input("Input sizes", f"{default_size},{max(32, round(default_size * 0.75 / 16) * 16)}")
-    variants = c6.multiselect(
-        "Variants per candidate", ["int8", "int8-qat", "pruned-int8"], default=["int8", "int8-qat", "pruned-int8"]
-    )
+    offered = ["int8", "int8-qat", "pruned-int8"]
+    variants = c6.multiselect("Variants per candidate", offered, default=offered)
     st.caption(
         "Every candidate gets an equal share of the budget (the reference and one more always run). On 2 cores a"
         " classification candidate at 64 px takes about a minute; detection and segmentation candidates take"
@@ -98,7 +97,7 @@ def progress() -> None:
     points["label"] = points["candidate"] + " " + points["variant"]
     points["front"] = (points["candidate"] + "/" + points["variant"]).isin(front)
     points["latency_ms"] = points["latency_on_reference_scale_ms"]
-    st.altair_chart(charts.search_front(points, result["floor"], name), use_container_width=True)
+    st.altair_chart(charts.search_front(points, result["floor"], name), width="stretch")
     pick = result.get("pick")
     if pick:
         st.success(
@@ -112,6 +111,7 @@ def progress() -> None:
     else:
         st.warning(f"No candidate keeps {name} above the floor ({result['floor']:.1%}) yet.")
     table = points[["label", "metric", "latency_ms", "speedup", "inference_precision", "size_bytes", "keeps_accuracy"]]
+    table = table.rename(columns={"inference_precision": "float ops ran in"})
     st.dataframe(
         table.rename(columns={"metric": name, "size_bytes": "IR bytes"}),
         hide_index=True,
