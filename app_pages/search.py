@@ -27,7 +27,7 @@ with st.form("search"):
     drop = c3.number_input(
         f"Largest {task.metric_name} drop vs the reference (points)",
         0.0,
-        20.0,
+        100.0,
         100 * task.max_drop,
         0.1,
         help="The floor: the reference FP32 IR's test metric minus this.",
@@ -62,7 +62,6 @@ with st.form("search"):
             jobs.start("search", kwargs, f"Search dataset {dataset} ({budget:g} min)")
 
 
-@st.fragment(run_every=3)
 def progress() -> None:
     jobs.follow("search", "search")
     searches = engine.list_searches()
@@ -83,6 +82,9 @@ def progress() -> None:
     if resumable and st.button("Resume this search", icon=":material/play_arrow:"):
         jobs.start("search", {"resume": result["search"]}, f"Resume search {result['search']}")
     candidates = pd.DataFrame(result["candidates"])
+    took = candidates.loc[candidates["status"] == "done", "seconds"]
+    if len(took):
+        st.caption(f"A candidate took {took.median():.0f} s here (median of {len(took)}), training included.")
     st.dataframe(
         candidates[["arch", "img_size", "status", "run", "epochs", "seconds", "error"]],
         hide_index=True,
@@ -124,4 +126,9 @@ def progress() -> None:
     )
 
 
-progress()
+# Poll only while a search runs (every poll costs the server a rerun); a finished search is drawn once, so its
+# buttons are not re-created under the user's cursor every few seconds.
+if any(j["verb"] == "search" for j in engine.list_jobs(active_only=True)):
+    st.fragment(run_every=3)(progress)()
+else:
+    progress()

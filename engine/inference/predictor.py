@@ -90,7 +90,7 @@ class OpenVINOPredictor(Predictor):
             msg = f"{xml} has a dynamic input shape {shape}; export it again with a static shape"
             raise StudioError(msg)
         super().__init__(info["task"], info["labels"], int(shape[2].get_length()))
-        self.device = device
+        self.xml, self.device = xml, device
         self.compiled = core.compile_model(model, device, config or {})
         self.request = self.compiled.create_infer_request()
 

@@ -199,3 +199,39 @@ if os.environ.get("STUDIO_SCREENSHOT_DIR"):
 
             open_page(page, "Data")  # class counts + image sizes, then boxes per image + box sizes or pixel shares
             expect(page.locator(".vega-embed").nth(3 if task == "detection" else 2)).to_be_visible()
+
+
+def test_search_from_the_page_to_an_active_pick(page, shots, tmp_path):
+    """A tiny search started from the Search page: candidates fill in, the Pareto chart appears, the pick becomes
+    the active run."""
+    from playwright.sync_api import expect
+
+    import engine
+
+    ws = tmp_path / "ws"
+    engine.get_task("classification").write_sample(tmp_path / "data", tiny=True)
+    engine.import_dataset(str(tmp_path / "data"), workspace=ws)
+    open_page(page, "Search")
+    main = page.locator("#stMain")
+    architectures = main.locator('[data-testid="stMultiSelect"]').first
+    architectures.get_by_role("button", name=re.compile("^Clear all|Clear")).first.click()
+    architectures.locator("input").fill("mobilenet_v3_small")
+    architectures.locator("input").press("Enter")
+    page.keyboard.press("Escape")
+    page.get_by_label("Input sizes").fill("32")
+    page.get_by_label(re.compile("^Largest top-1 drop")).fill("50")
+    page.get_by_label("Time budget (minutes)").fill("1")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.get_by_text(re.compile(r"Job \d+ · Search dataset 1"))).to_be_visible()
+    done = page.get_by_text(re.compile(r"Search 1 · dataset 1 · CPU · completed"))
+    expect(done).to_be_visible(timeout=600_000)
+    expect(page.get_by_text(re.compile(r"^Pick: mobilenet_v3_small@(32|64)"))).to_have_count(1)  # stale ones gone
+    expect(main.locator(".vega-embed canvas, .vega-embed svg").first).to_be_visible()
+    page.screenshot(path=shots / "search.png", full_page=True)
+    button = page.get_by_role("button", name=re.compile(r"^Make run \d+ the active run$"))
+    expect(button).to_have_count(1)
+    run = int(re.search(r"run (\d+)", button.inner_text()).group(1))
+    button.click()
+    page.wait_for_timeout(2000)  # the click reruns the app with the new active run
+    open_page(page, "Optimize")  # its caption names the active run
+    expect(page.locator("#stMain").get_by_text(re.compile(rf"^run {run} · mobilenet_v3_small"))).to_be_visible()

@@ -1,0 +1,239 @@
+"""The compression ladder, measured: is each variant faster than the FP32 model on this CPU, at the same accuracy?
+
+For each dataset (the three built-in samples, and the classification sample trained at 224 px):
+ 1. write the sample, import it, train the task's default model from random init (product defaults);
+ 2. build fp32, int8, int8-qat, pruned and pruned-int8 with the product's ``optimize`` (what a user gets);
+ 3. score every variant on the test split (f32 scoring hint, as the product does);
+ 4. time batch-1 latency of every configuration *interleaved in rounds* (PyTorch eager FP32, OV FP32 with the
+    f32 hint, OV FP32 at the CPU's default precision, and each variant at the default precision) and report
+    the median of the round medians; async throughput (THROUGHPUT hint) per IR afterwards;
+ 5. optionally (``--search-minutes``) run the product's ``search`` on the 64-px classification sample and
+    time its pick in the same rounds.
+
+Every row gets its ratio to the FP32 IR at the default precision, to the f32 hint and to PyTorch; for each
+dataset the JSON records the fastest variant that keeps accuracy (task thresholds) and its
+``speedup_vs_fp32_default``. The CPU model, its ISA flags and OpenVINO's OPTIMIZATION_CAPABILITIES are printed.
+
+Usage: python -m benchmarks.optimize [--datasets classification,detection,segmentation,classification-224]
+                                     [--rounds 7 --iterations 100 --search-minutes 0]
+Writes benchmarks/results/optimize.json and optimize.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+import torch
+
+import engine
+from benchmarks.common import write_results
+from engine.benchmark.runner import benchmark_openvino, timed_loop
+from engine.compression.prune import count
+from engine.export.convert import ir_size
+from engine.inference.predictor import OpenVINOPredictor, TorchPredictor
+from engine.pipeline.context import Context
+
+DATASETS = {  # name -> (task, training overrides)
+    "classification": ("classification", {}),
+    "detection": ("detection", {}),
+    "segmentation": ("segmentation", {}),
+    "classification-224": ("classification", {"img_size": 224, "batch_size": 32}),
+}
+VARIANTS = ["fp32", "int8", "int8-qat", "pruned", "pruned-int8"]
+ISA = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile")
+F32 = {"INFERENCE_PRECISION_HINT": "f32"}
+
+
+def cpu_facts() -> dict:
+    """The CPU's model name and ISA flags (lscpu) and what OpenVINO reports for it."""
+    text = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    model = re.search(r"Model name:\s*(.+)", text)
+    flags = set(re.search(r"Flags:\s*(.+)", text).group(1).split()) if "Flags:" in text else set()
+    core = ov.Core()
+    return {
+        "cpu_model": model.group(1).strip() if model else "unknown",
+        "cores": torch.get_num_threads(),
+        "isa": [f for f in ISA if f in flags],
+        "openvino": ov.get_version(),
+        "full_device_name": core.get_property("CPU", "FULL_DEVICE_NAME"),
+        "optimization_capabilities": list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
+        "default_inference_precision": core.get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name(),
+    }
+
+
+def prepare(name: str, tmp: Path) -> tuple[Path, dict]:
+    """Sample -> import -> train (the product's defaults) -> optimize every variant; the workspace and run."""
+    task, overrides = DATASETS[name]
+    ws = tmp / name / "ws"
+    engine.sample(task, str(tmp / name / "data"))
+    dataset = engine.import_dataset(str(tmp / name / "data"), workspace=ws)["dataset"]
+    began = time.perf_counter()
+    trained = engine.train(dataset, workspace=ws, **overrides)
+    train_s = time.perf_counter() - began
+    began = time.perf_counter()
+    engine.optimize(trained["run"], variants=VARIANTS, workspace=ws)
+    return ws, {
+        "dataset": dataset,
+        "run": trained["run"],
+        "train_s": train_s,
+        "optimize_s": time.perf_counter() - began,
+    }
+
+
+def measure(name: str, ws: Path, info: dict, rounds: int, iterations: int, extra: dict[str, tuple]) -> dict:
+    """Metric, interleaved batch-1 latency, throughput, IR size and MACs of every configuration of one run."""
+    ctx = Context.open(ws)
+    run = ctx.run(info["run"])
+    task = ctx.task(run)
+    key = task.primary_metric
+    scored = {v["name"]: v["metrics"] for v in ctx.db.list_variants(run["id"])}
+    baseline = TorchPredictor.from_checkpoint(ctx.variant_path(run, "torch-fp32"))
+    size = baseline.img_size
+    example = torch.zeros(1, 3, size, size)
+    macs = count(task.export_module(baseline.model), example)[0]
+    configs: dict[str, tuple[object, str, dict]] = {"PyTorch eager FP32": (baseline, "torch-fp32", {})}
+    configs["OV FP32 (f32 hint)"] = (OpenVINOPredictor(ctx.variant_path(run, "fp32"), "CPU", F32), "fp32", {})
+    for variant in VARIANTS:
+        label = f"OV {variant} (default)"
+        configs[label] = (OpenVINOPredictor(ctx.variant_path(run, variant), "CPU", {}), variant, {})
+    for label, (xml, metric) in extra.items():
+        configs[label] = (OpenVINOPredictor(xml, "CPU", {}), "search-pick", {key: metric})
+    inputs = {label: np.zeros((1, 3, p.img_size, p.img_size), np.float32) for label, (p, _, _) in configs.items()}
+    per_round: dict[str, list[float]] = {label: [] for label in configs}
+    for label, (predictor, _, _) in configs.items():
+        timed_loop(lambda p=predictor, x=inputs[label]: p.infer(x), iterations=1, seconds=0, warmup=20)
+    for _ in range(rounds):
+        for label, (predictor, _, _) in configs.items():  # interleaved: every configuration once per round
+            run_one = lambda p=predictor, x=inputs[label]: p.infer(x)  # noqa: E731
+            samples = timed_loop(run_one, iterations=iterations, seconds=0, warmup=3)
+            per_round[label].append(statistics.median(samples))
+    rows = []
+    for label, (predictor, variant, given) in configs.items():
+        metrics = given or scored.get(variant, {})
+        xml = predictor.xml if hasattr(predictor, "xml") else None
+        pruning = metrics.get("pruning") or {}
+        row = {
+            "dataset": name,
+            "config": label,
+            "variant": variant,
+            key: metrics.get(key),
+            "latency_ms": statistics.median(per_round[label]),
+            "latency_ms_rounds": per_round[label],
+            "precision_ran": "f32" if predictor.backend == "pytorch" else _precision(predictor),
+            "macs": None if given else pruning.get("macs_after", macs) if variant.startswith("pruned") else macs,
+        }
+        if predictor.backend == "openvino":
+            row["ir_bytes"] = ir_size(Path(predictor.xml))
+        rows.append(row)
+    for row in rows:  # async throughput afterwards (per IR, default precision)
+        if row["variant"] != "torch-fp32" and "f32 hint" not in row["config"]:
+            path = extra[row["config"]][0] if row["config"] in extra else ctx.variant_path(run, row["variant"])
+            row["fps"] = benchmark_openvino(path, "CPU", hint="throughput", iterations=iterations)["throughput"]["fps"]
+    return _ratios(rows, key, task.max_drop, info, size, scored)
+
+
+def _precision(predictor) -> str:
+    return predictor.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+
+
+def _ratios(rows: list[dict], key: str, max_drop: float, info: dict, size: int, scored: dict) -> dict:
+    by = {r["config"]: r for r in rows}
+    default, f32, torch_row = by["OV fp32 (default)"], by["OV FP32 (f32 hint)"], by["PyTorch eager FP32"]
+    reference = scored["fp32"][key]
+    for r in rows:
+        r["speedup_vs_fp32_default"] = default["latency_ms"] / r["latency_ms"]
+        r["speedup_vs_fp32_f32"] = f32["latency_ms"] / r["latency_ms"]
+        r["speedup_vs_pytorch"] = torch_row["latency_ms"] / r["latency_ms"]
+        r["size_ratio_vs_fp32"] = default["ir_bytes"] / r["ir_bytes"] if r.get("ir_bytes") else None
+        r["macs_ratio"] = r["macs"] / default["macs"] if r["macs"] else None
+        r["drop_vs_fp32"] = None if r[key] is None else reference - r[key]
+        r["keeps_accuracy"] = r["drop_vs_fp32"] is not None and r["drop_vs_fp32"] <= max_drop + 1e-9
+    candidates = [r for r in rows if r["keeps_accuracy"] and r["variant"] not in ("torch-fp32",)]
+    best = max(candidates, key=lambda r: r["speedup_vs_fp32_default"], default=None)
+    return {"img_size": size, "metric": key, "max_drop": max_drop, **info, "rows": rows, "best": best}
+
+
+def markdown(results: dict, meta: dict) -> str:
+    lines = [
+        f"CPU: {meta['cpu_model']} ({meta['cores']} cores) · ISA: {', '.join(meta['isa'])} · OpenVINO"
+        f" {meta['openvino']} · OPTIMIZATION_CAPABILITIES: {', '.join(meta['optimization_capabilities'])} ·"
+        f" default precision {meta['default_inference_precision']} · batch 1, median of {meta['rounds']}"
+        f" interleaved rounds of {meta['iterations']} requests",
+        "",
+    ]
+    for name, result in results.items():
+        key = result["metric"]
+        lines += [
+            f"### {name} ({result['img_size']} px, trained {result['train_s'] / 60:.1f} min)",
+            "",
+            f"| config | {key} | drop | ms | vs FP32 default | vs f32 hint | vs PyTorch | fps | IR MB | size ratio"
+            " | MACs |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in result["rows"]:
+            metric = "-" if r[key] is None else f"{r[key]:.4f}"
+            drop = "-" if r["drop_vs_fp32"] is None else f"{100 * r['drop_vs_fp32']:+.2f}"
+            ir = f"{r['ir_bytes'] / 1e6:.2f}" if r.get("ir_bytes") else "-"
+            ratio = f"{r['size_ratio_vs_fp32']:.2f}x" if r.get("size_ratio_vs_fp32") else "-"
+            fps = f"{r['fps']:.0f}" if r.get("fps") else "-"
+            lines.append(
+                f"| {r['config']} ({r['precision_ran']}) | {metric} | {drop} | {r['latency_ms']:.3f} |"
+                f" {r['speedup_vs_fp32_default']:.2f}x | {r['speedup_vs_fp32_f32']:.2f}x |"
+                f" {r['speedup_vs_pytorch']:.1f}x | {fps} | {ir} | {ratio} |"
+                f" {'-' if r['macs_ratio'] is None else format(r['macs_ratio'], '.2f')} |"
+            )
+        best = result["best"]
+        verdict = (
+            f"fastest that keeps accuracy: **{best['config']}**, {best['speedup_vs_fp32_default']:.2f}x the FP32"
+            f" IR at the default precision"
+            if best and best["variant"] != "fp32"
+            else "no variant is faster than the FP32 IR at the same accuracy here"
+        )
+        lines += ["", verdict, ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--search-minutes", type=float, default=0.0, help="also search on the 64-px sample")
+    parser.add_argument("--out", default="benchmarks/results")
+    args = parser.parse_args()
+    meta = {**cpu_facts(), "rounds": args.rounds, "iterations": args.iterations}
+    print(
+        f"CPU {meta['cpu_model']}; ISA {', '.join(meta['isa'])}; OpenVINO {meta['optimization_capabilities']},"
+        f" default precision {meta['default_inference_precision']}",
+        flush=True,
+    )
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.datasets.split(","):
+            ws, info = prepare(name, Path(tmp))
+            extra = {}
+            if name == "classification" and args.search_minutes > 0:
+                found = engine.search(info["dataset"], budget_minutes=args.search_minutes, workspace=ws)
+                info["search"] = {k: found[k] for k in ("search", "seconds", "floor", "pick", "front")}
+                if found["pick"]:
+                    pick = found["pick"]
+                    ctx = Context.open(ws)
+                    xml = ctx.variant_path(ctx.run(pick["run"]), pick["variant"])
+                    extra[f"search pick: {pick['candidate']} {pick['variant']}"] = (xml, pick["metric"])
+            results[name] = measure(name, ws, info, args.rounds, args.iterations, extra)
+            print(markdown({name: results[name]}, meta), flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_results(out, "optimize", {"meta": meta, "datasets": results}, markdown(results, meta))
+
+
+if __name__ == "__main__":
+    main()
