@@ -41,7 +41,7 @@ def test_training_learns_and_writes_its_artifacts(pipeline):
 
 def test_variants_are_accurate_small_and_agree(pipeline):
     variants = pipeline["optimize"]["variants"]
-    assert set(variants) == {"torch-fp32", "fp32", "fp16", "int8", "int8-acc", "pruned", "pruned-int8"}
+    assert set(variants) == {"torch-fp32", "fp32", "fp16", "int8", "int8-acc", "int8-qat", "pruned", "pruned-int8"}
     torch_top1 = variants["torch-fp32"]["top1"]
     assert torch_top1 > 0.4
     assert variants["fp32"]["top1"] == pytest.approx(torch_top1, abs=0.02)
@@ -68,7 +68,7 @@ def test_pruned_variants_are_smaller_and_still_work(pipeline):
 
 def test_every_ir_carries_model_api_metadata_and_static_shape(pipeline):
     run_dir = pipeline["ws"] / "runs" / str(pipeline["train"]["run"])
-    for name in ("fp32", "fp16", "int8", "int8-acc", "pruned", "pruned-int8"):
+    for name in ("fp32", "fp16", "int8", "int8-acc", "int8-qat", "pruned", "pruned-int8"):
         model = ov.Core().read_model(run_dir / "variants" / name / "model.xml")
         info = read_model_info(model)
         assert set(REQUIRED_KEYS) <= set(info), name

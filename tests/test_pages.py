@@ -96,7 +96,7 @@ def test_optimize_page_tabulates_what_optimize_stored(on, task):
         assert pd.isna(row["agreement with FP32"]) if agreement is None else row["agreement with FP32"] == agreement
     assert table.loc[table["variant"] == "int8", "size ratio vs FP32"].item() > 1.4
     offered = at.multiselect[0].options
-    assert {"pruned", "pruned-int8"} <= {o.split(" — ")[0] for o in offered}
+    assert {"int8-qat", "pruned", "pruned-int8"} <= {o.split(" — ")[0] for o in offered}
     assert any("nncf.prune" in c.value for c in at.caption)  # why unstructured sparsity is not offered
 
 
