@@ -22,6 +22,7 @@ Writes benchmarks/results/optimize.json and optimize.md.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import subprocess
@@ -215,6 +216,10 @@ def main() -> None:
         f" default precision {meta['default_inference_precision']}",
         flush=True,
     )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    saved = out / "optimize.json"
+    earlier = json.loads(saved.read_text())["datasets"] if saved.is_file() else {}
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets.split(","):
@@ -228,11 +233,12 @@ def main() -> None:
                     ctx = Context.open(ws)
                     xml = ctx.variant_path(ctx.run(pick["run"]), pick["variant"])
                     extra[f"search pick: {pick['candidate']} {pick['variant']}"] = (xml, pick["metric"])
-            results[name] = measure(name, ws, info, args.rounds, args.iterations, extra)
+            results[name] = {**measure(name, ws, info, args.rounds, args.iterations, extra), "meta": meta}
             print(markdown({name: results[name]}, meta), flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_results(out, "optimize", {"meta": meta, "datasets": results}, markdown(results, meta))
+            # saved after every dataset (a long run that stops keeps what it measured); datasets measured in an
+            # earlier run are kept, each with the CPU and settings it was measured with
+            merged = {**earlier, **results}
+            write_results(out, "optimize", {"meta": meta, "datasets": merged}, markdown(merged, meta))
 
 
 if __name__ == "__main__":
