@@ -92,7 +92,7 @@ def search(
     def save(status: str = "running") -> dict:
         state.update(candidates=[asdict(c) for c in candidates], status=status)
         state["seconds"] = spent_before + time.monotonic() - started
-        state.update(_summary(state, candidates, task))
+        state.update(_summary(state, candidates))
         write_json(_path(ctx, state["search"]), state)
         return state
 
@@ -305,7 +305,7 @@ def _reference(ctx, state) -> dict | None:
     return run if ctx.variant_path(run, "fp32").is_file() else None
 
 
-def _summary(state: dict, candidates: list[Candidate], task) -> dict:
+def _summary(state: dict, candidates: list[Candidate]) -> dict:
     """The floor, every point with a latency on the reference's scale, the Pareto front and the pick."""
     reference = next((p for p in candidates[0].points if p["variant"] == "fp32"), None)
     points = [p for c in candidates for p in c.points]
