@@ -4,13 +4,16 @@
 so the CLI cannot drift from the Python API (``tests/test_cli_parity.py`` checks it). Positional parameters
 become arguments, keyword-only ones ``--flags``; sequences are comma lists; bools are ``--x/--no-x``.
 
-Bad input exits with status 2 and one line on stderr saying what is wrong and how to fix it.
-``--json`` prints the verb's result as one JSON object on the last line of stdout.
+Every failure goes through one error boundary (``engine.failures``): one line on stderr saying what is wrong
+and how to fix it, exit status 2 for bad input or a workspace fault, 1 for a bug (its traceback goes to
+``<workspace>/logs/errors.log``), 130/143 for Ctrl-C/SIGTERM (what finished is saved; the same command
+resumes). ``--json`` prints the verb's result as one JSON object on the last line of stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import logging
@@ -21,7 +24,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from engine.errors import Cancelled, StudioError
+from engine.errors import Cancelled
+from engine.failures import report
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ COMMANDS = (
     Command(("jobs", "submit"), "submit_job", "run a verb in the background"),
     Command(("jobs", "list"), "list_jobs", "jobs and their status", aliases={"active_only": ("--active",)}),
     Command(("jobs", "cancel"), "cancel_job", "cancel a queued or running job (training saves last.pt)"),
+    Command(("workspace", "repair"), "repair_workspace", "rebuild a damaged workspace database from the folders"),
 )
 INTERNAL = (("jobs", "run"),)  # CLI-only: the job runner the queue starts
 PYTHON_ONLY = ("on_run", "workspace")  # callbacks, and the workspace every command takes as a common flag
@@ -115,6 +120,7 @@ HELP = {  # parameter help shared by every command that has the parameter
     "verb": "the verb to run",
     "kwargs": "its keyword arguments as JSON, e.g. '{\"dataset\": 1}'",
     "job": "job id",
+    "force": "rebuild the database even when it is healthy (the job history is lost)",
 }
 
 
@@ -204,12 +210,19 @@ def _add(parser: argparse.ArgumentParser, p: inspect.Parameter, command: Command
     parser.add_argument(*flags, dest=p.name, **kwargs)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its refusals as one line (what is wrong, where the help is) instead of usage + error."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import engine
     from engine.export.variants import help_text
 
     choices = _choices()
-    parser = argparse.ArgumentParser(prog="python -m engine", description="Edge Model Studio engine")
+    parser = Parser(prog="python -m engine", description="Edge Model Studio engine")
     groups: dict[tuple[str, ...], argparse._SubParsersAction] = {
         (): parser.add_subparsers(dest="_command", required=True, metavar="COMMAND")
     }
@@ -254,23 +267,56 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     for noisy in ("nncf", "datumaro"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        result, kind = dispatch(args)
-    except StudioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Cancelled:  # SIGTERM in a job, or Ctrl-C during QAT: what was saved is kept
-        print("cancelled: what finished is saved; run the same command again to resume", file=sys.stderr)
-        return 130
+    with _progress_log():
+        try:
+            result, kind = dispatch(args)
+        except Cancelled as stop:  # SIGTERM in a job, or Ctrl-C: what was saved is kept
+            print("cancelled: what finished is saved; run the same command again to resume", file=sys.stderr)
+            return stop.exit_code
+        except Exception as exc:  # the boundary: one line, and the traceback in the log when it is a bug
+            explained = report(exc, _workspace_root(args), " ".join(args._words))
+            print(f"error: {explained.message}", file=sys.stderr)
+            return explained.exit_code
     from engine.report import render
 
     print(render(result, kind))
     if args.json:
         print(json.dumps(result, default=str))
+    if isinstance(result, dict) and result.get("status") == "cancelled":  # training stopped by a signal
+        print("cancelled: the last finished epoch is saved; resume with `train --resume RUN`", file=sys.stderr)
+        return Cancelled(result.get("signal") or 15).exit_code
     return 0
+
+
+@contextlib.contextmanager
+def _progress_log():
+    """The engine's INFO records on this call's stderr (progress of long verbs), removed afterwards so a
+    process that calls ``main`` repeatedly (tests, the job runner) never writes into a stale stream."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    engine_log = logging.getLogger("engine")
+    level, propagate = engine_log.level, engine_log.propagate
+    engine_log.setLevel(logging.INFO)
+    engine_log.addHandler(handler)
+    engine_log.propagate = False  # a library's basicConfig on the root logger would print every line twice
+    try:
+        yield
+    finally:
+        engine_log.removeHandler(handler)
+        engine_log.setLevel(level)
+        engine_log.propagate = propagate
+
+
+def _workspace_root(args: argparse.Namespace):
+    from engine.store.workspace import resolve_root
+
+    try:
+        root = resolve_root(args.workspace)
+    except Exception:
+        return None
+    return root if root.is_dir() else None
 
 
 if __name__ == "__main__":

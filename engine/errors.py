@@ -2,8 +2,11 @@
 
 A :class:`StudioError` is a problem the user can fix (a wrong path, an unknown model name, an empty
 dataset). Its message says what is wrong, what is valid and how to fix it. The CLI prints it as one
-line and exits with status 2; anything else is a bug and keeps its traceback.
+line and exits with status 2. Anything else is caught by the error boundary (``engine.failures``) of the
+CLI and of the dashboard's frame: one line for the user, the traceback in the workspace's error log.
 """
+
+import signal
 
 
 class StudioError(Exception):
@@ -17,5 +20,15 @@ def choice_error(what: str, value: object, valid: list[str] | tuple[str, ...]) -
 
 
 class Cancelled(BaseException):
-    """Raised in a job process on SIGTERM. A BaseException, so library code that catches ``Exception``
-    (Datumaro wraps import errors, for one) cannot turn a cancellation into a failure."""
+    """Raised in a job process on SIGTERM (or SIGINT). A BaseException, so library code that catches
+    ``Exception`` (Datumaro wraps import errors, for one) cannot turn a cancellation into a failure.
+
+    ``exit_code`` is the shell's convention for a process stopped by that signal (143, 130)."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
