@@ -47,7 +47,7 @@ with st.form("optimize"):
             " quantization loses. It runs as part of the optimize job: cancel it and optimize again with the"
             " same settings to resume from its last epoch."
         )
-    ready = run["status"] in ("completed", "early_stopped", "cancelled")
+    ready = run["status"] in ("completed", "early_stopped", "cancelled", "interrupted")
     if st.form_submit_button("Optimize", type="primary", disabled=not ready, icon=":material/compress:"):
         settings = {"prune_ratio": ratio, "prune_importance": importance, "prune_steps": int(steps)}
         settings |= {"qat_epochs": int(qat_epochs), "qat_lr": float(qat_lr) or None}

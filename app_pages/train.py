@@ -6,6 +6,8 @@ import streamlit as st
 import engine
 from ui import charts, jobs, state, widgets
 
+RESUMABLE = ("cancelled", "interrupted", "failed")  # continue from the last finished epoch
+
 st.title("Train")
 datasets = engine.list_datasets()
 if not datasets:
@@ -101,7 +103,7 @@ def live(known_datasets: int) -> None:
     left, right = st.columns(2)
     left.altair_chart(charts.training_curves(epochs), width="stretch")
     right.altair_chart(charts.metric_curve(epochs, metric), width="stretch")
-    if shown["status"] == "cancelled" and st.button("Resume this run", icon=":material/replay:"):
+    if shown["status"] in RESUMABLE and st.button("Resume this run", icon=":material/replay:"):
         jobs.start("train", {"resume": run_id}, f"Resume run {run_id}")
         st.rerun()
 

@@ -13,6 +13,7 @@ STATUS_ICON = {
     "completed": ":material/check_circle:",
     "failed": ":material/error:",
     "cancelled": ":material/stop_circle:",
+    "interrupted": ":material/sync_problem:",
 }
 
 

@@ -11,8 +11,11 @@ from pathlib import Path
 from engine.data import stored
 from engine.errors import StudioError
 from engine.export.variants import VARIANTS
-from engine.store import Database, Workspace
+from engine.store import Database, Workspace, integrity, lock
+from engine.store.atomic import read_json
 from engine.tasks import Task, get_task
+
+IR_FILES = ("model.xml", "model.bin")
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,18 @@ class Context:
         return cls(ws, Database(ws.db_path))
 
     def run(self, run_id: int | str) -> dict:
-        return self.db.get_run(run_id)
+        return self._settle(self.db.get_run(run_id))
+
+    def runs(self) -> list[dict]:
+        return [self._settle(run) for run in self.db.list_runs()]
+
+    def _settle(self, run: dict) -> dict:
+        """A run marked running that no live process owns was killed (kill -9, power loss, disk full):
+        it is ``interrupted`` and can be resumed from its last finished epoch."""
+        if run["status"] == "running" and lock.owner(self.run_dir(run)) is None:
+            self.db.update_run(run["id"], status="interrupted")
+            run = {**run, "status": "interrupted"}
+        return run
 
     def run_dir(self, run: dict) -> Path:
         return self.ws.run_dir(run["id"])
@@ -43,8 +57,9 @@ class Context:
         dataset_id = row.get("dataset_id", row["id"])
         return stored.split_samples(self.dataset_dir(dataset_id), split, self.task(row))
 
-    def variant_path(self, run: dict, variant: str) -> Path:
-        """``best.pt`` for the PyTorch baseline, ``variants/<name>/model.xml`` for IRs."""
+    def variant_path(self, run: dict, variant: str, *, verify: bool = True) -> Path:
+        """``best.pt`` for the PyTorch baseline, ``variants/<name>/model.xml`` for IRs; an IR's files are
+        checked against the hashes recorded when it was made (``verify``)."""
         if variant not in VARIANTS:
             msg = f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}"
             raise StudioError(msg)
@@ -58,7 +73,23 @@ class Context:
         if not path.is_file():
             msg = f"run {run['id']} has no {variant} model ({path} is missing); {hint}"
             raise StudioError(msg)
+        if verify and VARIANTS[variant].backend == "openvino":
+            self._check_ir(run, variant, path.parent)
         return path
+
+    def _check_ir(self, run: dict, variant: str, folder: Path) -> None:
+        what = f"run {run['id']}'s {variant} model"
+        fix = f"make it again with `python -m engine optimize {run['id']} --variants {variant}`"
+        try:
+            recorded = read_json(folder / "metrics.json").get("files") or {}
+        except (OSError, ValueError, AttributeError):
+            msg = f"{what} has no readable {folder / 'metrics.json'} (it records the files' hashes); {fix}"
+            raise StudioError(msg) from None
+        for name in IR_FILES:  # variants saved before hashes were recorded: at least every file is there
+            if name not in recorded and not (folder / name).is_file():
+                msg = f"{what} is incomplete: {folder / name} is missing; {fix}"
+                raise StudioError(msg)
+        integrity.verify(folder, recorded, what, fix)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from engine.store.atomic import read_jsonl
 def list_runs(ctx: Context) -> list[dict]:
     """Every run with its best validation value of the task's metric (``val_metric``, named ``metric_name``)."""
     out = []
-    for r in ctx.db.list_runs():
+    for r in ctx.runs():
         task = ctx.task(r)
         value = r["metrics"].get(f"val_{task.primary_metric}")
         out.append(

@@ -235,7 +235,7 @@ def _run_candidate(ctx, state, candidate: Candidate, task, dataset, share: float
 def _trained_run(ctx, candidate: Candidate, dataset, epochs: int, on_run) -> dict:
     """The candidate's finished run: trained now, or resumed / reused from an earlier attempt."""
     if candidate.run is not None:
-        run = ctx.db.get_run(candidate.run)
+        run = ctx.run(candidate.run)
         if run["status"] in ("completed", "early_stopped"):
             return run
         if (ctx.run_dir(run) / "checkpoints" / "last.pt").is_file():
@@ -260,7 +260,7 @@ def _trained_run(ctx, candidate: Candidate, dataset, epochs: int, on_run) -> dic
 def _finished(ctx, result: dict) -> dict:
     if result["status"] == "cancelled":
         raise Cancelled
-    return ctx.db.get_run(result["run"])
+    return ctx.run(result["run"])
 
 
 def _benchmark(ctx, state, candidate: Candidate, run: dict, names: list[str], task) -> list[dict]:
@@ -301,7 +301,7 @@ def _reference(ctx, state) -> dict | None:
     first = state["candidates"][0]
     if first.get("run") is None:
         return None
-    run = ctx.db.get_run(first["run"])
+    run = ctx.run(first["run"])
     return run if ctx.variant_path(run, "fp32").is_file() else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -9,6 +10,7 @@ import yaml
 
 from engine.errors import Cancelled, StudioError
 from engine.pipeline.context import Context, run_log
+from engine.store import lock
 from engine.store.atomic import write_text
 from engine.training.config import TrainConfig
 
@@ -25,6 +27,14 @@ def train(
 ) -> dict:
     """Train a new run (or resume one); ``on_run`` hears the run id as soon as it exists."""
     if resume is not None:
+        given = sorted(k.replace("_", "-") for k, v in settings.items() if v is not None)
+        if given:
+            msg = (
+                f"--resume continues run {resume} with the settings it started with; --{', --'.join(given)}"
+                f" cannot change them: drop {'it' if len(given) == 1 else 'them'}, or start a new run with"
+                " `python -m engine train --dataset ID ...`"
+            )
+            raise StudioError(msg)
         run = ctx.run(resume)
         if run["status"] in ("completed", "early_stopped"):
             msg = f"run {run['id']} already finished ({run['status']}); start a new run instead of resuming it"
@@ -49,41 +59,47 @@ def train(
             raise StudioError(msg)
         config = TrainConfig(task=task, **{k: v for k, v in settings.items() if v is not None}).resolved()
         run = {"id": ctx.db.add_run(dataset_id=dataset["id"], task=task, model=config.model, config=config.to_dict())}
-    if on_run is not None:
-        on_run(run["id"])
     run_dir = ctx.run_dir(run)
+    with lock.hold(run_dir, f"run {run['id']}"):  # a second writer (a resume of a running run) is refused
+        if on_run is not None:
+            on_run(run["id"])
+        result = _fit(ctx, run, run_dir, config, dataset, resume is not None)
+        metrics = {
+            "best_epoch": result.best_epoch,
+            "epochs_done": result.epochs_done,
+            "pretrained": result.pretrained,
+            "weights_notice": result.weights_notice,
+            **{k if k.startswith("val_") else f"val_{k}": v for k, v in result.best_metrics.items()},
+        }
+        ctx.db.update_run(run["id"], status=result.status, metrics=metrics)
+    out = {"run": run["id"], "status": result.status, "task": config.task, "model": config.model, **metrics}
+    return {**out, "signal": result.signal} if result.signal else out
+
+
+def _fit(ctx: Context, run: dict, run_dir, config: TrainConfig, dataset: dict, resume: bool):
     write_text(
         run_dir / "config.yaml",
         yaml.safe_dump({"dataset": dataset["id"], **config.to_dict()}, sort_keys=False),
     )
-    labels = dataset["info"]["labels"]
     ctx.db.update_run(run["id"], status="running")
     from engine.training.trainer import fit
 
     with run_log(run_dir):
         log.info("run %s: %s on dataset %s (%s)", run["id"], config.model, dataset["id"], dataset["name"])
         try:
-            result = fit(
+            return fit(
                 run_dir,
                 config,
                 ctx.task(dataset),
-                labels,
+                dataset["info"]["labels"],
                 ctx.samples(dataset, "train"),
                 ctx.samples(dataset, "val"),
-                resume=resume is not None,
+                resume=resume,
             )
         except Cancelled:  # cancelled before the training loop took over SIGTERM: nothing to save yet
             ctx.db.update_run(run["id"], status="cancelled")
             raise
         except BaseException as exc:
-            ctx.db.update_run(run["id"], status="failed", metrics={"error": str(exc) or type(exc).__name__})
+            with contextlib.suppress(Exception):  # the database may be what failed: the lock still tells
+                ctx.db.update_run(run["id"], status="failed", metrics={"error": str(exc) or type(exc).__name__})
             raise
-    metrics = {
-        "best_epoch": result.best_epoch,
-        "epochs_done": result.epochs_done,
-        "pretrained": result.pretrained,
-        "weights_notice": result.weights_notice,
-        **{k if k.startswith("val_") else f"val_{k}": v for k, v in result.best_metrics.items()},
-    }
-    ctx.db.update_run(run["id"], status=result.status, metrics=metrics)
-    return {"run": run["id"], "status": result.status, "task": config.task, "model": config.model, **metrics}

@@ -1,8 +1,12 @@
 """The training loop, torchvision-references style: ``train_one_epoch`` and ``evaluate`` read top to bottom.
 
 ``fit`` adds what a product needs around them: one event per epoch in ``events.jsonl``, ``last.pt`` and
-``best.pt`` checkpoints, early stopping, resume from ``last.pt``, and a clean stop on SIGTERM (the
-current step finishes, ``last.pt`` is saved, the run is marked cancelled and can be resumed).
+``best.pt`` checkpoints, early stopping, resume, and a clean stop on SIGTERM/SIGINT.
+
+Resume is exact: ``last.pt`` is only ever written at an epoch boundary (epoch 0 included, before the first
+step), and each epoch draws its shuffle and augmentation from ``seed + epoch``, so a run that is cancelled
+or killed mid-epoch redoes that epoch from the same state and ends with the same weights as one that never
+stopped. A stop keeps the previous boundary's ``last.pt``: the partial epoch is all that is lost.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class FitResult:
     best_metrics: dict
     pretrained: bool
     weights_notice: str
+    signal: int = 0  # the signal that cancelled it
 
 
 class StopFlag:
@@ -43,6 +48,7 @@ class StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum = 0
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> StopFlag:
@@ -55,8 +61,8 @@ class StopFlag:
             signal.signal(sig, handler)
 
     def _handle(self, signum: int, frame: object) -> None:
-        log.warning("received signal %s: finishing the current step, saving last.pt", signum)
-        self.requested = True
+        log.warning("received signal %s: stopping after the current step; resume restarts this epoch", signum)
+        self.requested, self.signum = True, signum
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -139,28 +145,6 @@ def fit(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=config.warmup
     )
     start_epoch, best_value, best_epoch, best_metrics, bad_epochs = 0, -math.inf, 0, {}, 0
-    if resume and (ckpt_dir / "last.pt").is_file():
-        state = checkpoint.load(ckpt_dir / "last.pt")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, best_value = state["epoch"], state["best_value"]
-        best_epoch, bad_epochs, best_metrics = state["best_epoch"], state["bad_epochs"], state["best_metrics"]
-        generator.manual_seed(config.seed + start_epoch)
-        append_jsonl(events, {"type": "resume", "epoch": start_epoch, "time": time.time()})
-    else:
-        append_jsonl(
-            events,
-            {
-                "type": "start",
-                "time": time.time(),
-                "pretrained": weights.pretrained,
-                "weights_notice": weights.notice,
-                "epochs": config.epochs,
-                "steps_per_epoch": steps_per_epoch,
-            },
-        )
-    log.info("%s", weights.notice)
 
     def payload(epoch: int) -> dict:
         return {
@@ -179,10 +163,37 @@ def fit(
             "best_metrics": best_metrics,
         }
 
+    if resume and (ckpt_dir / "last.pt").is_file():
+        state = checkpoint.load(ckpt_dir / "last.pt")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, best_value = state["epoch"], state["best_value"]
+        best_epoch, bad_epochs, best_metrics = state["best_epoch"], state["bad_epochs"], state["best_metrics"]
+        append_jsonl(events, {"type": "resume", "epoch": start_epoch, "time": time.time()})
+    else:
+        checkpoint.save(ckpt_dir / "last.pt", payload(0))  # a stop in the first epoch resumes from here
+        append_jsonl(
+            events,
+            {
+                "type": "start",
+                "time": time.time(),
+                "pretrained": weights.pretrained,
+                "weights_notice": weights.notice,
+                "epochs": config.epochs,
+                "steps_per_epoch": steps_per_epoch,
+            },
+        )
+    log.info("%s", weights.notice)
+
     status, done, fit_start, total_steps = "completed", start_epoch, time.perf_counter(), 0
     with StopFlag() as stop:
         for epoch in range(start_epoch, config.epochs):
+            if stop.requested:  # the signal came while the previous epoch was being scored and saved
+                status = "cancelled"
+                break
             epoch_start = time.perf_counter()
+            _seed_epoch(generator, config.seed, epoch)
             remaining = config.max_steps - total_steps if config.max_steps else 0
             train_stats = train_one_epoch(
                 model,
@@ -194,8 +205,7 @@ def fit(
                 max_steps=remaining,
             )
             total_steps += train_stats.pop("steps")
-            if stop.requested:
-                checkpoint.save(ckpt_dir / "last.pt", payload(epoch))  # resume redoes this epoch
+            if stop.requested:  # last.pt stays at the previous boundary: resume redoes this epoch
                 status = "cancelled"
                 break
             val = evaluate(model, val_loader, task, task.make_metrics(labels))
@@ -206,9 +216,9 @@ def fit(
                 best_metrics = {k: v for k, v in val.items() if not isinstance(v, list | dict)}
             else:
                 bad_epochs += 1
-            checkpoint.save(ckpt_dir / "last.pt", payload(epoch + 1))
-            if improved:
+            if improved:  # best.pt first: a last.pt that names this epoch best always has its best.pt
                 checkpoint.save(ckpt_dir / "best.pt", payload(epoch + 1))
+            checkpoint.save(ckpt_dir / "last.pt", payload(epoch + 1))
             epoch_time = time.perf_counter() - epoch_start
             done = epoch + 1
             event = {
@@ -241,4 +251,11 @@ def fit(
                 status = "early_stopped"
                 break
     append_jsonl(events, {"type": "end", "status": status, "time": time.time(), "best_epoch": best_epoch})
-    return FitResult(status, done, best_epoch, best_metrics, weights.pretrained, weights.notice)
+    return FitResult(status, done, best_epoch, best_metrics, weights.pretrained, weights.notice, stop.signum)
+
+
+def _seed_epoch(generator: torch.Generator, seed: int, epoch: int) -> None:
+    """Shuffle and augmentation of epoch ``epoch`` depend on the seed and the epoch only (exact resume)."""
+    generator.manual_seed(seed + epoch)
+    torch.manual_seed(seed + epoch)
+    np.random.seed((seed + epoch) % 2**32)
