@@ -12,7 +12,8 @@ from engine.evaluation.evaluate import agreement_rate, evaluate_samples
 from engine.export import convert
 from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS, BuildContext, Pruning, parse
 from engine.inference.predictor import OpenVINOPredictor, Predictor, TorchPredictor, load_predictor
-from engine.pipeline.context import Context, run_log
+from engine.pipeline.context import IR_FILES, Context, run_log
+from engine.store import integrity
 from engine.store.atomic import write_json
 from engine.training.config import QATSettings
 
@@ -145,9 +146,10 @@ def _score(name, size, metrics, preds, refs, base_metrics, task) -> dict:
 
 
 def _save(ctx: Context, run: dict, name: str, entry: dict) -> None:
-    path = ctx.variant_path(run, name)
-    if VARIANTS[name].backend == "openvino":
-        write_json(path.parent / "metrics.json", entry)
+    path = ctx.variant_path(run, name, verify=False)
+    if VARIANTS[name].backend == "openvino":  # the IR's hashes: every later use checks them first
+        entry["files"] = integrity.digests(path.parent, IR_FILES)
+    write_json(ctx.run_dir(run) / "variants" / name / "metrics.json", entry)  # what `workspace repair` reads
     ctx.db.upsert_variant(
         run_id=run["id"],
         name=name,
