@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import jobs as job_queue
+from engine.api_jobs import cancel_job, list_jobs, repair_workspace
+from engine.api_search import list_searches, search, show_search
 from engine.errors import choice_error
 from engine.pipeline import (
     benchmarking,
@@ -21,7 +23,6 @@ from engine.pipeline import (
     optimizing,
     predicting,
     runs,
-    searching,
     training,
 )
 from engine.pipeline import demo as demo_project
@@ -42,7 +43,6 @@ from engine.results import (
     RunRow,
     SampleResult,
     SampleRow,
-    SearchResult,
     TrainResult,
     VariantTable,
 )
@@ -220,52 +220,6 @@ def optimize(
     )
 
 
-def search(
-    dataset: int | None = None,
-    *,
-    max_drop: float | None = None,
-    device: str = "CPU",
-    budget_minutes: float = 20.0,
-    archs: Sequence[str] | None = None,
-    sizes: Sequence[int] | None = None,
-    variants: Sequence[str] = searching.SEARCH_VARIANTS,
-    resume: int | None = None,
-    workspace: Workspace = None,
-) -> SearchResult:
-    """The fastest model that keeps the accuracy on this device: train architecture x input size candidates
-    within the time budget, optimize each (int8, int8-qat, pruned-int8), benchmark each beside the reference
-    (the task's default model, FP32 IR) and pick the fastest point whose test metric is at most ``max_drop``
-    below the reference's (default: the task's, 0.5 pp top-1 / 1 mAP point / 0.5 mIoU point).
-
-    ``archs`` default to every architecture of the task, ``sizes`` to its default input and three quarters of
-    it. A cancelled or crashed search continues with ``resume=ID``; finished candidates are not redone.
-
-    Python: ``engine.search(1, budget_minutes=15, archs=["mobilenet_v3_small", "resnet18"])``
-    CLI:    ``python -m engine search --dataset 1 --budget-minutes 15 --archs mobilenet_v3_small,resnet18``
-    """
-    return searching.search(
-        Context.open(workspace),
-        dataset,
-        max_drop=max_drop,
-        device=device,
-        budget_minutes=budget_minutes,
-        archs=archs,
-        sizes=sizes,
-        variants=variants,
-        resume=resume,
-    )
-
-
-def list_searches(*, workspace: Workspace = None) -> list[SearchResult]:
-    """Python: ``engine.list_searches()``      CLI: ``python -m engine searches list``"""
-    return searching.list_searches(Context.open(workspace))
-
-
-def show_search(search: int, *, workspace: Workspace = None) -> SearchResult:
-    """Python: ``engine.show_search(1)``      CLI: ``python -m engine searches show 1``"""
-    return searching.show_search(Context.open(workspace), search)
-
-
 def benchmark(
     run: int,
     *,
@@ -389,18 +343,6 @@ def submit_job(verb: str, kwargs: dict, *, title: str = "", workspace: Workspace
     return job_queue.submit(Context.open(workspace), verb, kwargs, title or verb)
 
 
-def list_jobs(*, active_only: bool = False, workspace: Workspace = None) -> list[JobRow]:
-    """Python: ``engine.list_jobs()``      CLI: ``python -m engine jobs list [--active-only]``"""
-    ctx = Context.open(workspace)
-    job_queue.tick(ctx)
-    return job_queue.list_jobs(ctx, active_only)
-
-
-def cancel_job(job: int, *, workspace: Workspace = None) -> JobRow:
-    """Python: ``engine.cancel_job(4)``      CLI: ``python -m engine jobs cancel 4``"""
-    return job_queue.cancel(Context.open(workspace), job)
-
-
 VERBS: dict[str, Callable] = {
     fn.__name__: fn
     for fn in (
@@ -429,6 +371,7 @@ VERBS: dict[str, Callable] = {
         submit_job,
         list_jobs,
         cancel_job,
+        repair_workspace,
     )
 }
-JOB_VERBS = tuple(name for name in VERBS if "job" not in name)  # what a background job may run
+JOB_VERBS = tuple(n for n in VERBS if "job" not in n and n != "repair_workspace")  # what a background job may run

@@ -172,6 +172,17 @@ class DemoResult(TypedDict, total=False):
     benchmarks: int
 
 
+class RepairResult(TypedDict):
+    workspace: str
+    datasets: int
+    runs: int
+    variants: int
+    benchmarks: int
+    damaged_copy: str | None  # the old database, kept
+    skipped: list[str]  # folders that could not be read back, and why
+    lost: str
+
+
 class JobRow(TypedDict, total=False):
     id: int
     verb: str

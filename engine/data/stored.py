@@ -27,13 +27,14 @@ INFO_FILE = "info.json"
 MAX_SIZES_KEPT = 5000  # per-image (w, h) kept for the size chart
 
 
-def save(result: ImportResult, task: Task, folder: Path) -> dict:
-    """Write the cleaned dataset and its statistics to ``folder``; return the statistics."""
+def save(result: ImportResult, task: Task, folder: Path, about: dict | None = None) -> dict:
+    """Write the cleaned dataset and its statistics (with ``about``: its name and source, which
+    ``workspace repair`` reads back) to ``folder``; return the statistics."""
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     result.dataset.export(str(tmp / DATASET_SUBDIR), "datumaro", save_media=True)
-    info = summarize(result, task)
+    info = {**summarize(result, task), **(about or {})}
     write_json(tmp / INFO_FILE, info)
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)

@@ -64,15 +64,11 @@ def import_dataset(
     result = read_dataset(
         folder_in, list(TASKS.values()), task=get_task(task) if task else None, fmt=fmt or None, seed=seed
     )
-    dataset_id = ctx.db.add_dataset(
-        name=name or source.resolve().name.removesuffix(".zip"),
-        task=result.task,
-        fmt=result.format,
-        source=str(source.resolve()),
-    )
+    about = {"name": name or source.resolve().name.removesuffix(".zip"), "source": str(source.resolve())}
+    dataset_id = ctx.db.add_dataset(task=result.task, fmt=result.format, **about)
     folder = ctx.dataset_dir(dataset_id)
     try:
-        info = stored.save(result, get_task(result.task), folder)
+        info = stored.save(result, get_task(result.task), folder, about)
     except BaseException:
         ctx.db.delete_dataset(dataset_id)
         shutil.rmtree(folder, ignore_errors=True)

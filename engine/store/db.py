@@ -71,19 +71,60 @@ CREATE TABLE IF NOT EXISTS benchmarks (
 );
 """
 
+SCHEMA_VERSION = 1  # PRAGMA user_version; a newer database is refused rather than misread
+
 _JSON_COLUMNS = ("info", "config", "metrics", "result", "kwargs")
+_TABLES = ("datasets", "runs", "variants", "jobs", "benchmarks")
 
+_READY: set[Path] = set()  # databases this process has already checked and set up
 
-_READY: set[Path] = set()  # databases whose schema this process has already ensured
+REPAIR = "`python -m engine workspace repair` rebuilds it from the run and dataset folders"
 
 
 class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if self.path.resolve() not in _READY or not self.path.exists():
-            with closing(self._connect()) as con, con:
-                con.executescript(SCHEMA)
+            self._open_checked()
             _READY.add(self.path.resolve())
+
+    def _open_checked(self) -> None:
+        """Create the schema in a new database; check an existing one (integrity, schema version) first."""
+        if self.path.exists() and not self.path.is_file():
+            msg = f"{self.path} is a folder, not the workspace database; move it away and run the command again"
+            raise StudioError(msg)
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        try:
+            with closing(self._connect()) as con:
+                if not fresh:
+                    check = con.execute("PRAGMA integrity_check").fetchone()[0]
+                    if check != "ok":
+                        msg = f"the workspace database {self.path} is damaged ({check}); {REPAIR}"
+                        raise StudioError(msg)
+                    version = con.execute("PRAGMA user_version").fetchone()[0]
+                    if version > SCHEMA_VERSION:
+                        msg = (
+                            f"the workspace database {self.path} has schema version {version}, newer than this"
+                            f" version of Edge Model Studio reads ({SCHEMA_VERSION}); upgrade it"
+                        )
+                        raise StudioError(msg)
+                    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                    if tables and not set(_TABLES) <= tables:
+                        msg = f"{self.path} is an SQLite file of another program (no {_TABLES[1]} table); {REPAIR}"
+                        raise StudioError(msg)
+                with con:
+                    con.executescript(SCHEMA)
+                    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "readonly" in text or "unable to open" in text:
+                msg = (
+                    f"cannot open the workspace database {self.path} for writing ({text}); make the folder"
+                    " writable for this user or choose another --workspace"
+                )
+            else:
+                msg = f"the workspace database {self.path} is damaged ({text}); {REPAIR}"
+            raise StudioError(msg) from None
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30)
@@ -201,6 +242,16 @@ class Database:
                 con.execute("ROLLBACK")
                 raise
         return ids
+
+    def restore(self, table: str, row: dict[str, Any]) -> None:
+        """Insert a row with its original id (``workspace repair`` rebuilding the database from the folders)."""
+        if table not in _TABLES:
+            msg = f"unknown table {table!r}"
+            raise ValueError(msg)
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        values = tuple(json.dumps(v) if k in _JSON_COLUMNS else v for k, v in row.items())
+        self._execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
 
     # helpers ----------------------------------------------------------------------------------
     def _get_one(self, table: str, row_id: int | str, what: str, list_command: str) -> dict[str, Any]:

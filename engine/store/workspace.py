@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import StudioError
+
 ENV_VAR = "STUDIO_WORKSPACE"
 DEFAULT = "workspace"
 
@@ -31,8 +33,19 @@ class Workspace:
     @classmethod
     def open(cls, workspace: str | Path | None = None) -> Workspace:
         ws = cls(resolve_root(workspace))
-        for folder in (ws.root, ws.datasets_dir, ws.runs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        if ws.root.exists() and not ws.root.is_dir():
+            msg = f"workspace {ws.root} is a file, not a folder; give --workspace (or $STUDIO_WORKSPACE) a folder"
+            raise StudioError(msg)
+        try:
+            for folder in (ws.root, ws.datasets_dir, ws.runs_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            where = exc.filename or ws.root
+            msg = f"cannot create the workspace folder {where} ({exc.strerror}); choose another --workspace"
+            raise StudioError(msg) from None
+        if not os.access(ws.root, os.W_OK):
+            msg = f"workspace {ws.root} is not writable; make it writable for this user or choose another --workspace"
+            raise StudioError(msg)
         return ws
 
     @property

@@ -1,0 +1,35 @@
+"""Background jobs and workspace upkeep: list and cancel jobs; rebuild a damaged workspace database.
+
+(``submit_job`` lives beside ``VERBS`` in :mod:`engine.api`: it checks the verb against them.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import jobs as job_queue
+from engine.pipeline import repair
+from engine.pipeline.context import Context
+from engine.results import JobRow, RepairResult
+
+Workspace = str | Path | None
+
+
+def list_jobs(*, active_only: bool = False, workspace: Workspace = None) -> list[JobRow]:
+    """Python: ``engine.list_jobs()``      CLI: ``python -m engine jobs list [--active-only]``"""
+    ctx = Context.open(workspace)
+    job_queue.tick(ctx)
+    return job_queue.list_jobs(ctx, active_only)
+
+
+def cancel_job(job: int, *, workspace: Workspace = None) -> JobRow:
+    """Python: ``engine.cancel_job(4)``      CLI: ``python -m engine jobs cancel 4``"""
+    return job_queue.cancel(Context.open(workspace), job)
+
+
+def repair_workspace(*, force: bool = False, workspace: Workspace = None) -> RepairResult:
+    """Rebuild a damaged workspace database from the dataset and run folders (the damaged file is kept).
+
+    Python: ``engine.repair_workspace()``      CLI: ``python -m engine workspace repair``
+    """
+    return repair.repair(workspace, force=force)
