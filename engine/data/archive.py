@@ -17,6 +17,7 @@ from engine.errors import StudioError
 
 MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_MEMBERS = 200_000
+MAX_NAME_BYTES = 255  # one path component, as ext4/xfs/apfs allow
 _CHUNK = 1 << 20
 
 
@@ -28,6 +29,16 @@ def _check_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
         raise StudioError(msg)
     if ".." in path.parts:
         msg = f"the zip contains a path that escapes its folder ({info.filename!r}); re-create it without '..'"
+        raise StudioError(msg)
+    if info.flag_bits & 0x1:
+        msg = f"the zip is password-protected ({info.filename!r} is encrypted); upload a zip made without a password"
+        raise StudioError(msg)
+    long = next((part for part in path.parts if len(part.encode()) > MAX_NAME_BYTES), None)
+    if long:
+        msg = (
+            f"the zip holds a name of {len(long.encode())} bytes ({long[:40]}...), longer than file systems allow"
+            f" ({MAX_NAME_BYTES}); rename it and zip again"
+        )
         raise StudioError(msg)
     file_type = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip tool stored permissions only
     if file_type and file_type not in (stat.S_IFREG, stat.S_IFDIR):
@@ -57,6 +68,7 @@ def safe_extract(
             msg = f"the zip has {len(infos)} entries, more than the {max_members} allowed"
             raise StudioError(msg)
         members = [(info, _check_member(info)) for info in infos]
+        _check_layout(members)
         declared = sum(info.file_size for info, path in members if path)
         if declared > max_total_bytes:
             msg = f"the zip expands to {declared / 1e9:.2f} GB, more than the {max_total_bytes / 1e9:.2f} GB allowed"
@@ -70,6 +82,17 @@ def safe_extract(
             raise
     tmp.rename(dest)
     return dataset_root(dest)
+
+
+def _check_layout(members: list) -> None:
+    """A path that is a file in one entry and a folder in another cannot be extracted."""
+    files = {str(path) for _, path in members if path is not None}
+    folders = {str(parent) for _, path in members if path is not None for parent in path.parents}
+    folders |= {info.filename.replace("\\", "/").rstrip("/") for info, path in members if info.is_dir()}
+    clash = sorted(files & folders)
+    if clash:
+        msg = f"the zip holds {clash[0]!r} both as a file and as a folder; re-create it from the dataset folder"
+        raise StudioError(msg)
 
 
 def _extract(zf: zipfile.ZipFile, members: list, tmp: Path, max_total_bytes: int) -> None:

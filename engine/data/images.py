@@ -11,6 +11,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from engine.errors import StudioError
+
 MAX_PIXELS = 64_000_000  # refuse decompression bombs
 
 
@@ -37,12 +39,32 @@ def check_image(path: str | Path) -> ImageCheck:
                 im.convert("RGB").load()
     except FileNotFoundError:
         return ImageCheck(False, error="file not found")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        return ImageCheck(False, error=f"too many pixels, refused as a possible decompression bomb ({exc})")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         return ImageCheck(False, error=f"cannot decode image ({exc})")
     return ImageCheck(True, w, h, hashlib.md5(data, usedforsecurity=False).hexdigest())
 
 
 def read_rgb(path: str | Path | BinaryIO) -> np.ndarray:
-    """Decode an image file (a path or an open binary file) to an RGB ``uint8`` array of shape (H, W, 3)."""
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    """Decode an image file (a path or an open binary file) to an RGB ``uint8`` array of shape (H, W, 3);
+    a file that is not a usable image is a :class:`StudioError` naming it."""
+    name = getattr(path, "name", path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    msg = f"{name} is {w}x{h} pixels, more than the {MAX_PIXELS} allowed; downscale it first"
+                    raise StudioError(msg)
+                return np.asarray(im.convert("RGB"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        msg = f"{name} has too many pixels (refused as a possible decompression bomb); downscale it first"
+        raise StudioError(msg) from None
+    except FileNotFoundError:
+        msg = f"image {name} does not exist"
+        raise StudioError(msg) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        msg = f"{name} is not an image this product can read ({exc}); use PNG, JPEG, BMP, TIFF or WebP"
+        raise StudioError(msg) from None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import datumaro as dm
 from datumaro.components.environment import Environment
 
+from engine.data.folders import import_subsets, original, stage_images
 from engine.data.images import check_image
 from engine.data.splits import assign_splits, canonical_subset
 from engine.errors import StudioError
@@ -71,12 +72,21 @@ def read_dataset(
     if not path.exists():
         msg = f"dataset path {path} does not exist; give a folder (or file) that holds the dataset"
         raise StudioError(msg)
-    fmt = fmt or detect_format(path, tasks, task)
+    staged: list[dict] = []  # files left out of (or converted in) a staged copy of the folder
+    if not fmt:
+        try:
+            fmt = detect_format(path, tasks, task)
+        except StudioError:
+            copy = stage_images(path) if path.is_dir() else None
+            if copy is None:
+                raise
+            path, staged = copy  # non-image files stopped the format detection: retry without them
+            fmt = detect_format(path, tasks, task)
     if fmt not in Environment().importers:
         msg = f"unknown dataset format {fmt!r}; supported: {', '.join(supported_formats(tasks))}"
         raise StudioError(msg)
     try:
-        raw = dm.Dataset.import_from(str(path), fmt)
+        raw = _import(path, fmt)
         items = list(raw)
     except Exception as exc:
         culprit = _failing_source(path, fmt)
@@ -85,7 +95,32 @@ def read_dataset(
         raise StudioError(msg) from exc
     spec = task or _infer_task(items, fmt, tasks)
     labels = _label_names(raw)
-    return _clean(items, raw.categories(), spec, fmt, labels, seed)
+    try:
+        result = _clean(items, raw.categories(), spec, fmt, labels, seed)
+    except NoUsableImages as exc:
+        others = [t.name for t in tasks if t is not spec and task is None]
+        if not others:
+            raise
+        msg = f"{exc} (read as {spec.name}: if the annotations are for another task, pass --task {'|'.join(others)})"
+        raise StudioError(msg) from None
+    result.problems[:0] = staged
+    return result
+
+
+class NoUsableImages(StudioError):
+    """Nothing of the dataset could be used (every item skipped)."""
+
+
+def _import(path: Path, fmt: str) -> dm.Dataset:
+    """Datumaro's import; splits with different class sets are read one by one (see ``engine.data.folders``)."""
+    try:
+        raw = dm.Dataset.import_from(str(path), fmt)
+        raw.categories()
+        return raw
+    except Exception as exc:
+        if fmt.endswith("_with_subset_dirs") and "different categories" in _root_cause(exc):
+            return import_subsets(path, fmt)
+        raise
 
 
 def _failing_source(path: Path, fmt: str) -> str | None:
@@ -153,8 +188,10 @@ def _clean(
         target, problem = spec.extract_target(item, labels)
         where = _item_file(item)
         if problem:
-            problems.append({"kind": problem[0], "file": where, "message": problem[1], "action": "skipped"})
-            continue
+            action = "skipped" if target is None else "kept"
+            problems.append({"kind": problem[0], "file": where, "message": problem[1], "action": action})
+            if target is None:
+                continue
         check = check_image(where) if where else None
         if check is None or not check.ok:
             reason = check.error if check else "item has no image file"
@@ -167,7 +204,7 @@ def _clean(
         msg = "the dataset has no usable images" + (
             f" ({len(problems)} skipped, first: {problems[0]['file']}: {problems[0]['message']})" if problems else ""
         )
-        raise StudioError(msg + "; check the annotations and image files")
+        raise NoUsableImages(msg + "; check the annotations and image files")
     used = sorted({c for _, classes, _, _ in kept for c in classes})
     if spec.min_classes and len(used) < spec.min_classes:
         names = ", ".join(labels[i] for i in used) or "none"
@@ -216,4 +253,4 @@ def _drop_split_overlap(kept: list, problems: list[dict]) -> list:
 
 def _item_file(item: dm.DatasetItem) -> str:
     media = item.media
-    return str(getattr(media, "path", "") or "") if media is not None else ""
+    return original(str(getattr(media, "path", "") or "")) if media is not None else ""

@@ -63,7 +63,8 @@ class Task(ABC):
 
     @abstractmethod
     def extract_target(self, item: Any, labels: list[str]) -> tuple[Any | None, tuple[str, str] | None]:
-        """The item's target, or ``(None, (kind, message))`` when it cannot be used."""
+        """The item's target, or ``(None, (kind, message))`` when it cannot be used; ``(target, (kind, message))``
+        keeps the item and reports what was left out of it (e.g. boxes outside the image)."""
 
     @abstractmethod
     def classes_of(self, target: Any) -> list[int]:

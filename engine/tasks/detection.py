@@ -117,9 +117,12 @@ class Detection(Task):
     def extract_target(self, item, labels):
         """Boxes (x1 y1 x2 y2, clipped to the image) and 0-based labels; an image without boxes is a negative."""
         size = getattr(item.media, "size", None)  # (h, w)
-        boxes, classes = [], []
+        boxes, classes, dropped = [], [], []
         for ann in item.annotations:
-            if ann.type != dm.AnnotationType.bbox or ann.label is None or not 0 <= ann.label < len(labels):
+            if ann.type != dm.AnnotationType.bbox:
+                continue
+            if ann.label is None or not 0 <= ann.label < len(labels):
+                dropped.append("without a known label")
                 continue
             x, y, w, h = ann.get_bbox()
             x1, y1, x2, y2 = x, y, x + w, y + h
@@ -127,10 +130,14 @@ class Detection(Task):
                 x1, x2 = np.clip([x1, x2], 0, size[1])
                 y1, y2 = np.clip([y1, y2], 0, size[0])
             if x2 - x1 < 1 or y2 - y1 < 1:
+                dropped.append(f"[{x:g}, {y:g}, {w:g}, {h:g}] (x, y, w, h) is empty or outside the image")
                 continue
             boxes.append([float(x1), float(y1), float(x2), float(y2)])
             classes.append(int(ann.label))
         target = {"boxes": np.asarray(boxes, np.float32).reshape(-1, 4), "labels": np.asarray(classes, np.int64)}
+        if dropped:
+            count = f"{len(dropped)} box{'es' if len(dropped) > 1 else ''}"
+            return target, ("bad box", f"{count} dropped, e.g. {dropped[0]}; the image is kept with the others")
         return target, None
 
     def classes_of(self, target: dict) -> list[int]:
