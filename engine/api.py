@@ -8,13 +8,14 @@ The helpers at the end serve the dashboard (drawing, uploads, loaded models) and
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import jobs as job_queue
 from engine.api_jobs import cancel_job, list_jobs, repair_workspace
 from engine.api_search import list_searches, search, show_search
-from engine.errors import choice_error
+from engine.errors import StudioError, choice_error
 from engine.pipeline import (
     benchmarking,
     comparing,
@@ -340,6 +341,13 @@ def submit_job(verb: str, kwargs: dict, *, title: str = "", workspace: Workspace
     """
     if verb not in JOB_VERBS:
         raise choice_error("job verb", verb, JOB_VERBS)
+    signature = inspect.signature(VERBS[verb])
+    try:  # refused now, with the valid names, rather than failing later in the job's process
+        signature.bind(**{k: v for k, v in kwargs.items() if k not in ("on_run", "workspace")})
+    except TypeError as exc:
+        names = ", ".join(n for n in signature.parameters if n not in ("on_run", "workspace"))
+        msg = f"{verb} cannot take these arguments ({exc}); it takes: {names}"
+        raise StudioError(msg) from None
     return job_queue.submit(Context.open(workspace), verb, kwargs, title or verb)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.benchmark.runner import check_device, read_property, timed_loop
+from engine.benchmark.runner import read_property, timed_loop
+from engine.inference.devices import check_device
 
 
 def interleaved_latency(

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.benchmark.stats import CpuWatch, latency_stats
-from engine.errors import StudioError
+from engine.inference.devices import check_device
 
 HINTS = ("latency", "throughput", "both")
 PRECISIONS = ("default", "f32", "bf16", "f16")
@@ -167,12 +167,3 @@ def read_property(compiled, name: str):
     except RuntimeError:
         return None
     return value.get_type_name() if hasattr(value, "get_type_name") else value
-
-
-def check_device(core, device: str) -> None:
-    available = list(core.available_devices)
-    base = device.split(":", maxsplit=1)[0]
-    if base in ("AUTO", "MULTI", "HETERO") or device in available:
-        return
-    msg = f"device {device!r} is not available here; available: {', '.join([*available, 'AUTO'])}"
-    raise StudioError(msg)

@@ -76,6 +76,7 @@ def safe_extract(
         tmp = dest.with_name(dest.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
+            tmp.mkdir(parents=True)
             _extract(zf, members, tmp, max_total_bytes)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

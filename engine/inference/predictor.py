@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import StudioError
+from engine.inference.devices import check_device
 from engine.inference.prediction import Prediction, Timing
 from engine.inference.preprocess import to_input
 from engine.tasks import Task, get_task, task_of_model_type
@@ -62,9 +63,17 @@ class TorchPredictor(Predictor):
         from engine.training import checkpoint
 
         state = checkpoint.load(path)
-        task = get_task(state["task"])
-        model, _ = task.build_model(state["arch"], len(state["labels"]), pretrained=False)
-        model.load_state_dict(state["model"])
+        try:
+            task = get_task(state["task"])
+            model, _ = task.build_model(state["arch"], len(state["labels"]), pretrained=False)
+            model.load_state_dict(state["model"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            detail = str(exc).splitlines()[0][:200]
+            msg = (
+                f"checkpoint {path} does not hold a usable {state.get('arch', '?')} model ({type(exc).__name__}:"
+                f" {detail}); it was changed or copied from another run: train the run again"
+            )
+            raise StudioError(msg) from None
         return cls(model, task, state["labels"], state["img_size"])
 
     def infer(self, x: np.ndarray) -> list[np.ndarray]:
@@ -83,7 +92,13 @@ class OpenVINOPredictor(Predictor):
             msg = f"OpenVINO model {xml} does not exist; create it with `python -m engine optimize RUN`"
             raise StudioError(msg)
         core = ov.Core()
-        model = core.read_model(xml)
+        check_device(core, device)
+        try:
+            model = core.read_model(xml)
+        except RuntimeError as exc:
+            detail = str(exc).strip().splitlines()[0][:200]
+            msg = f"cannot read OpenVINO model {xml} ({detail}); it is damaged: export it again"
+            raise StudioError(msg) from None
         info = read_model_info(model)
         shape = model.input(0).get_partial_shape()
         if shape.is_dynamic:
@@ -91,7 +106,12 @@ class OpenVINOPredictor(Predictor):
             raise StudioError(msg)
         super().__init__(info["task"], info["labels"], int(shape[2].get_length()))
         self.xml, self.device = xml, device
-        self.compiled = core.compile_model(model, device, config or {})
+        try:
+            self.compiled = core.compile_model(model, device, config or {})
+        except RuntimeError as exc:
+            detail = str(exc).strip().splitlines()[0][:200]
+            msg = f"OpenVINO cannot compile {xml} for {device} ({detail}); try another device or export it again"
+            raise StudioError(msg) from None
         self.request = self.compiled.create_infer_request()
 
     def infer(self, x: np.ndarray) -> list[np.ndarray]:

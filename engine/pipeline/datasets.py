@@ -60,10 +60,18 @@ def import_dataset(
     seed: int = 0,
 ) -> dict:
     source = Path(path)
-    folder_in = _unpacked(ctx, source) if source.is_file() and source.suffix.lower() == ".zip" else source
-    result = read_dataset(
-        folder_in, list(TASKS.values()), task=get_task(task) if task else None, fmt=fmt or None, seed=seed
-    )
+    is_zip = source.is_file() and source.suffix.lower() == ".zip"
+    extracted = ctx.ws.root / UPLOADS / f"{source.stem}-extracted"
+    fresh = is_zip and not extracted.exists()
+    folder_in = _unpacked(ctx, source) if is_zip else source
+    try:
+        result = read_dataset(
+            folder_in, list(TASKS.values()), task=get_task(task) if task else None, fmt=fmt or None, seed=seed
+        )
+    except BaseException:
+        if fresh:  # a zip that does not import leaves nothing behind
+            shutil.rmtree(extracted, ignore_errors=True)
+        raise
     about = {"name": name or source.resolve().name.removesuffix(".zip"), "source": str(source.resolve())}
     dataset_id = ctx.db.add_dataset(task=result.task, fmt=result.format, **about)
     folder = ctx.dataset_dir(dataset_id)

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.errors import StudioError
+from engine.compression.prune import IMPORTANCE
+from engine.errors import StudioError, choice_error
 from engine.evaluation.evaluate import agreement_rate, evaluate_samples
 from engine.export import convert
 from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS, BuildContext, Pruning, parse
@@ -46,6 +47,8 @@ def optimize(
     if calib_size < 1:
         msg = f"--calib-size must be at least 1, got {calib_size}"
         raise StudioError(msg)
+    pruning = _resolved(pruning or Pruning(), run["config"])  # every setting checked before any work
+    qat = _resolved_qat(qat or QATSettings(), run["config"], calib_size, seed)
     baseline = TorchPredictor.from_checkpoint(ctx.variant_path(run, "torch-fp32"))
     task, labels, img_size = baseline.task, baseline.labels, baseline.img_size
     test = ctx.samples(run, "test")
@@ -80,8 +83,8 @@ def optimize(
             img_size=img_size,
             calib_size=calib_size,
             seed=seed,
-            pruning=_resolved(pruning or Pruning(), run["config"]),
-            qat=_resolved_qat(qat or QATSettings(), run["config"], calib_size, seed),
+            pruning=pruning,
+            qat=qat,
             qat_folder=run_dir / "qat",
             source=_source(ctx.variant_path(run, "torch-fp32")),
         )
@@ -101,6 +104,19 @@ def optimize(
 
 def _resolved(pruning: Pruning, config: dict) -> Pruning:
     """Fine-tune pruned models like the run was trained: its peak learning rate and batch size, unless given."""
+    checks = {
+        "--prune-ratio must be between 0 and 1 (the share of channels removed)": 0 < pruning.ratio < 1,
+        "--prune-steps must be at least 1": pruning.steps >= 1,
+        "--prune-epochs and --prune-recovery cannot be negative": min(pruning.epochs_per_step, pruning.recovery_epochs)
+        >= 0,
+        "--prune-lr must be between 0 and 1": pruning.lr is None or 0 < pruning.lr < 1,
+    }
+    for what, ok in checks.items():
+        if not ok:
+            msg = f"{what}; got {pruning}"
+            raise StudioError(msg)
+    if pruning.importance not in IMPORTANCE:
+        raise choice_error("--prune-importance", pruning.importance, IMPORTANCE)
     return dataclasses.replace(
         pruning,
         lr=pruning.lr or config.get("lr") or 2e-3,

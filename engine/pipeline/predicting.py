@@ -28,9 +28,12 @@ def predict(
         if not check.ok:
             msg = f"cannot use image {path}: {check.error}"
             raise StudioError(msg)
+    out_dir = Path(save) if save else None
+    if out_dir and out_dir.exists() and not out_dir.is_dir():
+        msg = f"--save {out_dir} is a file; give a folder for the annotated copies (it is created when missing)"
+        raise StudioError(msg)
     run = ctx.run(run_id)
     predictor = variant_predictor(ctx, run, variant, device, config={})
-    out_dir = Path(save) if save else None
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
     results = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import time
 from pathlib import Path
 
@@ -29,8 +30,8 @@ def repair(workspace: str | Path | None, *, force: bool = False) -> dict:
     ws = Workspace.open(workspace)
     if ws.db_path.exists() and not force:
         try:
-            Database(ws.db_path).list_runs()
-        except StudioError:
+            Database(ws.db_path, check=True).list_runs()
+        except (StudioError, sqlite3.DatabaseError):
             pass
         else:
             msg = (
@@ -128,7 +129,7 @@ def _restore_run(db: Database, folder: Path) -> tuple[int, int]:
         },
     )
     variants = 0
-    for entry_file in sorted((folder / "variants").glob("*/metrics.json")):
+    for entry_file in sorted((folder / "variants").glob("*/metrics.json"), key=lambda p: p.stat().st_mtime_ns):
         entry = read_json(entry_file)
         name = entry_file.parent.name
         torch = entry.get("backend") == "pytorch"

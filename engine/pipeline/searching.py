@@ -144,7 +144,7 @@ def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, varian
         raise StudioError(msg)
     import openvino as ov
 
-    from engine.benchmark.runner import check_device
+    from engine.inference.devices import check_device
 
     check_device(ov.Core(), device)
     default_size = TrainConfig(task=task.name).resolved().img_size

@@ -12,6 +12,7 @@ from engine.errors import Cancelled, StudioError
 from engine.pipeline.context import Context, run_log
 from engine.store import lock
 from engine.store.atomic import write_text
+from engine.training import checkpoint
 from engine.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,15 @@ def train(
         if run["status"] in ("completed", "early_stopped"):
             msg = f"run {run['id']} already finished ({run['status']}); start a new run instead of resuming it"
             raise StudioError(msg)
-        if not (ctx.run_dir(run) / "checkpoints" / "last.pt").is_file():  # never silently start over
+        last = ctx.run_dir(run) / "checkpoints" / "last.pt"
+        if not last.is_file():  # never silently start over
             msg = (
                 f"run {run['id']} has no checkpoints/last.pt to resume from (it stopped before its first epoch"
                 f" ended, or the file was removed); start a new run: `python -m engine train --dataset"
                 f" {run['dataset_id']}`"
             )
             raise StudioError(msg)
+        checkpoint.load(last)  # readable before anything is started or written
         config = TrainConfig.from_dict(run["config"])
         dataset = ctx.db.get_dataset(run["dataset_id"])
     else:

@@ -82,9 +82,10 @@ REPAIR = "`python -m engine workspace repair` rebuilds it from the run and datas
 
 
 class Database:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, check: bool = False) -> None:
+        """``check``: validate the file even when this process already did (it may have changed since)."""
         self.path = Path(path)
-        if self.path.resolve() not in _READY or not self.path.exists():
+        if check or self.path.resolve() not in _READY or not self.path.exists():
             self._open_checked()
             _READY.add(self.path.resolve())
 

@@ -31,8 +31,9 @@ def load(path: Path, allowed: tuple[type, ...] = ()) -> dict[str, Any]:
         with torch.serialization.safe_globals(list(allowed)):
             data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
+        detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         msg = (
-            f"cannot read checkpoint {path}: it is corrupt or was not saved by Edge Model Studio ({exc})."
+            f"cannot read checkpoint {path}: it is corrupt or was not saved by Edge Model Studio ({detail})."
             " Train the run again to recreate it"
         )
         raise StudioError(msg) from None
