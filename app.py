@@ -5,7 +5,8 @@ Run: streamlit run app.py
 
 import streamlit as st
 
-from ui import state
+from ui import auth, state
+from ui.errors import boundary
 
 st.set_page_config(page_title="Edge Model Studio", page_icon=":material/memory:", layout="wide")
 
@@ -20,18 +21,21 @@ PAGES = [
     st.Page("app_pages/deploy.py", title="Deploy", icon=":material/rocket_launch:"),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
 ]
+if not auth.gate():  # a shared deployment: nothing but the login until someone signs in
+    st.stop()
 page = st.navigation(PAGES)
 
-with st.sidebar:
-    st.markdown("### Edge Model Studio")
-    st.caption(f"Workspace: `{state.workspace()}`")
+
+def sidebar() -> None:
+    st.sidebar.markdown("### Edge Model Studio")
+    st.sidebar.caption(f"Workspace: `{state.workspace()}`")
     runs = state.runs()
     if "pending_run" in st.session_state:  # a page asked to switch the active run (e.g. a job finished)
         st.session_state["run"] = st.session_state.pop("pending_run")
     if runs:
         ids = [r["run"] for r in runs]
         current = state.active_run(runs)
-        st.selectbox(
+        st.sidebar.selectbox(
             "Active run",
             ids,
             index=ids.index(current["run"]),
@@ -39,4 +43,8 @@ with st.sidebar:
             format_func=lambda i: state.run_label(next(r for r in runs if r["run"] == i)),
         )
 
-page.run()
+
+with boundary("sidebar"):
+    sidebar()
+with boundary(page.title):
+    page.run()

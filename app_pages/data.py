@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import charts, jobs, state, widgets
+from ui import auth, charts, jobs, state, widgets
 
-MAX_UPLOAD_MB = 1024
+MAX_UPLOAD_MB = int(st.get_option("server.maxUploadSize"))  # .streamlit/config.toml, or --server.maxUploadSize
 
 st.title("Data")
 
@@ -29,9 +29,19 @@ with st.expander("Import a dataset", expanded=not engine.list_datasets()):
             else:  # the import job checks and extracts the zip safely
                 path = engine.save_upload(upload.name, upload.getvalue())
     else:
-        server_path = st.text_input("Folder path", placeholder="/data/my-dataset")
+        roots = auth.data_roots()
+        if roots == []:
+            st.info(
+                "Folder imports are off in a shared deployment: set `STUDIO_DATA_ROOTS` to the folders users may"
+                " import from (e.g. `/data`), or upload a zip.",
+                icon=":material/lock:",
+            )
+        server_path = st.text_input("Folder path", placeholder="/data/my-dataset", disabled=roots == [])
         if st.button("Import", type="primary", disabled=not server_path):
-            path = server_path
+            if auth.allowed_path(server_path, roots):
+                path = server_path
+            else:
+                st.error(f"{server_path} is outside the folders this deployment allows: {', '.join(roots)}")
     if path is not None:
         kwargs = {"path": str(path), "format": None if fmt == "auto-detect" else fmt, "name": name or None}
         jobs.start("import_dataset", kwargs, f"Import {name or path}")

@@ -36,6 +36,7 @@ from engine.api import (
 from engine.benchmark.runner import HINTS, PRECISIONS
 from engine.compression.prune import IMPORTANCE as PRUNE_IMPORTANCE
 from engine.dashboard import (
+    explain_failure,
     gallery,
     job_log_tail,
     load_model,
@@ -72,6 +73,7 @@ __all__ = [
     "deploy",
     "devices",
     "evaluate",
+    "explain_failure",
     "gallery",
     "get_task",
     "import_dataset",

@@ -109,3 +109,14 @@ def qat_progress(run: int, *, workspace: Workspace = None) -> dict | None:
         "eta_s": done[-1]["eta_s"] if done else None,
         "status": {"end": "finished", "cancelled": "cancelled"}.get(last, "running"),
     }
+
+
+def explain_failure(exc: Exception, where: str) -> str:
+    """The dashboard's error boundary: one line for the page (a bug's traceback goes to the error log)."""
+    from engine.failures import report
+
+    try:
+        root = workspace_root()
+    except Exception:
+        root = None
+    return report(exc, root if root is not None and root.is_dir() else None, f"page {where}").message

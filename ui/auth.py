@@ -1,0 +1,131 @@
+"""Login for shared deployments (streamlit-authenticator), off by default for one user on localhost.
+
+Turn it on with ``STUDIO_AUTH=/path/to/users.yaml`` (or a ``[studio_auth]`` table in
+``.streamlit/secrets.toml`` with the same keys)::
+
+    credentials:
+      usernames:
+        ana:
+          name: Ana
+          email: ana@example.com
+          password: $2b$12$...        # bcrypt hash: python -m ui.auth hash 'the password'
+    cookie:
+      name: edge_model_studio
+      key: a long random secret     # signs the session cookie
+      expiry_days: 1                # sessions expire after this long
+
+Passwords are only ever compared as bcrypt hashes; a plain-text password in the file is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import streamlit as st
+import yaml
+
+ENV_VAR = "STUDIO_AUTH"
+SECRETS_KEY = "studio_auth"
+
+
+class AuthConfigError(Exception):
+    """The login configuration is present but unusable (said in one line on the page)."""
+
+
+def settings() -> dict | None:
+    """The login configuration, or None when the app is open (no STUDIO_AUTH, no secrets table)."""
+    path = os.environ.get(ENV_VAR)
+    if path:
+        try:
+            config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            msg = f"{ENV_VAR}={path} cannot be read ({exc}); fix the file or unset {ENV_VAR}"
+            raise AuthConfigError(msg) from None
+    else:
+        try:
+            config = st.secrets.to_dict().get(SECRETS_KEY) if st.secrets.load_if_toml_exists() else None
+        except Exception:  # no or broken secrets.toml: the app stays open only when none names users
+            config = None
+    if config is None:
+        return None
+    return _checked(config)
+
+
+def _checked(config: dict) -> dict:
+    users = (config.get("credentials") or {}).get("usernames") or {}
+    if not users:
+        msg = f"the login configuration ({ENV_VAR}) names no users under credentials.usernames"
+        raise AuthConfigError(msg)
+    for name, user in users.items():
+        if not str(user.get("password", "")).startswith(("$2b$", "$2a$", "$2y$")):
+            msg = f"user {name!r} has no bcrypt password hash; make one with `python -m ui.auth hash PASSWORD`"
+            raise AuthConfigError(msg)
+    cookie = config.get("cookie") or {}
+    if len(str(cookie.get("key", ""))) < 16:
+        msg = "the login configuration needs cookie.key: a random secret of at least 16 characters"
+        raise AuthConfigError(msg)
+    return config
+
+
+def data_roots() -> list[str] | None:
+    """The server folders the Data page may import from: None = any (the open single-user default);
+    with a login, only those in ``STUDIO_DATA_ROOTS`` (colon-separated; none when unset)."""
+    roots = [r for r in os.environ.get("STUDIO_DATA_ROOTS", "").split(os.pathsep) if r]
+    if roots:
+        return [str(Path(r).resolve()) for r in roots]
+    try:
+        return None if settings() is None else []
+    except AuthConfigError:
+        return []
+
+
+def allowed_path(path: str, roots: list[str] | None) -> bool:
+    if roots is None:
+        return True
+    resolved = Path(path).expanduser().resolve()
+    return any(resolved.is_relative_to(root) for root in roots)
+
+
+def gate() -> bool:
+    """Render the login when one is configured and nobody is logged in; True when the pages may show."""
+    try:
+        config = settings()
+    except AuthConfigError as exc:
+        st.error(str(exc), icon=":material/lock:")
+        return False
+    if config is None:
+        return True
+    import streamlit_authenticator as stauth
+
+    cookie = config.get("cookie", {})
+    authenticator = stauth.Authenticate(
+        config["credentials"],
+        cookie.get("name", "edge_model_studio"),
+        cookie["key"],
+        float(cookie.get("expiry_days", 1)),
+        auto_hash=False,
+    )
+    status = st.session_state.get("authentication_status")
+    if not status:
+        st.title("Edge Model Studio")
+        authenticator.login(location="main", max_login_attempts=10)
+        status = st.session_state.get("authentication_status")
+        if status is False:
+            st.error("Wrong username or password.", icon=":material/lock:")
+        if not status:
+            return False
+    with st.sidebar:
+        st.caption(f"Signed in as **{st.session_state.get('name') or st.session_state.get('username')}**")
+        authenticator.logout("Log out", location="sidebar")
+    return True
+
+
+if __name__ == "__main__":  # python -m ui.auth hash PASSWORD
+    if len(sys.argv) != 3 or sys.argv[1] != "hash":
+        print("usage: python -m ui.auth hash PASSWORD", file=sys.stderr)
+        sys.exit(2)
+    import streamlit_authenticator as stauth
+
+    print(stauth.Hasher.hash(sys.argv[2]))
