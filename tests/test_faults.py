@@ -82,11 +82,12 @@ def _status(ws: Path, run: int) -> str:
 
 def test_sigterm_mid_epoch_then_resume_equals_an_uninterrupted_run(ws):
     reference = last_json(run_cli("train", "--dataset", "1", *TRAIN, "--json", workspace=ws))
-    proc = _start(ws, "--dataset", "1", *TRAIN)
+    proc = _start(ws, "--dataset", "1", *TRAIN, "--json")
     run = _signal_mid_epoch(proc, ws, reference["run"], signal.SIGTERM)
     out, err = proc.communicate()
     assert proc.returncode == 143, err  # 128 + SIGTERM, as a shell reports a process it stopped
     assert "cancelled" in err and "Traceback" not in err
+    assert json.loads(out.strip().splitlines()[-1])["status"] == "cancelled"
     assert _status(ws, run) == "cancelled"
     done_before = len(_epochs(ws, run))
     assert done_before == 1, "the signal should land inside the second epoch"

@@ -136,4 +136,5 @@ def test_deploy_and_runs_pages(on):
     at = _page("runs")
     runs = at.dataframe[0].value
     assert pipeline["train"]["run"] in list(runs["run"])
-    assert runs.loc[runs["run"] == pipeline["train"]["run"], "status"].item() == "completed"
+    assert runs.loc[runs["run"] == pipeline["train"]["run"], "status"].item() == pipeline["train"]["status"]
+    assert pipeline["train"]["status"] in ("completed", "early_stopped")

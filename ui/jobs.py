@@ -19,6 +19,7 @@ STATUS_ICON = {
 
 def start(verb: str, kwargs: dict, title: str) -> dict:
     job = engine.submit_job(verb, kwargs, title=title)
+    st.session_state.setdefault("_my_jobs", {})[verb] = job["id"]  # this browser session follows its own job
     if job["status"] == "queued":
         st.toast(
             f"Job {job['id']} queued: another job is running (at most one at a time).", icon=":material/hourglass_top:"
@@ -29,8 +30,11 @@ def start(verb: str, kwargs: dict, title: str) -> dict:
 
 
 def latest_job(verb: str | None = None) -> dict | None:
+    """The job this session started last for ``verb`` (several people may share the app), else the newest."""
     jobs = [j for j in engine.list_jobs() if verb is None or j["verb"] == verb]
-    return jobs[-1] if jobs else None
+    mine = st.session_state.get("_my_jobs", {}).get(verb)
+    own = [j for j in jobs if j["id"] == mine]
+    return own[0] if own else (jobs[-1] if jobs else None)
 
 
 def job_status(job: dict, *, key: str) -> None:

@@ -4,9 +4,9 @@
 ``best.pt`` checkpoints, early stopping, resume, and a clean stop on SIGTERM/SIGINT.
 
 Resume is exact: ``last.pt`` is only ever written at an epoch boundary (epoch 0 included, before the first
-step), and each epoch draws its shuffle and augmentation from ``seed + epoch``, so a run that is cancelled
-or killed mid-epoch redoes that epoch from the same state and ends with the same weights as one that never
-stopped. A stop keeps the previous boundary's ``last.pt``: the partial epoch is all that is lost.
+step) and holds the random-number states there (the shuffle's generator, torch's and numpy's), so a run that
+is cancelled or killed mid-epoch redoes that epoch from the same state and ends with the same weights as one
+that never stopped. A stop keeps the previous boundary's ``last.pt``: the partial epoch is all that is lost.
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ def fit(
             "best_epoch": best_epoch,
             "bad_epochs": bad_epochs,
             "best_metrics": best_metrics,
+            "rng": _rng_state(generator),
         }
 
     if resume and (ckpt_dir / "last.pt").is_file():
@@ -170,6 +171,10 @@ def fit(
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, best_value = state["epoch"], state["best_value"]
         best_epoch, bad_epochs, best_metrics = state["best_epoch"], state["bad_epochs"], state["best_metrics"]
+        if "rng" in state:
+            _restore_rng(generator, state["rng"])
+        else:  # a checkpoint from before the states were saved: a fresh, still deterministic, stream
+            generator.manual_seed(config.seed + start_epoch)
         append_jsonl(events, {"type": "resume", "epoch": start_epoch, "time": time.time()})
     else:
         checkpoint.save(ckpt_dir / "last.pt", payload(0))  # a stop in the first epoch resumes from here
@@ -193,7 +198,6 @@ def fit(
                 status = "cancelled"
                 break
             epoch_start = time.perf_counter()
-            _seed_epoch(generator, config.seed, epoch)
             remaining = config.max_steps - total_steps if config.max_steps else 0
             train_stats = train_one_epoch(
                 model,
@@ -254,8 +258,18 @@ def fit(
     return FitResult(status, done, best_epoch, best_metrics, weights.pretrained, weights.notice, stop.signum)
 
 
-def _seed_epoch(generator: torch.Generator, seed: int, epoch: int) -> None:
-    """Shuffle and augmentation of epoch ``epoch`` depend on the seed and the epoch only (exact resume)."""
-    generator.manual_seed(seed + epoch)
-    torch.manual_seed(seed + epoch)
-    np.random.seed((seed + epoch) % 2**32)
+def _rng_state(generator: torch.Generator) -> dict:
+    """The random streams an epoch draws from, as tensors and numbers (``weights_only`` loads them)."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "loader": generator.get_state(),
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos, "has_gauss": has_gauss, "gauss": gauss},
+    }
+
+
+def _restore_rng(generator: torch.Generator, state: dict) -> None:
+    generator.set_state(state["loader"])
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))

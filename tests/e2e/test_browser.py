@@ -9,72 +9,25 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import chromium, new_page, serve
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def app(tmp_path):
-    port = _free_port()
-    env = {
-        **os.environ,
-        "STUDIO_WORKSPACE": str(tmp_path / "ws"),
-        "STUDIO_DEMO_TINY": "1",
-        "STUDIO_DEMO_EPOCHS": os.environ.get("STUDIO_DEMO_EPOCHS", "8"),
-    }
+    env = {"STUDIO_DEMO_TINY": "1", "STUDIO_DEMO_EPOCHS": os.environ.get("STUDIO_DEMO_EPOCHS", "8")}
     if os.environ.get("STUDIO_DEMO_FULL") == "1":  # README screenshots: the real sample project
         env.pop("STUDIO_DEMO_TINY")
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise AssertionError((tmp_path / "streamlit.log").read_text())
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serve(tmp_path / "ws", tmp_path / "streamlit.log", env) as url:
+        yield url
     subprocess.run(
         [sys.executable, "-m", "engine", "jobs", "list", "--workspace", str(tmp_path / "ws")],
         cwd=ROOT,
@@ -92,21 +45,8 @@ def shots(tmp_path) -> Path:
 
 @pytest.fixture
 def page(app):
-    """Debian's Chromium on the running app (Playwright's own browser download does not work here)."""
-    from playwright.sync_api import expect, sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Chromium is missing: install it with `apt-get install -y chromium`"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(60_000)
-        expect.set_options(timeout=60_000)  # the first page load imports torch and OpenVINO
-        page.goto(app)
-        yield page
-        browser.close()
+    with chromium() as browser:
+        yield new_page(browser, app)
 
 
 def open_page(page, name: str, heading: str | None = None) -> None:
