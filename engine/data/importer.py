@@ -8,6 +8,7 @@ problems found (corrupt images, missing labels, split overlap) and what was done
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,7 @@ def read_dataset(
         raw = _import(path, fmt)
         items = list(raw)
     except Exception as exc:
-        culprit = _failing_source(path, fmt)
+        culprit = _failing_item_file(path, _root_cause(exc)) or _failing_source(path, fmt)
         where = f" (in {culprit})" if culprit else ""
         msg = f"could not read {path} as {fmt}{where}: {_root_cause(exc)}. Fix that file or pick another --format"
         raise StudioError(msg) from exc
@@ -121,6 +122,43 @@ def _import(path: Path, fmt: str) -> dm.Dataset:
         if fmt.endswith("_with_subset_dirs") and "different categories" in _root_cause(exc):
             return import_subsets(path, fmt)
         raise
+
+
+def _failing_item_file(path: Path, cause: str) -> str | None:
+    """The file behind an item-level error: ``Failed to import item ('img4', 'val')`` names the item, not its
+    annotation file; an undeclared mask colour names neither."""
+    found = re.search(r"Failed to import item \('([^']+)'", cause)
+    if found:
+        stem = Path(found.group(1)).name
+        files = [f for f in path.rglob(f"{stem}.*") if f.is_file()]
+        annotations = [f for f in files if f.suffix.lower() in (".xml", ".json", ".txt")]
+        return str((annotations or files)[0]) if files else None
+    if "Undeclared color" in cause:
+        return _off_palette_mask(path)
+    return None
+
+
+def _off_palette_mask(path: Path) -> str | None:
+    """The first mask with a colour its folder's dataset_meta.json does not declare, and that colour."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    for meta in sorted(path.rglob("dataset_meta.json")):
+        try:
+            palette = {tuple(c) for c in json.loads(meta.read_text())["segmentation_colors"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for mask in sorted((meta.parent / "masks").glob("*")):
+            try:
+                colours = np.unique(np.asarray(Image.open(mask).convert("RGB")).reshape(-1, 3), axis=0)
+            except OSError:
+                continue
+            extra = [tuple(int(v) for v in c) for c in colours if tuple(int(v) for v in c) not in palette]
+            if extra:
+                return f"{mask}, colour {extra[0]} is not in {meta.name}"
+    return None
 
 
 def _failing_source(path: Path, fmt: str) -> str | None:
