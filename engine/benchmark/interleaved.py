@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.benchmark.runner import read_property, timed_loop
+from engine.benchmark.runner import pinned_infer, read_property, timed_loop
 from engine.inference.devices import check_device
 
 
@@ -36,13 +36,13 @@ def interleaved_latency(
         shape = [d.get_length() for d in model.input(0).get_partial_shape()]
         compiled = core.compile_model(model, device, {"PERFORMANCE_HINT": "LATENCY", **(config or {})})
         x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-        request = compiled.create_infer_request()
-        timed_loop(lambda r=request, x=x: r.infer({0: x}), iterations=1, seconds=0, warmup=warmup)
-        requests[key] = (request, x)
+        infer = pinned_infer(compiled.create_infer_request(), x)
+        timed_loop(infer, iterations=1, seconds=0, warmup=warmup)
+        requests[key] = infer
         results[key] = {"rounds_ms": [], "inference_precision": read_property(compiled, "INFERENCE_PRECISION_HINT")}
     for _ in range(rounds):
-        for key, (request, x) in requests.items():
-            samples = timed_loop(lambda r=request, x=x: r.infer({0: x}), iterations=iterations, seconds=0, warmup=2)
+        for key, infer in requests.items():
+            samples = timed_loop(infer, iterations=iterations, seconds=0, warmup=2)
             results[key]["rounds_ms"].append(statistics.median(samples))
     for entry in results.values():
         entry["median_ms"] = statistics.median(entry["rounds_ms"])
