@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import charts, jobs, state, widgets
+from ui import charts, jobs, profile_view, state, widgets
 
 st.title("Benchmark")
 run = state.require_run()
@@ -47,6 +47,7 @@ def progress() -> None:
 
 
 progress()
+profile_view.render(run)
 
 measured = engine.benchmark_table(run["run"])
 if not measured["rows"]:

@@ -23,6 +23,7 @@ from engine.pipeline import (
     deploying,
     optimizing,
     predicting,
+    profiling,
     runs,
     training,
 )
@@ -40,6 +41,7 @@ from engine.results import (
     JobRow,
     OptimizeResult,
     PredictResult,
+    ProfileResult,
     RunDetail,
     RunRow,
     SampleResult,
@@ -251,6 +253,26 @@ def benchmark(
     )
 
 
+def profile(
+    run: int,
+    *,
+    variants: Sequence[str] = ("fp32", "int8"),
+    device: str = "CPU",
+    precision: str = "default",
+    iterations: int = 50,
+    workspace: Workspace = None,
+) -> ProfileResult:
+    """Per-layer profile (OpenVINO PERF_COUNT) of IR variants side by side: time by op type and by kernel
+    precision, the share spent in INT8 kernels, the slowest layers, and the layers left in float and why.
+
+    Python: ``engine.profile(3, variants=["fp32", "int8"])["profiles"]["int8"]["int8_share"]``
+    CLI:    ``python -m engine profile 3 --variants fp32,int8 --device CPU``
+    """
+    return profiling.profile(
+        Context.open(workspace), run, variants=variants, device=device, precision=precision, iterations=iterations
+    )
+
+
 def predict(
     run: int,
     images: Sequence[str],
@@ -367,6 +389,7 @@ VERBS: dict[str, Callable] = {
         search,
         list_searches,
         show_search,
+        profile,
         predict,
         compare,
         deploy,

@@ -52,6 +52,26 @@ def _optimize(result: r.OptimizeResult) -> str:
     return table(rows, ["variant", "precision", key, "drop_vs_torch_pp", "agree_fp32", "size_MB", "size_ratio_vs_fp32"])
 
 
+def _profile(result: r.ProfileResult) -> str:
+    """Per variant: total, INT8 share, precision split, slowest layers, float layers by reason; then op types."""
+    lines = []
+    for name, prof in result["profiles"].items():
+        split = ", ".join(f"{row['precision']} {row['share']:.0%}" for row in prof["by_precision"])
+        lines.append(
+            f"{name} on {result['device']} ({prof['inference_precision']}): {prof['total_ms']:.3f} ms in"
+            f" {prof['layer_count']} executed layers; INT8 kernels {prof['int8_share']:.0%} of the time ({split});"
+            f" {prof['quantized_ops']} compute ops quantized, {len(prof['float_compute'])} in float"
+        )
+        reasons: dict[str, int] = {}
+        for layer in prof["float_compute"]:
+            reasons[layer["reason"]] = reasons.get(layer["reason"], 0) + 1
+        lines += [f"  {count} x {reason}" for reason, count in reasons.items()]
+        lines.append(table(prof["layers"][:8], ["name", "type", "kernel", "precision", "ms"]))
+    names = list(result["profiles"])
+    lines.append(table(result["by_type"], ["type", *(f"{n} ms" for n in names)]))
+    return "\n".join(lines)
+
+
 def _search(result: r.SearchResult) -> str:
     """Candidates, every point (Pareto-optimal ones starred), the floor and the pick."""
     name = result["metric_name"]
@@ -198,6 +218,7 @@ def _fmt(value: Any) -> str:
 RENDERERS: dict[object, Callable[[Any], str]] = {
     r.OptimizeResult: _optimize,
     r.BenchmarkResult: _benchmark,
+    r.ProfileResult: _profile,
     r.SearchResult: _search,
     list[r.SearchResult]: _searches,
     r.VariantTable: _display_table,

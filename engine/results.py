@@ -105,6 +105,14 @@ class BenchmarkTable(TypedDict):
     pick: dict | None  # the fastest variant that keeps accuracy and beats the FP32 IR here (None: none does)
 
 
+class ProfileResult(TypedDict):
+    run: int
+    device: str
+    precision: str
+    profiles: dict[str, dict]  # variant -> total_ms, by_type, by_precision, int8_share, float_compute, layers
+    by_type: list[dict]  # op type -> ms per variant, side by side
+
+
 class VariantTable(TypedDict):
     run: int
     metric: str

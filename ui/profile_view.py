@@ -1,0 +1,89 @@
+"""The Benchmark page's Profile view: per-layer time by op type and kernel precision, variants side by side."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import engine
+from ui import jobs
+
+
+def precision_bars(profiles: dict[str, dict]) -> alt.Chart:
+    """Milliseconds per kernel precision, one stacked bar per variant (pure: profiles -> chart)."""
+    rows = [
+        {"variant": name, "precision": row["precision"], "ms": row["ms"], "share": row["share"]}
+        for name, prof in profiles.items()
+        for row in prof["by_precision"]
+    ]
+    return (
+        alt.Chart(pd.DataFrame(rows), title="Where the time goes, by kernel precision")
+        .mark_bar()
+        .encode(
+            y=alt.Y("variant:N", title=None),
+            x=alt.X("ms:Q", title="time per inference (ms, sum of layers)"),
+            color=alt.Color("precision:N", title="kernel precision"),
+            tooltip=["variant", "precision", alt.Tooltip("ms:Q", format=".3f"), alt.Tooltip("share:Q", format=".0%")],
+        )
+    )
+
+
+def render(run: dict) -> None:
+    irs = [v for v in run["variants"] if engine.VARIANTS[v].backend == "openvino"]
+    with st.expander("Per-layer profile: why is (or isn't) a variant faster?", icon=":material/query_stats:"):
+        if not irs:
+            st.info("Optimize the run first: the profile reads OpenVINO's per-layer counters of its IRs.")
+            return
+        with st.form("profile"):
+            left, right = st.columns(2)
+            default = [v for v in ("fp32", "int8") if v in irs] or irs[:1]
+            chosen = left.multiselect("Variants", irs, default=default)
+            precision = right.selectbox("Inference precision", list(engine.PRECISIONS))
+            if st.form_submit_button("Profile", icon=":material/query_stats:") and chosen:
+                kwargs = {"run": run["run"], "variants": chosen, "precision": precision}
+                jobs.start("profile", kwargs, f"Profile run {run['run']}")
+        job = jobs.latest_job("profile")
+        active = job is not None and job["status"] in ("queued", "starting", "running")
+        st.fragment(run_every=2 if active else None)(_latest)(run["run"])  # polls only while a job runs
+
+
+def _latest(run_id: int) -> None:
+    job = jobs.latest_job("profile")
+    if job is None or job["kwargs"].get("run") != run_id:
+        return
+    if job["status"] == "completed":
+        _show(job["result"])
+        return
+    jobs.job_status(job, key="profile")
+    if job["status"] not in ("queued", "starting", "running"):
+        return
+    if st.session_state.get("_profile_polling") != job["id"]:  # the fragment was drawn without polling
+        st.session_state["_profile_polling"] = job["id"]
+        st.rerun()
+
+
+def _show(result: dict) -> None:
+    profiles = result["profiles"]
+    columns = st.columns(len(profiles))
+    for column, (name, prof) in zip(columns, profiles.items(), strict=True):
+        column.metric(
+            f"{name} ({prof['inference_precision']})",
+            f"{prof['total_ms']:.3f} ms",
+            f"{prof['int8_share']:.0%} in INT8 kernels",
+            delta_color="off",
+        )
+    st.altair_chart(precision_bars(profiles), width="stretch")
+    st.markdown("**Time by op type** (ms per inference)")
+    st.dataframe(pd.DataFrame(result["by_type"]).round(4), hide_index=True, width="stretch")
+    for name, prof in profiles.items():
+        st.markdown(f"**{name}: slowest layers** ({prof['layer_count']} executed)")
+        slow = pd.DataFrame(prof["layers"])[["name", "type", "kernel", "precision", "ms"]].round(4)
+        st.dataframe(slow, hide_index=True, width="stretch")
+        if prof["float_compute"] and prof["quantized_ops"]:
+            st.markdown(f"**{name}: {len(prof['float_compute'])} compute layers left in float**")
+            st.dataframe(pd.DataFrame(prof["float_compute"]), hide_index=True, width="stretch")
+    st.caption(
+        f"{result['device']}, precision asked: {result['precision']}; the kernel names are what OpenVINO reported"
+        " running (PERF_COUNT), their suffix the precision they computed in."
+    )
