@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from engine.errors import StudioError
+from engine.pipeline.training import run_metrics
 from engine.store import Database, Workspace, lock
 from engine.store.atomic import read_json, read_jsonl
 from engine.training import checkpoint
@@ -164,11 +165,7 @@ def _outcome(folder: Path, events: list[dict]) -> tuple[str, dict]:
     with contextlib.suppress(StudioError):
         state = checkpoint.load(best if best.is_file() else last)
         done = checkpoint.load(last)["epoch"] if last.is_file() else state["epoch"]
-        metrics = {
-            "best_epoch": state["best_epoch"],
-            "epochs_done": done,
-            "pretrained": start.get("pretrained"),
-            "weights_notice": start.get("weights_notice"),
-            **{k if k.startswith("val_") else f"val_{k}": v for k, v in state["best_metrics"].items()},
-        }
+        metrics = run_metrics(
+            state["best_epoch"], done, start.get("pretrained"), start.get("weights_notice"), state["best_metrics"]
+        )
     return status, metrics

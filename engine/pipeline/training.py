@@ -67,16 +67,23 @@ def train(
         if on_run is not None:
             on_run(run["id"])
         result = _fit(ctx, run, run_dir, config, dataset, resume is not None)
-        metrics = {
-            "best_epoch": result.best_epoch,
-            "epochs_done": result.epochs_done,
-            "pretrained": result.pretrained,
-            "weights_notice": result.weights_notice,
-            **{k if k.startswith("val_") else f"val_{k}": v for k, v in result.best_metrics.items()},
-        }
+        metrics = run_metrics(
+            result.best_epoch, result.epochs_done, result.pretrained, result.weights_notice, result.best_metrics
+        )
         ctx.db.update_run(run["id"], status=result.status, metrics=metrics)
     out = {"run": run["id"], "status": result.status, "task": config.task, "model": config.model, **metrics}
     return {**out, "signal": result.signal} if result.signal else out
+
+
+def run_metrics(best_epoch: int, epochs_done: int, pretrained, weights_notice, best_metrics: dict) -> dict:
+    """A run's metrics as the database stores them (``train`` writes them, ``workspace repair`` rebuilds them)."""
+    return {
+        "best_epoch": best_epoch,
+        "epochs_done": epochs_done,
+        "pretrained": pretrained,
+        "weights_notice": weights_notice,
+        **{k if k.startswith("val_") else f"val_{k}": v for k, v in best_metrics.items()},
+    }
 
 
 def _fit(ctx: Context, run: dict, run_dir, config: TrainConfig, dataset: dict, resume: bool):
