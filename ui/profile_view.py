@@ -56,11 +56,6 @@ def _latest(run_id: int) -> None:
         _show(job["result"])
         return
     jobs.job_status(job, key="profile")
-    if job["status"] not in ("queued", "starting", "running"):
-        return
-    if st.session_state.get("_profile_polling") != job["id"]:  # the fragment was drawn without polling
-        st.session_state["_profile_polling"] = job["id"]
-        st.rerun()
 
 
 def _show(result: dict) -> None:
