@@ -13,25 +13,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import jobs as job_queue
+from engine.api_benchmark import benchmark, benchmark_table, devices, profile
 from engine.api_jobs import cancel_job, list_jobs, repair_workspace
 from engine.api_search import list_searches, search, show_search
 from engine.errors import StudioError, choice_error
 from engine.pipeline import (
-    benchmarking,
     comparing,
     datasets,
     deploying,
     optimizing,
     predicting,
-    profiling,
     runs,
     training,
 )
 from engine.pipeline import demo as demo_project
 from engine.pipeline.context import Context
 from engine.results import (
-    BenchmarkResult,
-    BenchmarkTable,
     CompareResult,
     DatasetInfo,
     DatasetRow,
@@ -41,7 +38,6 @@ from engine.results import (
     JobRow,
     OptimizeResult,
     PredictResult,
-    ProfileResult,
     RunDetail,
     RunRow,
     SampleResult,
@@ -223,56 +219,6 @@ def optimize(
     )
 
 
-def benchmark(
-    run: int,
-    *,
-    variants: Sequence[str] | None = None,
-    devices: Sequence[str] = ("CPU",),
-    hint: str = "both",
-    precisions: Sequence[str] = ("default",),
-    iterations: int = 200,
-    seconds: float = 0.0,
-    warmup: int = 10,
-    workspace: Workspace = None,
-) -> BenchmarkResult:
-    """Latency (sync) and throughput (async) per variant x device x inference precision.
-
-    Python: ``engine.benchmark(3, devices=["CPU", "AUTO"], precisions=["default", "f32"], iterations=200)``
-    CLI:    ``python -m engine benchmark 3 --devices CPU,AUTO --precisions default,f32 --iterations 200``
-    """
-    return benchmarking.benchmark(
-        Context.open(workspace),
-        run,
-        variants=variants,
-        devices=devices,
-        hint=hint,
-        precisions=precisions,
-        iterations=iterations,
-        seconds=seconds,
-        warmup=warmup,
-    )
-
-
-def profile(
-    run: int,
-    *,
-    variants: Sequence[str] = ("fp32", "int8"),
-    device: str = "CPU",
-    precision: str = "default",
-    iterations: int = 50,
-    workspace: Workspace = None,
-) -> ProfileResult:
-    """Per-layer profile (OpenVINO PERF_COUNT) of IR variants side by side: time by op type and by kernel
-    precision, the share spent in INT8 kernels, the slowest layers, and the layers left in float and why.
-
-    Python: ``engine.profile(3, variants=["fp32", "int8"])["profiles"]["int8"]["int8_share"]``
-    CLI:    ``python -m engine profile 3 --variants fp32,int8 --device CPU``
-    """
-    return profiling.profile(
-        Context.open(workspace), run, variants=variants, device=device, precision=precision, iterations=iterations
-    )
-
-
 def predict(
     run: int,
     images: Sequence[str],
@@ -326,22 +272,6 @@ def variant_table(run: int, *, workspace: Workspace = None) -> VariantTable:
     Python: ``engine.variant_table(3)["rows"]``      CLI: ``python -m engine runs variants 3``
     """
     return runs.variant_table(Context.open(workspace), run)
-
-
-def benchmark_table(run: int, *, workspace: Workspace = None) -> BenchmarkTable:
-    """The newest benchmark result per variant x device x precision, with every request's latency.
-
-    Python: ``engine.benchmark_table(3)["rows"]``      CLI: ``python -m engine runs benchmarks 3``
-    """
-    return benchmarking.benchmark_table(Context.open(workspace), run)
-
-
-def devices() -> list[dict]:
-    """OpenVINO devices and their key properties, plus AUTO.
-
-    Python: ``engine.devices()``      CLI: ``python -m engine devices``
-    """
-    return runs.devices()
 
 
 def demo(
