@@ -11,6 +11,7 @@ import numpy as np
 import openvino as ov
 
 from engine.benchmark.runner import timed_loop
+from engine.compression.calibration import calibration_subset
 from engine.evaluation.evaluate import evaluate_samples
 from engine.export import convert
 from engine.export.variants import VARIANTS, BuildContext
@@ -33,10 +34,10 @@ def configurations(baseline: TorchPredictor, size: int, calib: list, out: Path) 
         torch_model=baseline.model,
         train_samples=calib,
         val_samples=[],
+        calibration=calibration_subset(calib, 300),
         task=task,
         labels=labels,
         img_size=size,
-        calib_size=300,
         seed=0,
     )
     paths = {}

@@ -15,6 +15,7 @@ from pathlib import Path
 from engine import jobs as job_queue
 from engine.api_benchmark import benchmark, benchmark_table, devices, profile
 from engine.api_jobs import cancel_job, list_jobs, repair_workspace
+from engine.api_quantization import calibration_sweep, sensitivity
 from engine.api_search import list_searches, search, show_search
 from engine.errors import StudioError, choice_error
 from engine.pipeline import (
@@ -180,6 +181,8 @@ def optimize(
     *,
     variants: Sequence[str] | None = None,
     calib_size: int = 300,
+    calib_split: str = "train",
+    ignored_scope: str | None = None,
     prune_ratio: float = 0.3,
     prune_importance: str = "l1",
     prune_steps: int = 3,
@@ -199,6 +202,11 @@ def optimize(
     (default: a tenth of the run's training peak). A cancelled QAT resumes from its last epoch when optimize
     runs again with the same settings.
 
+    INT8 variants calibrate on ``calib_size`` images of ``calib_split`` (train or val; the result records the
+    subset's class coverage and warns when its images are also in val or test). ``ignored_scope`` (layer names,
+    comma-separated, or a file of them, e.g. a saved ``sensitivity.json``) builds ``int8-custom`` with those
+    layers in float; asked for without a scope, ``int8-custom`` uses the one ``sensitivity`` suggested.
+
     Python: ``engine.optimize(3, variants=["fp32", "int8", "pruned-int8"], prune_ratio=0.3)``
     CLI:    ``python -m engine optimize 3 --variants fp32,int8,pruned-int8 --prune-ratio 0.3``
     """
@@ -215,7 +223,14 @@ def optimize(
     )
     qat = QATSettings(epochs=qat_epochs, lr=qat_lr)
     return optimizing.optimize(
-        Context.open(workspace), run, variants=variants, calib_size=calib_size, pruning=pruning, qat=qat
+        Context.open(workspace),
+        run,
+        variants=variants,
+        calib_size=calib_size,
+        calib_split=calib_split,
+        ignored_scope=ignored_scope,
+        pruning=pruning,
+        qat=qat,
     )
 
 
@@ -320,6 +335,8 @@ VERBS: dict[str, Callable] = {
         list_searches,
         show_search,
         profile,
+        sensitivity,
+        calibration_sweep,
         predict,
         compare,
         deploy,

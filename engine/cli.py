@@ -59,6 +59,16 @@ COMMANDS = (
         "per-layer time, kernel and precision of IR variants; why a layer stayed in float",
         aliases={"variants": ("--variant",)},
     ),
+    Command(
+        ("sensitivity",),
+        "sensitivity",
+        "which INT8 layer groups cost the accuracy; the ignored scope that wins it back (int8-custom)",
+    ),
+    Command(
+        ("calibration",),
+        "calibration_sweep",
+        "INT8 accuracy per calibration size, class coverage, overlap of calibration images with val/test",
+    ),
     Command(("search",), "search", "find the fastest model that keeps the accuracy", options=("dataset",)),
     Command(("searches", "list"), "list_searches", "every search and its pick"),
     Command(("searches", "show"), "show_search", "a search's candidates, Pareto front and pick"),
@@ -108,7 +118,9 @@ HELP = {  # parameter help shared by every command that has the parameter
     "iterations": "timed requests",
     "seconds": "measure for this many seconds instead of --iterations",
     "precision": "INFERENCE_PRECISION_HINT: default,f32,bf16,f16",
-    "calib_size": "INT8 calibration images from the train split",
+    "calib_size": "INT8 calibration images (0 in calibration sweeps: the whole split)",
+    "calib_split": "where INT8 calibration images come from: train, or val (test stays unseen)",
+    "ignored_scope": "int8-custom: layers kept in float, comma-separated, or a file of them (e.g. sensitivity.json)",
     "prune_ratio": "pruned variants: share of the prunable channels removed (0-1)",
     "prune_importance": "pruned variants: channel importance criterion",
     "prune_steps": "pruned variants: pruning steps, each followed by fine-tuning",
@@ -117,10 +129,10 @@ HELP = {  # parameter help shared by every command that has the parameter
     "prune_lr": "pruned variants: fine-tuning peak learning rate (default: the run's training peak)",
     "qat_epochs": "int8-qat: fine-tuning epochs with the INT8 quantizers in place",
     "qat_lr": "int8-qat: fine-tuning peak learning rate (default: a tenth of the run's training peak)",
-    "max_drop": "search: the largest metric drop vs the reference FP32 model, as a fraction (0.005 = 0.5 pp)",
+    "max_drop": "the largest metric drop vs FP32 to aim for, as a fraction (0.005 = 0.5 pp)",
     "budget_minutes": "search: time for all candidates (the reference and one more always run)",
     "archs": "search: comma-separated architectures (default: all of the task's)",
-    "sizes": "search: comma-separated input sizes (default: the task's and three quarters of it)",
+    "sizes": "search: input sizes (default: the task's and 3/4 of it); calibration: images per size, 0 = all",
     "search": "search id (see `searches list`)",
     "images": "image files",
     "save": "folder for annotated copies",
@@ -134,6 +146,7 @@ HELP = {  # parameter help shared by every command that has the parameter
 def _choices() -> dict[str, list[str]]:
     from engine.api import JOB_VERBS
     from engine.benchmark.runner import HINTS
+    from engine.compression.calibration import CALIBRATION_SPLITS
     from engine.compression.prune import IMPORTANCE
     from engine.data.splits import SPLITS
     from engine.export.variants import VARIANTS
@@ -148,11 +161,28 @@ def _choices() -> dict[str, list[str]]:
         "split": list(SPLITS),
         "verb": list(JOB_VERBS),
         "prune_importance": list(IMPORTANCE),
+        "calib_split": list(CALIBRATION_SPLITS),
     }
 
 
 def comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _typed_list(element: type) -> Callable[[str], list]:
+    """A comma list whose items are converted to the sequence's declared element type (int, float, str)."""
+    if element not in (int, float):
+        return comma_list
+
+    def parse(text: str) -> list:
+        try:
+            return [element(part) for part in comma_list(text)]
+        except ValueError:
+            msg = f"expected comma-separated {element.__name__} values, e.g. 16,64,300; got {text!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+
+    parse.__name__ = f"{element.__name__} list"
+    return parse
 
 
 def json_object(text: str) -> dict:
@@ -194,7 +224,7 @@ def _add(parser: argparse.ArgumentParser, p: inspect.Parameter, command: Command
     if kind is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
     elif sequence:
-        kwargs["type"] = comma_list
+        kwargs["type"] = _typed_list(typing.get_args(kind)[0] if typing.get_args(kind) else str)
     elif kind is dict:
         kwargs["type"] = json_object
     elif kind in (int, float):

@@ -72,6 +72,45 @@ def _profile(result: r.ProfileResult) -> str:
     return "\n".join(lines)
 
 
+def _sensitivity(result: r.SensitivityResult) -> str:
+    """FP32 vs INT8 on val, the most sensitive groups, the suggested scope."""
+    name, pp = result["metric"], 100
+    lines = [
+        f"val {name} ({result['images']} images): FP32 {pp * result['fp32']:.2f}, INT8 {pp * result['int8']:.2f}"
+        f" ({len(result['groups'])} quantizer groups, {result['fake_quantize']} FakeQuantize)",
+        *(f"warning: {w}" for w in result["calibration"]["warnings"]),
+        "most sensitive groups (val metric with the group alone in float):",
+        table(
+            [{**g, "layers": ", ".join(g["operations"])[:90], name: g["metric"]} for g in result["groups"][:12]],
+            ["group", name, "recovered_pp", "quantizers", "layers"],
+        ),
+    ]
+    suggested = result["suggested"]
+    lines.append(f"suggested ignored scope (max drop {pp * result['max_drop']:.2g} pp): {suggested['why']}")
+    if suggested["ignored_scope"]:
+        lines.append(f"  val {name} {pp * suggested['metric']:.2f} (drop {suggested['drop_pp']:.2f} pp) with:")
+        lines += [f"  {op}" for op in suggested["ignored_scope"]]
+        lines.append(f"  make it: python -m engine optimize {result['run']} --variants int8-custom")
+    return "\n".join(lines)
+
+
+def _calibration(result: r.CalibrationSweepResult) -> str:
+    name = result["metric"]
+    rows = [
+        {**row, name: row["metric"], "classes": f"{row['classes_covered']}/{result['classes']}",
+         "overlap": ", ".join(f"{k} {v}" for k, v in row["overlap"].items())}
+        for row in result["rows"]
+    ]  # fmt: skip
+    lines = [
+        f"INT8 calibrated on the {result['split']} split, scored on {result['scored_on']}"
+        f" (FP32 {name} {result['fp32']:.4f}):",
+        table(rows, ["size", "requested", name, "drop_pp", "quantize_s", "classes", "overlap"]),
+    ]
+    warnings = dict.fromkeys(w for row in result["rows"] for w in row["warnings"])
+    lines += [f"warning: {w}" for w in warnings]
+    return "\n".join(lines)
+
+
 def _search(result: r.SearchResult) -> str:
     """Candidates, every point (Pareto-optimal ones starred), the floor and the pick."""
     name = result["metric_name"]
@@ -219,6 +258,8 @@ RENDERERS: dict[object, Callable[[Any], str]] = {
     r.OptimizeResult: _optimize,
     r.BenchmarkResult: _benchmark,
     r.ProfileResult: _profile,
+    r.SensitivityResult: _sensitivity,
+    r.CalibrationSweepResult: _calibration,
     r.SearchResult: _search,
     list[r.SearchResult]: _searches,
     r.VariantTable: _display_table,

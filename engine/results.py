@@ -113,6 +113,31 @@ class ProfileResult(TypedDict):
     by_type: list[dict]  # op type -> ms per variant, side by side
 
 
+class SensitivityResult(TypedDict):
+    run: int
+    metric: str
+    split: str  # val: what every group is scored on
+    images: int
+    fp32: float
+    int8: float
+    max_drop: float
+    fake_quantize: int  # FakeQuantize ops of the plain INT8 network
+    calibration: dict  # split, images, coverage, overlap, warnings
+    groups: list[dict]  # group, operations, types, quantizers, metric, recovered_pp, drop_pp (best first)
+    path: list[dict]  # groups reverted together: groups, metric, drop_pp, ignored_scope
+    suggested: dict  # ignored_scope, metric, drop_pp, reached, why
+
+
+class CalibrationSweepResult(TypedDict):
+    run: int
+    metric: str
+    split: str  # where the calibration images come from
+    scored_on: str
+    fp32: float
+    classes: int
+    rows: list[dict]  # size, requested, metric, drop_pp, quantize_s, classes_covered, coverage, overlap, warnings
+
+
 class VariantTable(TypedDict):
     run: int
     metric: str

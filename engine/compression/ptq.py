@@ -1,73 +1,91 @@
 """INT8 post-training quantization of the OpenVINO model with NNCF.
 
 Quantizing the OpenVINO FP32 model (not the torch one) stores real int8 weights in the IR: about 4x
-smaller and faster than FP32 on CPU.
+smaller and faster than FP32 on CPU. The calibration subset is chosen by the caller
+(``engine.compression.calibration``), once per optimize call, so every INT8 variant sees the same images.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import nncf
-import numpy as np
 import openvino as ov
+from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
 from engine.data.images import read_rgb
+from engine.errors import StudioError
 from engine.inference.preprocess import to_input
 
 log = logging.getLogger(__name__)
 
 
-def calibration_subset(samples: list, size: int, seed: int = 0) -> list:
-    """A seeded random subset of the training samples (all of them when there are fewer)."""
-    if len(samples) <= size:
-        return list(samples)
-    rng = np.random.default_rng(seed)
-    return [samples[i] for i in sorted(rng.choice(len(samples), size=size, replace=False))]
+def calibration_dataset(subset: list, img_size: int) -> nncf.Dataset:
+    return nncf.Dataset(subset, transform_func=lambda s: to_input(read_rgb(s[0]), img_size))
 
 
-def quantize_int8(ov_model: ov.Model, samples: list, img_size: int, *, calib_size: int = 300, seed: int = 0):
-    subset = calibration_subset(samples, calib_size, seed)
-    log.info("quantizing to INT8 with %d calibration images", len(subset))
-    dataset = nncf.Dataset(subset, transform_func=lambda s: to_input(read_rgb(s[0]), img_size))
+def ignored(names: Sequence[str]) -> nncf.IgnoredScope | None:
+    return nncf.IgnoredScope(names=list(names)) if names else None
+
+
+def quantize_int8(
+    ov_model: ov.Model,
+    subset: list,
+    img_size: int,
+    *,
+    ignored_scope: Sequence[str] = (),
+    compress_weights: bool = True,
+) -> ov.Model:
+    """INT8 with the run's calibration ``subset``; the layers named in ``ignored_scope`` stay in float.
+    ``compress_weights=False`` keeps float weights behind FakeQuantize (what sensitivity analysis reverts)."""
+    log.info(
+        "quantizing to INT8 with %d calibration images%s",
+        len(subset),
+        f", {len(ignored_scope)} layers kept in float" if ignored_scope else "",
+    )
     # Symmetric (PERFORMANCE) quantization with full bias correction: on the sample MobileNetV3 it keeps
     # 99 % agreement with FP32, where the fast correction or the MIXED preset flipped 1.5-2 % of decisions.
-    return nncf.quantize(
-        ov_model,
-        dataset,
-        subset_size=len(subset),
-        preset=nncf.QuantizationPreset.PERFORMANCE,
-        fast_bias_correction=False,
-    )
+    try:
+        return nncf.quantize(
+            ov_model,
+            calibration_dataset(subset, img_size),
+            subset_size=len(subset),
+            preset=nncf.QuantizationPreset.PERFORMANCE,
+            fast_bias_correction=False,
+            ignored_scope=ignored(ignored_scope),
+            advanced_parameters=AdvancedQuantizationParameters(backend_params={"compress_weights": compress_weights}),
+        )
+    except nncf.ValidationError as error:  # an ignored-scope name that is not in the network
+        known = sorted(op.get_friendly_name() for op in ov_model.get_ops() if op.get_type_name() != "Constant")
+        msg = (
+            f"--ignored-scope: {str(error).splitlines()[0]}; the network's layers are named like {known[0]!r}"
+            " (`python -m engine sensitivity RUN` lists the quantized ones)"
+        )
+        raise StudioError(msg) from None
 
 
 def quantize_int8_accuracy_control(
     ov_model: ov.Model,
-    train_samples: list,
+    subset: list,
     val_samples: list,
     img_size: int,
     score: Callable[[ov.CompiledModel, list], float],
     *,
-    calib_size: int = 300,
     max_drop: float = 0.005,
-    seed: int = 0,
 ):
     """INT8 whose validation metric drops by at most ``max_drop`` (absolute): NNCF quantizes, measures the
     drop on ``val_samples`` with ``score`` and reverts the layers that cost the most accuracy to float."""
-    subset = calibration_subset(train_samples, calib_size, seed)
     log.info(
         "accuracy-controlled INT8: %d calibration, %d validation images, max drop %.3f",
         len(subset),
         len(val_samples),
         max_drop,
     )
-    calibration = nncf.Dataset(subset, transform_func=lambda s: to_input(read_rgb(s[0]), img_size))
-    validation = nncf.Dataset(val_samples)
     return nncf.quantize_with_accuracy_control(
         ov_model,
-        calibration_dataset=calibration,
-        validation_dataset=validation,
+        calibration_dataset=calibration_dataset(subset, img_size),
+        validation_dataset=nncf.Dataset(val_samples),
         validation_fn=score,
         max_drop=max_drop,
         drop_type=nncf.DropType.ABSOLUTE,

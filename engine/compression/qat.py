@@ -15,7 +15,7 @@ import torch
 from nncf.common.quantization.structs import QuantizationScheme
 from nncf.torch import get_config, load_from_config
 
-from engine.compression.ptq import calibration_subset
+from engine.compression.calibration import calibration_subset
 from engine.data.images import read_rgb
 from engine.inference.preprocess import to_input
 

@@ -35,6 +35,16 @@ def agreement_rate(task: Task, a: list[Prediction], b: list[Prediction]) -> floa
     return sum(task.agreement(x, y) for x, y in zip(a, b, strict=True)) / len(a)
 
 
+def compiled_infer(compiled) -> Callable[[np.ndarray], list[np.ndarray]]:
+    """One input -> every output of a compiled OpenVINO network, in output order."""
+
+    def infer(x: np.ndarray) -> list[np.ndarray]:
+        results = compiled(x)
+        return [results[o] for o in compiled.outputs]
+
+    return infer
+
+
 def network_metrics(
     task: Task,
     labels: list[str],

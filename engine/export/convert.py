@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,24 @@ def convert_network(module: torch.nn.Module, img_size: int) -> ov.Model:
     with torch.no_grad():
         ov_model = ov.convert_model(module, example_input=example, input=[1, 3, img_size, img_size])
     ov_model.inputs[0].get_tensor().set_names({INPUT_NAME})
+    return stable_names(ov_model)
+
+
+_GENERATED = re.compile(r"^[A-Za-z]+_\d+$")  # e.g. "Multiply_11507": a counter of the converting process
+
+
+def stable_names(ov_model: ov.Model) -> ov.Model:
+    """Give the operations the converter named from a process-wide counter (``Multiply_11507``, different in
+    every process and after every earlier conversion) a name from their place in the graph
+    (``Convolution.3``: the fourth convolution), so an ignored scope written by one process (``sensitivity``)
+    names the same layers in another (``optimize --ignored-scope``). Module-path names are kept."""
+    counts: dict[str, int] = {}
+    for op in ov_model.get_ordered_ops():
+        kind = op.get_type_name()
+        if kind in ("Parameter", "Result", "Constant") or not _GENERATED.match(op.get_friendly_name()):
+            continue
+        op.set_friendly_name(f"{kind}.{counts.setdefault(kind, 0)}")
+        counts[kind] += 1
     return ov_model
 
 

@@ -31,13 +31,14 @@ class BuildContext:
     finish: Callable[..., object]  # (network, torch model=the trained one) -> IR with post-processing, model_info
     convert: Callable[[object], object]  # a torch model -> its converted network (ov.Model), like fp32_model
     torch_model: object  # the trained PyTorch model (decodes raw outputs while NNCF scores the bare network)
-    train_samples: list
+    train_samples: list  # fine-tuning (pruning, QAT)
     val_samples: list
+    calibration: list  # the INT8 calibration subset (engine.compression.calibration), shared by every variant
     task: object  # the run's Task
     labels: list[str]
     img_size: int
-    calib_size: int
     seed: int
+    ignored_scope: tuple[str, ...] = ()  # int8-custom: the layers kept in float (names in fp32_model)
     max_drop: float = 0.005
     pruning: Pruning = field(default_factory=Pruning)
     qat: object = None  # engine.training.qat.QATSettings, resolved against the run's training settings
@@ -71,7 +72,15 @@ def _int8(ctx: BuildContext) -> tuple[object, bool]:
     # NNCF keeps some layers in float on purpose (e.g. MobileNetV3's squeeze-excite convs) and marks
     # them so they are not compressed to FP16: the IR shrinks by less than 4x for such networks.
     # Only the network is quantized; detection decoding and NMS are appended afterwards, in float.
-    model = quantize_int8(ctx.fp32_model, ctx.train_samples, ctx.img_size, calib_size=ctx.calib_size, seed=ctx.seed)
+    model = quantize_int8(ctx.fp32_model, ctx.calibration, ctx.img_size)
+    return ctx.finish(model), False
+
+
+def _int8_custom(ctx: BuildContext) -> tuple[object, bool]:
+    from engine.compression.ptq import quantize_int8
+
+    model = quantize_int8(ctx.fp32_model, ctx.calibration, ctx.img_size, ignored_scope=ctx.ignored_scope)
+    ctx.notes["int8-custom"] = {"ignored_scope": list(ctx.ignored_scope)}
     return ctx.finish(model), False
 
 
@@ -80,24 +89,14 @@ def _int8_accuracy_control(ctx: BuildContext) -> tuple[object, bool]:
 
     def score(compiled, samples: list) -> float:
         """The task's primary metric of a compiled bare network (NNCF scores it before detection's NMS)."""
-        from engine.evaluation.evaluate import network_metrics
+        from engine.evaluation.evaluate import compiled_infer, network_metrics
 
-        def infer(x):
-            results = compiled(x)
-            return [results[o] for o in compiled.outputs]
-
+        infer = compiled_infer(compiled)
         metrics = network_metrics(ctx.task, ctx.labels, ctx.img_size, ctx.torch_model, infer, samples)
         return float(metrics[ctx.task.primary_metric])
 
     model = quantize_int8_accuracy_control(
-        ctx.fp32_model,
-        ctx.train_samples,
-        ctx.val_samples,
-        ctx.img_size,
-        score,
-        calib_size=ctx.calib_size,
-        max_drop=ctx.max_drop,
-        seed=ctx.seed,
+        ctx.fp32_model, ctx.calibration, ctx.val_samples, ctx.img_size, score, max_drop=ctx.max_drop
     )
     return ctx.finish(model), False
 
@@ -148,7 +147,7 @@ def _pruned_int8(ctx: BuildContext) -> tuple[object, bool]:
 
     model, network, facts = _pruned_network(ctx)
     ctx.notes["pruned-int8"] = facts
-    quantized = quantize_int8(network, ctx.train_samples, ctx.img_size, calib_size=ctx.calib_size, seed=ctx.seed)
+    quantized = quantize_int8(network, ctx.calibration, ctx.img_size)
     return ctx.finish(quantized, model), False
 
 
@@ -184,6 +183,15 @@ VARIANTS: dict[str, Variant] = {
             "NNCF post-training quantization of the FP32 IR (calibration subset of the train split)",
             ("CPU", "GPU", "NPU", "AUTO"),
             _int8,
+        ),
+        Variant(
+            "int8-custom",
+            "INT8",
+            "openvino",
+            "int8 with the layers of an ignored scope kept in float (--ignored-scope, or the scope `sensitivity`"
+            " suggested for the run)",
+            ("CPU", "GPU", "NPU", "AUTO"),
+            _int8_custom,
         ),
         Variant(
             "int8-acc",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,8 @@ from engine.export import convert
 from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS, BuildContext, Pruning, parse
 from engine.inference.predictor import OpenVINOPredictor, Predictor, TorchPredictor, load_predictor
 from engine.pipeline.context import IR_FILES, Context, run_log
+from engine.pipeline.network import calibration_set
+from engine.pipeline.sensitivity import suggested_scope
 from engine.store import integrity
 from engine.store.atomic import write_json
 from engine.training.config import QATSettings
@@ -38,6 +41,8 @@ def optimize(
     *,
     variants: Sequence[str] | None = None,
     calib_size: int = 300,
+    calib_split: str = "train",
+    ignored_scope: str | Sequence[str] | None = None,
     pruning: Pruning | None = None,
     qat: QATSettings | None = None,
     seed: int = 0,
@@ -47,8 +52,17 @@ def optimize(
     if calib_size < 1:
         msg = f"--calib-size must be at least 1, got {calib_size}"
         raise StudioError(msg)
+    scope = read_scope(ignored_scope)
+    if scope and "int8-custom" not in names:  # the scope makes its own variant, beside plain int8
+        names = parse([*names, "int8-custom"], default=DEFAULT_OPTIMIZE)
+    if "int8-custom" in names and not scope:
+        scope = suggested_scope(ctx, run)
     pruning = _resolved(pruning or Pruning(), run["config"])  # every setting checked before any work
     qat = _resolved_qat(qat or QATSettings(), run["config"], calib_size, seed)
+    subset, calibration = calibration_set(ctx, run, calib_split, calib_size, seed)
+    quantizes = [n for n in names if VARIANTS[n].precision == "INT8" and n != "int8-qat"]
+    for warning in calibration["warnings"] if quantizes else ():
+        log.warning("calibration: %s", warning)
     baseline = TorchPredictor.from_checkpoint(ctx.variant_path(run, "torch-fp32"))
     task, labels, img_size = baseline.task, baseline.labels, baseline.img_size
     test = ctx.samples(run, "test")
@@ -78,11 +92,12 @@ def optimize(
             torch_model=baseline.model,
             train_samples=ctx.samples(run, "train"),
             val_samples=ctx.samples(run, "val"),
+            calibration=subset,
             task=task,
             labels=labels,
             img_size=img_size,
-            calib_size=calib_size,
             seed=seed,
+            ignored_scope=tuple(scope),
             pruning=pruning,
             qat=qat,
             qat_folder=run_dir / "qat",
@@ -95,11 +110,37 @@ def optimize(
             metrics, preds = evaluate_samples(OpenVINOPredictor(xml, "CPU", EVAL_CONFIG), test)
             results[name] = _score(name, convert.ir_size(xml), metrics, preds, refs, base_metrics, task)
             results[name].update(build.notes.get(name, {}))
+            if name in quantizes:
+                results[name]["calibration"] = calibration
             record(name)
             if name == "fp32":
                 refs["fp32"] = preds
                 record("torch-fp32")  # its ratio now refers to this FP32 IR
     return {"run": run["id"], "primary_metric": task.primary_metric, "variants": results}
+
+
+def read_scope(value: str | Sequence[str] | None) -> list[str]:
+    """``--ignored-scope``: comma-separated layer names, or a file of them (one per line, ``#`` comments; or
+    JSON: a list, or a saved ``sensitivity.json`` whose suggested scope is used)."""
+    if not value:
+        return []
+    if not isinstance(value, str):
+        return [str(name) for name in value]
+    path = Path(value)
+    if not path.is_file():
+        return [name.strip() for name in value.split(",") if name.strip()]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
+    if isinstance(data, dict):
+        data = data.get("suggested", {}).get("ignored_scope")
+    if not isinstance(data, list) or not all(isinstance(name, str) for name in data):
+        kind = type(data).__name__
+        msg = f"--ignored-scope {path}: expected a list of layer names (or a sensitivity.json), got {kind}"
+        raise StudioError(msg)
+    return data
 
 
 def _resolved(pruning: Pruning, config: dict) -> Pruning:
