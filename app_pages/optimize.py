@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import jobs, state
+from ui import jobs, quantization_view, state
 
 st.title("Optimize")
 run = state.require_run()
@@ -18,12 +18,14 @@ with st.form("optimize"):
         default=list(engine.DEFAULT_OPTIMIZE),
         format_func=lambda n: f"{n} — {engine.VARIANTS[n].how}",
     )
-    calib = st.number_input(
-        "INT8 calibration images (from train)",
+    c1, c2 = st.columns([1, 3])
+    calib_split = c1.selectbox("Calibration split", ["train", "val"], help="The test split stays unseen.")
+    calib = c2.number_input(
+        "INT8 calibration images",
         1,
         10_000,
         300,
-        help="NNCF collects activation ranges on this many training images.",
+        help="NNCF collects activation ranges on this many images of the calibration split.",
     )
     with st.expander("Structured pruning (variants pruned, pruned-int8)"):
         c1, c2, c3, c4 = st.columns(4)
@@ -50,10 +52,11 @@ with st.form("optimize"):
     ready = run["status"] in ("completed", "early_stopped", "cancelled", "interrupted")
     if st.form_submit_button("Optimize", type="primary", disabled=not ready, icon=":material/compress:"):
         settings = {"prune_ratio": ratio, "prune_importance": importance, "prune_steps": int(steps)}
-        settings |= {"qat_epochs": int(qat_epochs), "qat_lr": float(qat_lr) or None}
+        settings |= {"qat_epochs": int(qat_epochs), "qat_lr": float(qat_lr) or None, "prune_epochs": int(epochs)}
+        settings |= {"calib_size": int(calib), "calib_split": calib_split}
         jobs.start(
             "optimize",
-            {"run": run["run"], "variants": chosen, "calib_size": int(calib), **settings, "prune_epochs": int(epochs)},
+            {"run": run["run"], "variants": chosen, **settings},
             f"Optimize run {run['run']}: {', '.join(chosen)}",
         )
     if not ready:
@@ -72,12 +75,16 @@ def progress() -> None:
 
 
 progress()
+quantization_view.sensitivity(run)
+quantization_view.calibration(run)
 
 table = engine.variant_table(run["run"])
 if len(table["rows"]) <= 1:
     st.info("No IR yet: choose variants above and press **Optimize**.")
     st.stop()
 st.subheader("Variants")
+for warning in table["warnings"]:
+    st.warning(warning, icon=":material/warning:")
 st.dataframe(
     pd.DataFrame(table["rows"]).rename(columns={"metric": f"test {table['metric_name']}"}),
     hide_index=True,

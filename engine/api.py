@@ -182,7 +182,7 @@ def optimize(
     variants: Sequence[str] | None = None,
     calib_size: int = 300,
     calib_split: str = "train",
-    ignored_scope: str | None = None,
+    ignored_scope: str | Sequence[str] | None = None,
     prune_ratio: float = 0.3,
     prune_importance: str = "l1",
     prune_steps: int = 3,

@@ -111,6 +111,21 @@ def qat_progress(run: int, *, workspace: Workspace = None) -> dict | None:
     }
 
 
+ANALYSES = ("sensitivity", "calibration_sweep")  # verbs whose newest result is kept in the run folder
+
+
+def saved_analysis(run: int, verb: str, *, workspace: Workspace = None) -> dict | None:
+    """The newest result of ``sensitivity`` or ``calibration_sweep`` for a run (None before the first)."""
+    from engine.store.atomic import read_json
+
+    if verb not in ANALYSES:
+        msg = f"no saved analysis {verb!r}; saved: {', '.join(ANALYSES)}"
+        raise StudioError(msg)
+    ctx = Context.open(workspace)
+    path = ctx.run_dir(ctx.run(run)) / f"{verb}.json"
+    return read_json(path) if path.is_file() else None
+
+
 def explain_failure(exc: Exception, where: str) -> str:
     """The dashboard's error boundary: one line for the page (a bug's traceback goes to the error log)."""
     from engine.failures import report

@@ -74,7 +74,7 @@ def _profile(result: r.ProfileResult) -> str:
 
 def _sensitivity(result: r.SensitivityResult) -> str:
     """FP32 vs INT8 on val, the most sensitive groups, the suggested scope."""
-    name, pp = result["metric"], 100
+    name, pp = result["metric_name"], 100
     lines = [
         f"val {name} ({result['images']} images): FP32 {pp * result['fp32']:.2f}, INT8 {pp * result['int8']:.2f}"
         f" ({len(result['groups'])} quantizer groups, {result['fake_quantize']} FakeQuantize)",
@@ -95,7 +95,7 @@ def _sensitivity(result: r.SensitivityResult) -> str:
 
 
 def _calibration(result: r.CalibrationSweepResult) -> str:
-    name = result["metric"]
+    name = result["metric_name"]
     rows = [
         {**row, name: row["metric"], "classes": f"{row['classes_covered']}/{result['classes']}",
          "overlap": ", ".join(f"{k} {v}" for k, v in row["overlap"].items())}
@@ -175,6 +175,10 @@ def _display_table(result: r.VariantTable | r.BenchmarkTable) -> str:
     rows = [{**row, result["metric_name"]: row.get("metric")} for row in result["rows"]]
     columns = [c for c in (rows[0] if rows else {}) if c not in ("metric", "config")]
     return table(rows, columns)
+
+
+def _variant_table(result: r.VariantTable) -> str:
+    return "\n".join([_display_table(result), *(f"warning: {w}" for w in result["warnings"])])
 
 
 def _benchmark_table(result: r.BenchmarkTable) -> str:
@@ -262,7 +266,7 @@ RENDERERS: dict[object, Callable[[Any], str]] = {
     r.CalibrationSweepResult: _calibration,
     r.SearchResult: _search,
     list[r.SearchResult]: _searches,
-    r.VariantTable: _display_table,
+    r.VariantTable: _variant_table,
     r.BenchmarkTable: _benchmark_table,
     r.PredictResult: _predict,
     r.CompareResult: _compare,

@@ -116,6 +116,7 @@ class ProfileResult(TypedDict):
 class SensitivityResult(TypedDict):
     run: int
     metric: str
+    metric_name: str
     split: str  # val: what every group is scored on
     images: int
     fp32: float
@@ -131,6 +132,7 @@ class SensitivityResult(TypedDict):
 class CalibrationSweepResult(TypedDict):
     run: int
     metric: str
+    metric_name: str
     split: str  # where the calibration images come from
     scored_on: str
     fp32: float
@@ -143,6 +145,7 @@ class VariantTable(TypedDict):
     metric: str
     metric_name: str
     rows: list[dict]
+    warnings: list[str]  # calibration warnings of the stored INT8 variants (overlap with val/test, classes missed)
 
 
 class PredictResult(TypedDict):

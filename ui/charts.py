@@ -151,3 +151,38 @@ def from_spec(chart: dict) -> alt.Chart:
     if chart["kind"] == "sizes":
         return image_sizes(rows, title=chart["title"])
     return bars(rows, chart["x"], chart["y"], chart["title"])
+
+
+def sensitivity_bars(groups: pd.DataFrame, metric_name: str) -> alt.Chart:
+    """``groups``: label, recovered_pp (one row per quantizer group, most sensitive first): the metric points
+    each group wins back on val when it alone stays in float."""
+    return (
+        alt.Chart(groups, title=f"val {metric_name} recovered with one group in float (pp)")
+        .mark_bar(color=ACCENT)
+        .encode(
+            x=alt.X("recovered_pp:Q", title="points recovered vs INT8"),
+            y=alt.Y("label:N", sort=None, title=None),
+            tooltip=["label", alt.Tooltip("recovered_pp:Q", format=".2f", title="pp")],
+        )
+    )
+
+
+def calibration_curve(rows: pd.DataFrame, fp32: float, metric_name: str) -> alt.Chart:
+    """``rows``: size, metric (one per calibration size): INT8's val metric against the number of calibration
+    images on a log axis, FP32's as a dashed rule (the axis starts where the data does, in points)."""
+    points = rows.assign(points=100 * rows["metric"])
+    line = (
+        alt.Chart(points, title=f"INT8 val {metric_name} vs calibration images")
+        .mark_line(point=True, color=ACCENT)
+        .encode(
+            x=alt.X("size:Q", scale=alt.Scale(type="log"), title="calibration images (log scale)"),
+            y=alt.Y("points:Q", scale=alt.Scale(zero=False), title=f"{metric_name} (%)"),
+            tooltip=["size", alt.Tooltip("points:Q", format=".2f", title=metric_name)],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"fp32": [100 * fp32]}))
+        .mark_rule(strokeDash=[6, 4], color="#C00000")
+        .encode(y="fp32:Q", tooltip=[alt.Tooltip("fp32:Q", format=".2f", title="FP32")])
+    )
+    return line + rule

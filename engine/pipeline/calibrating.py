@@ -61,6 +61,7 @@ def calibration_sweep(
     result = {
         "run": run["id"],
         "metric": net.metric,
+        "metric_name": net.metric_name,
         "split": split,
         "scored_on": "val",
         "fp32": fp32,

@@ -30,6 +30,10 @@ class TrainedNetwork:
     def metric(self) -> str:
         return self.baseline.task.primary_metric
 
+    @property
+    def metric_name(self) -> str:
+        return self.baseline.task.metric_name
+
     def score(self, network: ov.Model, samples: list) -> float:
         """The task's primary metric of a bare network on ``samples``, decoded as the finished IR decodes."""
         base = self.baseline

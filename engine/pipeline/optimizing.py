@@ -48,13 +48,14 @@ def optimize(
     seed: int = 0,
 ) -> dict:
     run = ctx.run(run_id)
-    names = parse(variants, default=DEFAULT_OPTIMIZE, exportable_only=True)
+    scope = read_scope(ignored_scope)
+    # a scope makes its own variant: alone, or beside the ones asked for (e.g. plain int8, to compare)
+    names = parse(variants, default=("int8-custom",) if scope else DEFAULT_OPTIMIZE, exportable_only=True)
+    if scope and "int8-custom" not in names:
+        names = parse([*names, "int8-custom"], default=DEFAULT_OPTIMIZE)
     if calib_size < 1:
         msg = f"--calib-size must be at least 1, got {calib_size}"
         raise StudioError(msg)
-    scope = read_scope(ignored_scope)
-    if scope and "int8-custom" not in names:  # the scope makes its own variant, beside plain int8
-        names = parse([*names, "int8-custom"], default=DEFAULT_OPTIMIZE)
     if "int8-custom" in names and not scope:
         scope = suggested_scope(ctx, run)
     pruning = _resolved(pruning or Pruning(), run["config"])  # every setting checked before any work
@@ -78,6 +79,9 @@ def optimize(
         entry["size_ratio_vs_fp32"] = fp32_size / entry["size_bytes"] if fp32_size else None
         _save(ctx, run, name, entry)
 
+    fp32_network = convert.to_openvino(baseline.model, img_size, task)
+    if "int8-custom" in names:
+        _check_scope(scope, fp32_network)  # before anything is rebuilt
     with run_log(run_dir):
         base_metrics, base_preds = evaluate_samples(baseline, test)
         refs = {"torch-fp32": base_preds}
@@ -85,8 +89,10 @@ def optimize(
             "torch-fp32", _state_dict_bytes(baseline.model), base_metrics, base_preds, refs, base_metrics, task
         )
         record("torch-fp32")
+        if "fp32" not in names and "fp32" in earlier:  # agreement with the stored FP32 IR, as when it is built
+            _, refs["fp32"] = evaluate_samples(variant_predictor(ctx, run, "fp32"), test)
         build = BuildContext(
-            fp32_model=convert.to_openvino(baseline.model, img_size, task),
+            fp32_model=fp32_network,
             finish=lambda m, model=None: convert.finish(m, task, model or baseline.model, img_size, labels),
             convert=lambda model: convert.to_openvino(model, img_size, task),
             torch_model=baseline.model,
@@ -117,6 +123,20 @@ def optimize(
                 refs["fp32"] = preds
                 record("torch-fp32")  # its ratio now refers to this FP32 IR
     return {"run": run["id"], "primary_metric": task.primary_metric, "variants": results}
+
+
+def _check_scope(scope: list[str], network) -> None:
+    names = {op.get_friendly_name() for op in network.get_ops()}
+    unknown = [name for name in scope if name not in names]
+    if unknown:
+        ops = network.get_ordered_ops()
+        example = next(op.get_friendly_name() for op in ops if op.get_type_name() == "Convolution")
+        msg = (
+            f"--ignored-scope: the network has no layer {unknown[0]!r}"
+            f"{f' (and {len(unknown) - 1} more)' if len(unknown) > 1 else ''}; its layers are named like {example!r}:"
+            " `python -m engine sensitivity RUN` lists the quantized ones"
+        )
+        raise StudioError(msg)
 
 
 def read_scope(value: str | Sequence[str] | None) -> list[str]:

@@ -33,6 +33,7 @@ def variant_table(ctx: Context, run_id: int | str) -> dict:
     """The run's variants as a table: test metric, drop, agreement with FP32, size and size ratio (as stored)."""
     run = ctx.run(run_id)
     task = ctx.task(run)
+    variants = sorted(ctx.db.list_variants(run["id"]), key=lambda v: list(VARIANTS).index(v["name"]))
     rows = [
         {
             "variant": v["name"],
@@ -44,10 +45,27 @@ def variant_table(ctx: Context, run_id: int | str) -> dict:
             "size (MB)": v["size_bytes"] / 1e6,
             "size ratio vs FP32": v["metrics"].get("size_ratio_vs_fp32"),
             "MACs vs original": v["metrics"].get("pruning", {}).get("macs_ratio"),
+            "calibration": _calibration(v["metrics"].get("calibration")),
+            "layers kept in float": len(v["metrics"]["ignored_scope"]) if "ignored_scope" in v["metrics"] else None,
         }
-        for v in sorted(ctx.db.list_variants(run["id"]), key=lambda v: list(VARIANTS).index(v["name"]))
+        for v in variants
     ]
-    return {"run": run["id"], "metric": task.primary_metric, "metric_name": task.metric_name, "rows": rows}
+    warnings = dict.fromkeys(w for v in variants for w in v["metrics"].get("calibration", {}).get("warnings", []))
+    return {
+        "run": run["id"],
+        "metric": task.primary_metric,
+        "metric_name": task.metric_name,
+        "rows": rows,
+        "warnings": list(warnings),
+    }
+
+
+def _calibration(report: dict | None) -> str | None:
+    """``300 train`` (and the overlap, when calibration images are also in val or test)."""
+    if not report:
+        return None
+    shared = ", ".join(f"{n} in {split}" for split, found in report["overlap"].items() if (n := found["images"]))
+    return f"{report['images']} {report['split']}" + (f" ({shared})" if shared else "")
 
 
 def show_run(ctx: Context, run_id: int | str) -> dict:

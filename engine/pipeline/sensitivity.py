@@ -64,6 +64,7 @@ def sensitivity(
     result = {
         "run": run["id"],
         "metric": net.metric,
+        "metric_name": net.metric_name,
         "split": "val",
         "images": len(val),
         "fp32": fp32,
