@@ -2,8 +2,10 @@
 
 NNCF sets every activation's range from the calibration images, so they should look like what the model
 will see, cover every class, and never be images the model is then scored on: a calibration image that is
-also in the val or test split makes those scores look better than they are. Overlap is found by content
-(SHA-256 of the file's bytes), so a copy under another name or in another folder is caught too.
+also in the val or test split makes those scores look better than they are. Overlap is found by content:
+SHA-256 of the decoded pixels, so a copy under another name, in another folder or saved again in another
+lossless file (PNG with other settings or metadata, BMP, TIFF) is caught too. (Import already drops
+byte-identical copies across splits; a re-saved copy has other bytes and gets through it.)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.data.images import read_rgb
 from engine.errors import StudioError
 
 CALIBRATION_SPLITS = ("train", "val")  # test stays unseen: it is what every variant is scored on
@@ -33,16 +36,16 @@ def calibration_subset(samples: list, size: int, seed: int = 0) -> list:
 
 
 def content_hash(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """SHA-256 of the image's decoded RGB pixels and shape: the same for every file that shows them."""
+    pixels = np.ascontiguousarray(read_rgb(path))
+    return hashlib.sha256(repr(pixels.shape).encode() + pixels.tobytes()).hexdigest()
 
 
 def overlap(subset: Sequence[tuple[str, object]], splits: Mapping[str, Sequence[tuple[str, object]]]) -> dict:
     """Per split (e.g. val, test): how many calibration images have the same content as one of its images,
     with a few examples ``{"calibration": path, "split_image": path}``."""
+    if not splits:
+        return {}
     mine: dict[str, str] = {}
     for path, _ in subset:
         mine.setdefault(content_hash(path), path)
