@@ -74,6 +74,18 @@ def test_training_beats_the_trivial_baseline(pipeline):
     assert variants["fp32"]["agreement"]["torch-fp32"] >= 0.95
 
 
+def _confident(predictions: list) -> float:
+    """The highest score threshold (from the drawing one, 0.3, down) at which FP32 keeps at least one box per
+    image: the same seeded 10-epoch detector ends more or less confident on different CPUs (other kernels,
+    another path from random init; on a Sapphire Rapids VM few boxes pass 0.3 and most pass 0.15)."""
+    from engine.tasks.detection import SHOW_THRESHOLD
+
+    for threshold in (SHOW_THRESHOLD, 0.2, 0.15, 0.1):
+        if sum(len(p.above(threshold).boxes) for p in predictions) >= len(predictions):
+            return threshold
+    pytest.fail("the detector finds almost nothing at any threshold: the detection pipeline did not learn")
+
+
 def test_int8_agrees_with_fp32(pipeline):
     fp32 = OpenVINOPredictor(pipeline["xml"]["fp32"], "CPU", F32)
     int8 = OpenVINOPredictor(pipeline["xml"]["int8"], "CPU", F32)
@@ -82,11 +94,11 @@ def test_int8_agrees_with_fp32(pipeline):
     if pipeline["task"] == "detection":
         from engine.tasks.detection import match
 
-        threshold = 0.3
+        threshold = _confident(a)
         matched = [match(x, y, threshold=threshold) for x, y in zip(a, b, strict=True)]
         found, total = sum(m for m, _ in matched), sum(n for _, n in matched)
         assert total >= len(images)  # the model is confident about real objects, so the check has teeth
-        assert found / total >= 0.8
+        assert found / total >= 0.8, (threshold, found, total)
     else:
         pixels = sum((x.mask == y.mask).sum() for x, y in zip(a, b, strict=True))
         assert pixels / sum(x.mask.size for x in a) >= 0.95
@@ -180,14 +192,13 @@ def test_model_api_reads_the_ir_and_agrees(pipeline):
 
     xml = pipeline["xml"]["fp32"]
     adapter = OpenvinoAdapter(create_core(), str(xml), device="CPU", plugin_config=F32)
-    wrapper = Model.create_model(adapter, preload=True)
     ours = OpenVINOPredictor(xml, "CPU", F32)
     if pipeline["task"] == "detection":
-        from engine.tasks.detection import SHOW_THRESHOLD
-
+        threshold = _confident(ours.predict([read_rgb(p) for p in pipeline["test_images"]]))
+        wrapper = Model.create_model(adapter, configuration={"confidence_threshold": threshold}, preload=True)
         total = agreed = 0
         for path in pipeline["test_images"]:
-            mine = ours.predict([read_rgb(path)])[0].above(SHOW_THRESHOLD)
+            mine = ours.predict([read_rgb(path)])[0].above(threshold)
             theirs = wrapper(cv2.imread(str(path)))
             assert len(theirs.bboxes) == len(mine.boxes)
             for box, label in zip(mine.boxes, mine.box_labels, strict=True):
@@ -198,6 +209,7 @@ def test_model_api_reads_the_ir_and_agrees(pipeline):
                 agreed += int(max(ious, default=0) >= 0.9)
         assert total >= len(pipeline["test_images"]) and agreed == total
     else:
+        wrapper = Model.create_model(adapter, preload=True)
         same = pixels = 0
         for path in pipeline["test_images"]:
             mine = ours.predict([read_rgb(path)])[0].mask
