@@ -90,7 +90,9 @@ def _sensitivity(result: r.SensitivityResult) -> str:
     if suggested["ignored_scope"]:
         lines.append(f"  val {name} {pp * suggested['metric']:.2f} (drop {suggested['drop_pp']:.2f} pp) with:")
         lines += [f"  {op}" for op in suggested["ignored_scope"]]
-        lines.append(f"  make it: python -m engine optimize {result['run']} --variants int8-custom")
+        calib = suggested.get("calibration", {})
+        flags = f" --calib-size {calib['images']} --calib-split {calib['split']}" if calib else ""
+        lines.append(f"  make it: python -m engine optimize {result['run']} --variants int8-custom{flags}")
     return "\n".join(lines)
 
 

@@ -76,6 +76,10 @@ def test_int8_custom_keeps_the_scope_in_float_and_is_not_worse_than_int8_on_val(
     fewer = _fake_quantize(run_dir / "variants" / "int8-custom" / "model.xml")
     assert fewer < _fake_quantize(run_dir / "variants" / "int8" / "model.xml")
     assert analysed["val"]["int8-custom"]["top1"] >= analysed["val"]["int8"]["top1"]
+    # the suggestion was quantized with the scope on the same calibration subset: what int8-custom gets on val
+    suggested = analysed["result"]["suggested"]
+    assert analysed["val"]["int8-custom"]["top1"] == pytest.approx(suggested["metric"], abs=1e-6)
+    assert fewer == suggested["fake_quantize"]
     assert custom["size_bytes"] < 0.7 * variants["torch-fp32"]["size_bytes"]  # still real int8 weights
     assert custom["agreement"]["fp32"] > 0.8  # against the stored FP32 IR (not rebuilt by this call)
     rows = engine.variant_table(analysed["run"], workspace=analysed["ws"])["rows"]

@@ -95,6 +95,7 @@ def _show_sensitivity(run: dict, result: dict) -> None:
             "variants": ["int8-custom"],
             "ignored_scope": suggested["ignored_scope"],
             "calib_size": result["calibration"]["images"],
+            "calib_split": result["calibration"]["split"],
         }
         jobs.start("optimize", kwargs, f"Optimize run {run['run']}: int8-custom")
 

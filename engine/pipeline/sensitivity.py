@@ -1,16 +1,19 @@
 """The sensitivity verb: which quantized layer groups cost the accuracy, and the ignored scope that wins it back.
 
 Every group NNCF's accuracy restorer would consider (``engine.compression.sensitivity``) is put back in float
-alone and the network scored on the val split: the groups are ranked by the metric they recover. Then the
-helpful groups are reverted together, best first, one more at a time, scoring each prefix: the shortest
-prefix within ``max_drop`` of FP32 is the suggested ignored scope. ``optimize --variants int8-custom``
-quantizes again with that scope (real int8 weights, like ``int8``) so its speed and accuracy join the tables.
+alone and the network scored on the val split: the groups are ranked by the metric they recover (a cheap
+revert, as NNCF ranks). Then the helpful groups are kept in float together, best first, one more at a time,
+and each such scope is *quantized again* with ``nncf.IgnoredScope`` on the same calibration subset, exactly
+as ``optimize --variants int8-custom`` will build it: a revert and a re-quantization differ (bias correction
+of the layers after an ignored one changes), so the suggested scope's metric is the one int8-custom gets on
+val. The shortest scope within ``max_drop`` of FP32 is suggested.
 """
 
 from __future__ import annotations
 
 import logging
 
+from engine.compression.ptq import quantize_int8
 from engine.compression.sensitivity import QuantizerGroups, fake_quantize_count
 from engine.errors import StudioError
 from engine.pipeline.context import Context, run_log
@@ -20,6 +23,7 @@ from engine.store.atomic import read_json, write_json
 log = logging.getLogger(__name__)
 
 MAX_PATH = 20  # groups reverted together at most when looking for the scope
+TOLERANCE = 1e-6  # float noise: a drop of exactly max_drop (0.9700 - 0.9650) counts as within it
 
 
 def sensitivity(
@@ -60,7 +64,7 @@ def sensitivity(
                 }
             )
         entries.sort(key=lambda e: (-e["metric"], e["group"]))
-        path = _path(groups, net, val, entries, fp32, max_drop, int8)
+        path = _path(net, subset, val, entries, fp32, max_drop, int8)
     result = {
         "run": run["id"],
         "metric": net.metric,
@@ -76,31 +80,34 @@ def sensitivity(
         "path": path,
         "suggested": suggest(path, fp32, int8, max_drop),
     }
+    result["suggested"]["calibration"] = {"split": calib_split, "images": len(subset)}
     write_json(ctx.run_dir(run) / "sensitivity.json", result)
     return result
 
 
-def _path(groups, net, val, entries, fp32, max_drop, int8) -> list[dict]:
-    """Revert the helpful groups together, best first, scoring each prefix (stops once within ``max_drop``)."""
+def _path(net, subset, val, entries, fp32, max_drop, int8) -> list[dict]:
+    """Quantize again with the helpful groups in float, best first, one more each time, scoring each scope on
+    val (stops once within ``max_drop``)."""
     helpful = [e for e in entries if e["metric"] > int8][:MAX_PATH]
-    path, chosen = [], []
-    for entry in helpful:
-        if fp32 - (path[-1]["metric"] if path else int8) <= max_drop:
+    path, scope = [], []
+    for count, entry in enumerate(helpful, start=1):
+        if fp32 - (path[-1]["metric"] if path else int8) <= max_drop + TOLERANCE:
             break
-        chosen.append(entry["group"])
-        metric = net.score(groups.keep_float(chosen), val)
-        scope = [name for e in entries if e["group"] in chosen for name in e["operations"]]
-        path.append({"groups": len(chosen), "metric": metric, "drop_pp": 100 * (fp32 - metric), "ignored_scope": scope})
-        log.info("keeping %d groups in float: val %s %.4f", len(chosen), net.metric, metric)
+        scope = [*scope, *entry["operations"]]
+        network = quantize_int8(net.fp32, subset, net.baseline.img_size, ignored_scope=scope)
+        metric = net.score(network, val)
+        path.append({"groups": count, "metric": metric, "drop_pp": 100 * (fp32 - metric), "ignored_scope": scope,
+                     "fake_quantize": fake_quantize_count(network)})  # fmt: skip
+        log.info("re-quantized with %d groups in float: val %s %.4f", count, net.metric, metric)
     return path
 
 
 def suggest(path: list[dict], fp32: float, int8: float, max_drop: float) -> dict:
     """The shortest prefix of ``path`` within ``max_drop`` of FP32 (else the best one found), as a scope."""
-    if fp32 - int8 <= max_drop:
+    if fp32 - int8 <= max_drop + TOLERANCE:
         why = f"INT8 is already within {100 * max_drop:.2g} pp of FP32 on val: nothing needs to stay float"
         return {"ignored_scope": [], "metric": int8, "drop_pp": 100 * (fp32 - int8), "reached": True, "why": why}
-    reaching = [step for step in path if fp32 - step["metric"] <= max_drop]
+    reaching = [step for step in path if fp32 - step["metric"] <= max_drop + TOLERANCE]
     if reaching:
         return {**reaching[0], "reached": True, "why": f"{reaching[0]['groups']} group(s) kept in float"}
     if not path:
