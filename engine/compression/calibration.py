@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,14 @@ def calibration_subset(samples: list, size: int, seed: int = 0) -> list:
 
 
 def content_hash(path: str | Path) -> str:
-    """SHA-256 of the image's decoded RGB pixels and shape: the same for every file that shows them."""
+    """SHA-256 of the image's decoded RGB pixels and shape: the same for every file that shows them. Cached per
+    file version, so a sweep's sizes (and optimize's variants) decode the val and test images once."""
+    stat = Path(path).stat()
+    return _pixel_hash(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=100_000)
+def _pixel_hash(path: str, size: int, mtime_ns: int) -> str:
     pixels = np.ascontiguousarray(read_rgb(path))
     return hashlib.sha256(repr(pixels.shape).encode() + pixels.tobytes()).hexdigest()
 
