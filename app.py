@@ -1,14 +1,17 @@
-"""Edge Model Studio: the router and frame. Pages live in pages/, logic in engine/.
+"""Edge Model Studio: the router and frame. Pages live in app_pages/, logic in engine/.
 
 Run: streamlit run app.py
 """
+
+from pathlib import Path
 
 import streamlit as st
 
 from ui import auth, state
 from ui.errors import boundary
 
-st.set_page_config(page_title="Edge Model Studio", page_icon=":material/memory:", layout="wide")
+ICON = Path(__file__).parent / "ui" / "icon.png"  # served by the app itself: nothing is fetched from the internet
+st.set_page_config(page_title="Edge Model Studio", page_icon=str(ICON), layout="wide")
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -18,6 +21,7 @@ PAGES = [
     st.Page("app_pages/benchmark.py", title="Benchmark", icon=":material/speed:"),
     st.Page("app_pages/search.py", title="Search", icon=":material/travel_explore:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("app_pages/live.py", title="Live", icon=":material/videocam:", url_path="live"),
     st.Page("app_pages/deploy.py", title="Deploy", icon=":material/rocket_launch:"),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
 ]

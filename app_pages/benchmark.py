@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import charts, jobs, profile_view, state, widgets
+from engine import charts
+from ui import headline, jobs, profile_view, state, widgets
 
 st.title("Benchmark")
 run = state.require_run()
@@ -54,6 +55,7 @@ if not measured["rows"]:
     st.info("No results yet: pick variants and devices above and press **Run benchmark**.")
     st.stop()
 table = pd.DataFrame(measured["rows"]).rename(columns={"metric": measured["metric_name"]})
+headline.render(run, measured=measured)
 (st.success if measured["pick"] else st.warning)(engine.benchmark_verdict(measured))
 if measured["contended"]:
     st.warning("Some results were measured while other processes used the CPU: their timings are pessimistic.")
@@ -64,13 +66,31 @@ scatter = table.dropna(subset=["median ms", measured["metric_name"]])
 scatter = scatter.rename(columns={"median ms": "latency_ms", measured["metric_name"]: "accuracy"})
 if not scatter.empty:
     scatter["pareto"] = charts.pareto_front(scatter)
-    st.altair_chart(charts.accuracy_vs_latency(scatter), width="stretch")
-st.subheader("All statistics")
-st.dataframe(table.drop(columns=["config"]), hide_index=True, width="stretch")
+    st.altair_chart(charts.accuracy_vs_latency(scatter, measured["metric_name"]), width="stretch")
+st.subheader("Results")
+MAIN = ["config", "median ms", "p90 ms", "fps", "speed-up vs FP32", measured["metric_name"], "contended"]
+ms = st.column_config.NumberColumn(format="%.3g ms")
+st.dataframe(
+    table[MAIN],
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "config": st.column_config.TextColumn("variant · device · precision ran", width="large"),
+        "median ms": ms,
+        "p90 ms": ms,
+        "fps": st.column_config.NumberColumn("images/s", format="%.0f"),
+        "speed-up vs FP32": st.column_config.NumberColumn(format="%.2fx"),
+        measured["metric_name"]: st.column_config.NumberColumn(f"test {measured['metric_name']}", format="percent"),
+    },
+)
+with st.expander("All statistics"):
+    st.dataframe(
+        table.drop(columns=["config"]),
+        hide_index=True,
+        width="stretch",
+        column_config={c: ms for c in table.columns if c.endswith(" ms")},
+    )
 st.download_button(
     "Download CSV", table.to_csv(index=False), f"run{run['run']}-benchmark.csv", "text/csv", icon=":material/download:"
 )
-st.caption(
-    "'precision ran' is the INFERENCE_PRECISION_HINT the compiled model reports: where the CPU supports BF16,"
-    " OpenVINO runs FP32/FP16 IRs in BF16 unless asked for f32."
-)
+st.caption(widgets.precision_note())

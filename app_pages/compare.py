@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import jobs, state, widgets
+from ui import format as fmt
+from ui import headline, jobs, saliency_view, state, widgets
+from ui.models import loaded
 
 st.title("Compare")
 run = state.require_run()
@@ -16,17 +18,17 @@ if len(run["variants"]) < 2:
     st.stop()
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading model...")
-def loaded(run_id: int, variant: str, mtime: float):
-    """One compiled, warmed-up model per variant file (the file's mtime keys the cache)."""
-    return engine.load_model(run_id, variant)
-
+measured = engine.benchmark_table(run["run"])
+headline.render(run, measured=measured)
+benchmarked = {
+    r["variant"]: r["median ms"] for r in measured["rows"] if r["device"] == "CPU" and "(default)" in r["config"]
+}
 
 left, right = st.columns(2)
 with left:
     a = widgets.variant_picker(run, "Original", "torch-fp32", key="cmp_a")
 with right:  # the variant measured fastest within the accuracy budget here, else INT8
-    pick = engine.benchmark_table(run["run"])["pick"]
+    pick = measured["pick"]
     b = widgets.variant_picker(run, "Optimized", pick["variant"] if pick else "int8", key="cmp_b")
 mtimes = {v: engine.variant_file(run["run"], v).stat().st_mtime for v in (a, b)}
 
@@ -51,18 +53,31 @@ else:
             st.error(str(exc))
 
 if image is not None:
+    models = {variant: loaded(run["run"], variant) for variant in (a, b)}
     for col, variant in zip(st.columns(2), (a, b), strict=True):
-        model = loaded(run["run"], variant, mtimes[variant])
+        model = models[variant]
         pred = model.predict([image])[0]
         with col:
             st.markdown(f"**{variant}** · {model.backend}")
             st.image(model.draw(image, pred), width="stretch")
-            st.metric(
-                "Latency (pre + infer + post)",
-                f"{pred.timing.total_ms:.2f} ms",
-                help=f"One request: pre {pred.timing.preprocess_ms:.2f} · infer {pred.timing.inference_ms:.2f}"
-                f" · post {pred.timing.postprocess_ms:.2f} ms. The Benchmark page measures medians.",
+            c1, c2 = st.columns(2)
+            c1.metric(
+                "Benchmarked median",
+                fmt.ms(benchmarked.get(variant)),
+                help="Median of the Benchmark job's requests (batch 1, CPU, the device's default precision)."
+                if variant in benchmarked
+                else "Not benchmarked yet: run it on the Benchmark page.",
             )
+            c2.metric(
+                "This image (single sample)",
+                fmt.ms(pred.timing.total_ms),
+                help=f"One request, pre + infer + post: pre {pred.timing.preprocess_ms:.2f} · infer"
+                f" {pred.timing.inference_ms:.2f} · post {pred.timing.postprocess_ms:.2f} ms. One sample swings"
+                " with whatever else the machine does; the benchmarked median is the number to compare.",
+            )
+
+    if a != b:
+        saliency_view.render(models, image)
 
 st.subheader("Where they disagree")
 want = {"run": run["run"], "a": a, "b": b}
@@ -92,8 +107,9 @@ st.caption(
 )
 table = pd.DataFrame(result["rows"])
 table.insert(0, "file", table["image"].map(lambda p: Path(p).name))
+table.insert(0, "test image", table.pop("index"))  # the slider's number, so a row and the slider agree
 picked = st.dataframe(
-    table.drop(columns=["image", "index"]),
+    table.drop(columns=["image"]),
     hide_index=True,
     width="stretch",
     on_select="rerun",

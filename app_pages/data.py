@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import auth, charts, jobs, state, widgets
+from engine import charts
+from ui import auth, jobs, state, widgets
 
 MAX_UPLOAD_MB = int(st.get_option("server.maxUploadSize"))  # .streamlit/config.toml, or --server.maxUploadSize
 

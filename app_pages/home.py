@@ -3,7 +3,8 @@
 import streamlit as st
 
 import engine
-from ui import jobs, state
+from ui import format as fmt
+from ui import headline, jobs, state
 
 st.title("Edge Model Studio")
 st.markdown(
@@ -12,6 +13,14 @@ st.markdown(
 )
 
 run = state.active_run()
+if run is not None:
+    shown = headline.render(run)
+    if shown is not None:
+        left, right = st.columns(2)
+        left.page_link(
+            "app_pages/live.py", label="Booth mode: both models live, side by side", icon=":material/videocam:"
+        )
+        right.link_button("Full screen (kiosk)", "./live?kiosk=1", icon=":material/fullscreen:")
 datasets = engine.list_datasets()
 variants = run["variants"] if run else []
 benchmarks = engine.benchmark_table(run["run"])["rows"] if run else []
@@ -58,11 +67,10 @@ with left:
         " the task's default model from scratch, quantizes it to INT8 with NNCF and benchmarks every variant."
         " Then open **Compare** and **Benchmark**."
     )
-    task = st.segmented_control(
+    task = st.radio(
         "Task",
         list(engine.TASKS),
-        default=engine.DEFAULT_TASK,
-        required=True,
+        index=list(engine.TASKS).index(engine.DEFAULT_TASK),
         format_func=lambda t: f"{t} ({engine.TASKS[t].sample.project})",
         key="sample_task",
     )
@@ -80,18 +88,32 @@ with left:
 
 
 @st.fragment(run_every=2)
-def sample_job() -> None:
-    job = jobs.latest_job("demo")
+def current_job() -> None:
+    """The job running now (any verb), else the newest sample project: stage, epoch, ETA and a bar."""
+    active = [j for j in engine.list_jobs(active_only=True) if j["status"] in ("starting", "running")]
+    job = active[-1] if active else jobs.latest_job("demo")
     if job is None:
-        st.caption("No sample project started yet.")
+        st.caption("No job yet: load the sample project, or start one on any page.")
         return
     jobs.job_status(job, key="home")
-    if job["status"] == "completed" and job["run_id"] and st.session_state.get("_announced") != job["id"]:
+    progress = engine.job_progress(job)
+    if job["status"] in ("starting", "running"):
+        text = progress["text"]
+        if progress["epoch"] is not None:
+            text += f" · epoch {progress['epoch']}/{progress['epochs']}"
+        if progress["eta_s"] is not None:
+            text += f" · ETA {fmt.duration(progress['eta_s'])}"
+        if progress["fraction"] is None:
+            st.caption(text)
+        else:
+            st.progress(progress["fraction"], text=text)
+    new = job["verb"] == "demo" and job["status"] == "completed" and st.session_state.get("_announced") != job["id"]
+    if new and job["run_id"]:
         st.session_state["_announced"] = job["id"]
         st.session_state["pending_run"] = job["run_id"]
         st.rerun()
 
 
 with right:
-    st.subheader("Sample project")
-    sample_job()
+    st.subheader("Current job")
+    current_job()

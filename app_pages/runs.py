@@ -1,16 +1,20 @@
-"""Runs: every run in the workspace with its dataset, model, status, metrics and variants."""
+"""Runs: every run with its dataset, model, status, metrics and variants; each run's report card."""
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 import engine
+from engine import charts
+from ui import jobs as job_view
+from ui import state
 
 st.title("Runs")
 runs = engine.list_runs()
 if not runs:
     st.info("No runs yet. Start one on **Train**, or load the sample project on **Home**.")
     st.stop()
-
 
 table = pd.DataFrame(
     [
@@ -27,11 +31,59 @@ table = pd.DataFrame(
         for r in runs
     ]
 )
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
+st.dataframe(table, hide_index=True, width="stretch")
+
+st.subheader("Run details")
+current = state.active_run(runs)
+ids = [r["run"] for r in runs]
+choice = st.selectbox(
+    "Run", ids, index=ids.index(current["run"]), format_func=lambda i: state.run_label(runs[ids.index(i)])
 )
+shown = engine.show_run(choice)
+left, right = st.columns([2, 3])
+with left:
+    settings = {k: v for k, v in shown["config"].items() if not isinstance(v, dict | list)}
+    st.dataframe(
+        pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]}),
+        hide_index=True,
+        width="stretch",
+    )
+    if shown["metrics"].get("weights_notice"):
+        st.caption(shown["metrics"]["weights_notice"])
+    st.caption(f"Folder: `{shown['folder']}`")
+with right:
+    epochs = pd.DataFrame(shown["epochs"])
+    if not epochs.empty:
+        st.altair_chart(charts.training_curves(epochs), width="stretch")
+    variants = engine.variant_table(choice)["rows"]
+    if variants:
+        st.dataframe(
+            pd.DataFrame(variants)[["variant", "precision", "metric", "size (MB)"]],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "metric": st.column_config.NumberColumn(
+                    f"test {runs[ids.index(choice)]['metric_name']}", format="percent"
+                ),
+                "size (MB)": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
+
+st.markdown("**Report card** · one HTML file with the machine, versions, settings, curves, variants, benchmark charts"
+            " and sample predictions; it opens offline.")  # fmt: skip
+if st.button("Write the report card", icon=":material/description:", key="report_go"):
+    with st.spinner("Writing the report card..."):
+        st.session_state["_report"] = engine.report(choice)
+card = st.session_state.get("_report")
+if card and card["run"] == choice:
+    st.download_button(
+        f"Download run{choice}-report.html ({card['size_bytes'] / 1e6:.1f} MB)",
+        Path(card["path"]).read_bytes(),
+        f"run{choice}-report.html",
+        "text/html",
+        type="primary",
+        icon=":material/download:",
+    )
 
 st.subheader("Jobs")
 jobs = engine.list_jobs()
@@ -39,13 +91,25 @@ if jobs:
     st.dataframe(
         pd.DataFrame(
             [
-                {"job": j["id"], "title": j["title"], "status": j["status"], "run": j["run_id"], "error": j["error"]}
-                for j in jobs
+                {
+                    "job": j["id"],
+                    "status": f"{j['status']}",
+                    "title": j["title"],
+                    "run": j["run_id"]
+                    if j["run_id"] is not None
+                    else j["kwargs"].get("run", j["kwargs"].get("resume")),
+                    "error": j["error"] or "",
+                }
+                for j in reversed(jobs)
             ]
         ),
         hide_index=True,
         width="stretch",
+        column_config={
+            "run": st.column_config.NumberColumn(format="%d"),
+            "error": st.column_config.TextColumn(width="large"),
+        },
     )
-
-choice = st.selectbox("Details of run", [r["run"] for r in runs], index=len(runs) - 1)
-st.json(engine.show_run(choice), expanded=1)
+    active = [j for j in jobs if j["status"] in ("queued", "starting", "running")]
+    for j in active:
+        job_view.job_status(j, key="runs")

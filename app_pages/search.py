@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import charts, jobs, widgets
+from engine import charts
+from ui import jobs, widgets
 
 st.title("Search")
 st.caption(

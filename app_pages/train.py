@@ -4,14 +4,21 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import charts, jobs, state, widgets
+from engine import charts
+from ui import format as fmt
+from ui import jobs, state, widgets
 
 RESUMABLE = ("cancelled", "interrupted", "failed")  # continue from the last finished epoch
 
 st.title("Train")
 datasets = engine.list_datasets()
 if not datasets:
-    st.info("Import a dataset on the **Data** page first (or load the sample project on **Home**).")
+    importing = [j for j in engine.list_jobs(active_only=True) if j["verb"] in ("demo", "import_dataset")]
+    if importing:
+        st.info(f"Job {importing[-1]['id']} is importing a dataset ({importing[-1]['title']}): the form appears here"
+                " when it is in the workspace.", icon=":material/hourglass_top:")  # fmt: skip
+    else:
+        st.info("Import a dataset on the **Data** page first (or load the sample project on **Home**).")
 
 
 def settings_form() -> None:
@@ -94,7 +101,7 @@ def live(known_datasets: int) -> None:
         st.progress(0.0, text="Preparing data and model...")
         return
     last = epochs.iloc[-1]
-    eta = "" if shown["status"] != "running" else f" · ETA {last['eta_s']:.0f} s"
+    eta = "" if shown["status"] != "running" else f" · ETA {fmt.duration(last['eta_s'])}"
     st.progress(
         min(int(last["epoch"]) / total, 1.0),
         text=f"Epoch {int(last['epoch'])}/{total} · {last['images_per_s']:.0f} img/s{eta}",

@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import openvino as ov
 import torch
 
 import engine
 from benchmarks.common import write_results
+from engine.benchmark.machine import cpu_facts
 from engine.benchmark.runner import benchmark_openvino, timed_loop
 from engine.compression.prune import count
 from engine.export.convert import ir_size
@@ -49,25 +47,7 @@ DATASETS = {  # name -> (task, training overrides)
     "classification-224": ("classification", {"img_size": 224, "batch_size": 32}),
 }
 VARIANTS = ["fp32", "int8", "int8-qat", "pruned", "pruned-int8"]
-ISA = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile")
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
-
-
-def cpu_facts() -> dict:
-    """The CPU's model name and ISA flags (lscpu) and what OpenVINO reports for it."""
-    text = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    model = re.search(r"Model name:\s*(.+)", text)
-    flags = set(re.search(r"Flags:\s*(.+)", text).group(1).split()) if "Flags:" in text else set()
-    core = ov.Core()
-    return {
-        "cpu_model": model.group(1).strip() if model else "unknown",
-        "cores": torch.get_num_threads(),
-        "isa": [f for f in ISA if f in flags],
-        "openvino": ov.get_version(),
-        "full_device_name": core.get_property("CPU", "FULL_DEVICE_NAME"),
-        "optimization_capabilities": list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
-        "default_inference_precision": core.get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name(),
-    }
 
 
 def prepare(name: str, tmp: Path) -> tuple[Path, dict]:

@@ -4,6 +4,7 @@
 same defaults). The rest of ``__all__`` serves the dashboard: the task and variant tables and a few helpers.
 """
 
+from engine import charts
 from engine.api import (
     VERBS,
     benchmark,
@@ -27,6 +28,8 @@ from engine.api import (
     predict,
     profile,
     repair_workspace,
+    report,
+    saliency,
     sample,
     search,
     sensitivity,
@@ -39,9 +42,12 @@ from engine.api import (
 from engine.benchmark.runner import HINTS, PRECISIONS
 from engine.compression.prune import IMPORTANCE as PRUNE_IMPORTANCE
 from engine.dashboard import (
+    explain,
     explain_failure,
     gallery,
     job_log_tail,
+    job_progress,
+    live_feed,
     load_model,
     qat_progress,
     read_image,
@@ -53,6 +59,8 @@ from engine.dashboard import (
 )
 from engine.errors import StudioError
 from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS
+from engine.inference.live import RateMeter
+from engine.report import headline as headline_text
 from engine.report import verdict as benchmark_verdict
 from engine.tasks import DEFAULT_TASK, TASKS, get_task
 
@@ -65,12 +73,14 @@ __all__ = [
     "TASKS",
     "VARIANTS",
     "VERBS",
+    "RateMeter",
     "StudioError",
     "benchmark",
     "benchmark_table",
     "benchmark_verdict",
     "calibration_sweep",
     "cancel_job",
+    "charts",
     "compare",
     "dataset_info",
     "dataset_samples",
@@ -78,16 +88,20 @@ __all__ = [
     "deploy",
     "devices",
     "evaluate",
+    "explain",
     "explain_failure",
     "gallery",
     "get_task",
+    "headline_text",
     "import_dataset",
     "job_log_tail",
+    "job_progress",
     "list_datasets",
     "list_formats",
     "list_jobs",
     "list_runs",
     "list_searches",
+    "live_feed",
     "load_model",
     "optimize",
     "predict",
@@ -95,6 +109,8 @@ __all__ = [
     "qat_progress",
     "read_image",
     "repair_workspace",
+    "report",
+    "saliency",
     "sample",
     "save_upload",
     "saved_analysis",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine import jobs as job_queue
 from engine.api_benchmark import benchmark, benchmark_table, devices, profile
+from engine.api_explain import report, saliency
 from engine.api_jobs import cancel_job, list_jobs, repair_workspace
 from engine.api_quantization import calibration_sweep, sensitivity
 from engine.api_search import list_searches, search, show_search
@@ -339,7 +340,9 @@ VERBS: dict[str, Callable] = {
         calibration_sweep,
         predict,
         compare,
+        saliency,
         deploy,
+        report,
         list_runs,
         show_run,
         variant_table,

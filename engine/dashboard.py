@@ -78,6 +78,31 @@ def load_model(run: int, variant: str, *, device: str = "CPU", workspace: Worksp
     return model
 
 
+def explain(original: Predictor, optimized: Predictor, image: np.ndarray, *, masks: int = 300) -> dict:
+    """RISE maps of two loaded models for the original's prediction (what ``saliency`` computes), as overlays:
+    ``{"explained", "similarity", "seconds", "masks", "overlays": {"original", "optimized"}}``."""
+    from engine.inference.saliency import overlay
+    from engine.pipeline.explaining import explain_pair
+
+    result = explain_pair(original, optimized, image, masks=masks)
+    maps = result.pop("maps")
+    return {**result, "overlays": {role: overlay(image, m) for role, m in maps.items()}}
+
+
+def live_feed(run: int, *, count: int = 12, workspace: Workspace = None):
+    """The booth's looping video over ``count`` evenly spaced test images of the run's dataset (a
+    :class:`engine.inference.live.LoopingFeed`; ``feed.frame(i)`` is frame ``i``)."""
+    from engine.inference.live import LoopingFeed
+
+    ctx = Context.open(workspace)
+    run_row = ctx.run(run)
+    rows = datasets.dataset_samples(ctx, run_row["dataset_id"], "test", count=count, captions=False)
+    if not rows:
+        msg = f"run {run}'s dataset has no test images to loop over; import one with a test split"
+        raise StudioError(msg)
+    return LoopingFeed([read_rgb(r["image"]) for r in rows], size=384)
+
+
 def job_log_tail(job: int, lines: int = 12, *, workspace: Workspace = None) -> list[str]:
     """The job log's last lines, without progress-bar noise."""
     from engine.jobs.queue import job_log
@@ -109,6 +134,13 @@ def qat_progress(run: int, *, workspace: Workspace = None) -> dict | None:
         "eta_s": done[-1]["eta_s"] if done else None,
         "status": {"end": "finished", "cancelled": "cancelled"}.get(last, "running"),
     }
+
+
+def job_progress(job: dict, *, workspace: Workspace = None) -> dict:
+    """A job row's stage, epoch, ETA and a 0..1 fraction for a progress bar (see :mod:`engine.pipeline.progress`)."""
+    from engine.pipeline.progress import job_progress as progress
+
+    return progress(Context.open(workspace), job)
 
 
 ANALYSES = ("sensitivity", "calibration_sweep")  # verbs whose newest result is kept in the run folder

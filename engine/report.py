@@ -203,6 +203,25 @@ def verdict(result: r.BenchmarkTable) -> str:
     )
 
 
+def headline(result: r.BenchmarkTable) -> str:
+    """The benchmark's headline as one sentence (the pages show the same numbers as big figures)."""
+    h = result.get("headline")
+    if not h:
+        return "no OpenVINO variant benchmarked yet"
+    where = f"{h['variant']} on {h['device']} ({h['precision_ran'] or 'precision not reported'})"
+    parts = []
+    if h["speedup_vs_original"] is not None:
+        parts.append(f"{h['speedup_vs_original']:.1f}x the speed of the original PyTorch model")
+    if h["speedup_vs_fp32_ir"] is not None:
+        parts.append(f"{h['speedup_vs_fp32_ir']:.2f}x the FP32 IR")
+    if h["metric_change_pp"] is not None:
+        parts.append(f"{h['metric_change_pp']:+.1f} pp {result['metric_name']}")
+    if h["size_ratio_vs_fp32"]:
+        parts.append(f"{h['size_ratio_vs_fp32']:.1f}x smaller than FP32")
+    lead = where if h["optimized"] else f"not optimized here: {where} is not faster than the FP32 IR"
+    return f"{lead}: {', '.join(parts)}" if parts else lead
+
+
 def _predict(result: r.PredictResult) -> str:
     rows = [{"image": p["image"], "prediction": get_task(p["task"]).describe_text(p)} for p in result["predictions"]]
     return table(rows, ["image", "prediction"])
@@ -216,6 +235,20 @@ def _compare(result: r.CompareResult) -> str:
     columns = ["index", "target", result["a"], result["b"], "agreement"]
     more = f"\n... {len(result['rows']) - 20} more (--json lists all)" if len(result["rows"]) > 20 else ""
     return f"{head} {result['split']} images (most-disagreeing first)\n{table(shown, columns)}{more}"
+
+
+def _saliency(result: r.SaliencyResult) -> str:
+    sim = result["similarity"]
+    lines = [
+        f"run {result['run']} · {result['image']} · {result['explained']} ({result['masks']} masks)",
+        f"{result['a']} vs {result['b']}: correlation {sim['correlation']:.2f}, top-20% overlap {sim['top20_iou']:.2f}"
+        f" ({result['seconds']['original']:.1f} s + {result['seconds']['optimized']:.1f} s)",
+    ]
+    return "\n".join(lines + [f"wrote {p}" for p in result["saved"]])
+
+
+def _report(result: r.ReportResult) -> str:
+    return f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB): {', '.join(result['sections'])}"
 
 
 def _deploy(result: r.DeployResult) -> str:
@@ -272,6 +305,8 @@ RENDERERS: dict[object, Callable[[Any], str]] = {
     r.BenchmarkTable: _benchmark_table,
     r.PredictResult: _predict,
     r.CompareResult: _compare,
+    r.SaliencyResult: _saliency,
+    r.ReportResult: _report,
     r.DeployResult: _deploy,
     r.DatasetInfo: _dataset,
 }

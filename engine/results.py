@@ -103,6 +103,7 @@ class BenchmarkTable(TypedDict):
     samples: list[dict]  # {"config", "latency_ms"} per request
     contended: bool
     pick: dict | None  # the fastest variant that keeps accuracy and beats the FP32 IR here (None: none does)
+    headline: dict | None  # the pick (else INT8) vs the original PyTorch model and the FP32 IR, in one line
 
 
 class ProfileResult(TypedDict):
@@ -111,6 +112,25 @@ class ProfileResult(TypedDict):
     precision: str
     profiles: dict[str, dict]  # variant -> total_ms, by_type, by_precision, int8_share, float_compute, layers
     by_type: list[dict]  # op type -> ms per variant, side by side
+
+
+class SaliencyResult(TypedDict):
+    run: int
+    a: str
+    b: str
+    image: str
+    explained: str  # what the maps attribute (e.g. evidence for 'cat')
+    similarity: dict  # correlation and top20_iou of the two maps
+    seconds: dict  # original / optimized: time to compute each map
+    masks: int
+    saved: list[str]
+
+
+class ReportResult(TypedDict):
+    run: int
+    path: str
+    size_bytes: int
+    sections: list[str]
 
 
 class SensitivityResult(TypedDict):

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from ui import charts
+from engine import charts
 
 
 def _spec(chart) -> dict:
@@ -29,16 +29,16 @@ def test_training_curves_melt_both_losses_into_one_field():
     epochs = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.2, 0.8], "val_loss": [1.1, 0.9]})
     spec = _spec(charts.training_curves(epochs))
     assert spec["encoding"]["x"]["field"] == "epoch" and spec["encoding"]["y"]["field"] == "loss"
-    assert spec["encoding"]["color"]["field"] == "curve"
-    assert sorted((d["curve"], d["epoch"], d["loss"]) for d in _data(spec)) == [
-        ("train_loss", 1, 1.2), ("train_loss", 2, 0.8), ("val_loss", 1, 1.1), ("val_loss", 2, 0.9),
+    assert spec["encoding"]["color"]["field"] == "split"  # named for people, not by the event keys
+    assert sorted((d["split"], d["epoch"], d["loss"]) for d in _data(spec)) == [
+        ("train", 1, 1.2), ("train", 2, 0.8), ("val", 1, 1.1), ("val", 2, 0.9),
     ]  # fmt: skip
 
 
 def test_metric_curve_plots_the_named_metric_on_0_to_1():
     spec = _spec(charts.metric_curve(pd.DataFrame({"epoch": [1, 2], "map_50": [0.2, 0.4]}), "map_50"))
     assert spec["encoding"]["y"]["field"] == "map_50" and spec["encoding"]["y"]["scale"]["domain"] == [0, 1]
-    assert spec["title"] == "Validation map_50"
+    assert spec["title"] == "Validation mAP@0.5" and spec["encoding"]["y"]["title"] == "mAP@0.5"
 
 
 def test_class_distribution_names_what_it_counts():
@@ -61,12 +61,27 @@ def test_task_statistics_charts_from_their_spec():
 def test_benchmark_charts_encode_latency_throughput_and_the_front():
     rows = pd.DataFrame({"config": ["a", "b"], "latency_ms": [1.0, 2.0], "accuracy": [0.9, 0.95], "fps": [900, 450]})
     rows["pareto"] = charts.pareto_front(rows)
-    layered = _spec(charts.accuracy_vs_latency(rows))
+    layered = _spec(charts.accuracy_vs_latency(rows, "top-1"))
     marks = [layer["mark"]["type"] for layer in layered["layer"]]
     assert marks == ["circle", "line", "text"]  # points, the front, labels of the front
-    assert layered["layer"][0]["encoding"]["x"]["field"] == "latency_ms"
+    x, y = layered["layer"][0]["encoding"]["x"], layered["layer"][0]["encoding"]["y"]
+    assert x["field"] == "latency_ms" and x["scale"]["type"] == "log"  # PyTorch cannot squash the IRs to 0
+    assert y["field"] == "points" and y["title"] == "top-1 (%)"
+    low, high = y["scale"]["domain"]  # 90-95 % on an axis at least 10 pp wide: a 5 pp gap looks like half of it
+    assert high - low >= 10 and low <= 90 and high >= 95
     assert [d["pareto"] for d in _data(layered)] == [True, True]
     bars = _spec(charts.throughput_bars(rows))
-    assert bars["encoding"]["x"]["field"] == "fps" and bars["encoding"]["y"]["field"] == "config"
+    encoding = bars["layer"][0]["encoding"]
+    assert encoding["x"]["field"] == "fps" and encoding["y"]["field"] == "config"
+    assert encoding["x"]["scale"] == {"type": "log", "domain": [100.0, 2700.0]}  # bars from the decade below
+    assert bars["layer"][1]["encoding"]["text"]["format"] == ",.0f"  # each bar labelled, rounded
     box = _spec(charts.latency_distribution(pd.DataFrame({"config": ["a"] * 3, "latency_ms": [1.0, 1.1, 0.9]})))
     assert box["mark"]["type"] == "boxplot" and box["encoding"]["x"]["field"] == "latency_ms"
+    assert box["encoding"]["x"]["scale"]["type"] == "log"
+
+
+def test_accuracy_axis_is_at_least_ten_points_wide_and_stays_within_0_100():
+    assert charts.points_domain(pd.Series([85.0, 86.0])) == [80.5, 90.5]
+    assert charts.points_domain(pd.Series([99.0, 99.5])) == [90.0, 100.0]  # pushed down from 100
+    assert charts.points_domain(pd.Series([1.0, 2.0])) == [0.0, 10.0]
+    assert charts.points_domain(pd.Series([20.0, 80.0])) == [20.0, 80.0]  # wide data keeps its own range

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -104,7 +106,8 @@ def test_benchmark_page_draws_results(on):
     on("classification")
     at = _page("benchmark")
     assert len(at.get("vega_lite_chart")) >= 3  # latency box plot, throughput, accuracy-vs-latency
-    table = at.dataframe[0].value
+    main, table = at.dataframe[0].value, at.dataframe[1].value  # the results, then "All statistics"
+    assert main["config"].is_unique and len(main) == len(table)  # one distinct label per configuration
     assert {"default", "f32"} <= set(table["precision asked"])
     assert "f32" in set(table["precision ran"])
     assert at.get("download_button")
@@ -117,15 +120,18 @@ def test_benchmark_page_draws_results(on):
 def test_compare_page_shows_both_models_and_ranks_disagreements(on, task):
     pipeline = on(task)
     at = _page("compare")
-    latencies = [m for m in at.metric if m.label.startswith("Latency")]
+    latencies = [m for m in at.metric if m.label == "This image (single sample)"]
+    assert len([m for m in at.metric if m.label == "Benchmarked median"]) == 2
     assert len(latencies) == 2 and all(m.value.endswith(" ms") for m in latencies)
     assert len(at.get("image")) == 2
     # the disagreement ranking runs as a background job; once it is done the page shows it
     job = next(j for j in reversed(engine.list_jobs()) if j["verb"] == "compare")
     assert job["kwargs"] == {"run": pipeline["train"]["run"], "a": "torch-fp32", "b": "int8"}
-    assert wait_for(job["id"], ("completed", "failed"))["status"] == "completed"
+    finished = wait_for(job["id"], ("completed", "failed"))
+    assert finished["status"] == "completed"
     at = _page("compare")
     ranking = at.dataframe[0].value
+    assert list(ranking["test image"]) == [r["index"] for r in finished["result"]["rows"]]  # = the slider
     assert len(ranking) == pipeline["dataset"]["splits"]["test"]["images"] and "disagreement" in ranking
 
 
@@ -138,3 +144,8 @@ def test_deploy_and_runs_pages(on):
     assert pipeline["train"]["run"] in list(runs["run"])
     assert runs.loc[runs["run"] == pipeline["train"]["run"], "status"].item() == pipeline["train"]["status"]
     assert pipeline["train"]["status"] in ("completed", "early_stopped")
+    assert not at.get("json")  # details as tables and a chart, not a raw JSON tree
+    at.button(key="report_go").click().run(timeout=300)
+    card = at.session_state["_report"]
+    assert card["run"] == pipeline["train"]["run"] and Path(card["path"]).read_text().count("<svg") >= 3
+    assert len(at.get("download_button")) == 1  # the card's download appears once it is written

@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 import engine
-from ui import charts, jobs
+from engine import charts
+from ui import jobs
 
 SIZES = (16, 32, 64, 128, 300, 1000, 0)  # 0: the whole split
 TOP = 15  # groups in the chart

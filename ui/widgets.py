@@ -44,3 +44,21 @@ def dataset_picker(datasets: list[dict], *, container=st, key: str | None = None
     ids = list(names)
     index = ids.index(prefer) if prefer in names else len(ids) - 1
     return container.selectbox("Dataset", ids, index=index, format_func=names.get, key=key)
+
+
+def precision_note() -> str:
+    """What each device reports about its precisions, read from OpenVINO (never assumed)."""
+    parts = []
+    for d in devices():
+        if "inference_precision_hint" not in d:
+            continue
+        caps = ", ".join(d.get("optimization_capabilities", [])) or "none reported"
+        parts.append(
+            f"{d['device']} ({d.get('full_device_name', '')}) reports OPTIMIZATION_CAPABILITIES {caps} and runs"
+            f" {d['inference_precision_hint']} by default"
+        )
+    return (
+        "'precision ran' is the INFERENCE_PRECISION_HINT each compiled model reports. "
+        + "; ".join(parts)
+        + ". A row marked (asked) ran the precision picked above instead of the device's default."
+    )

@@ -65,6 +65,9 @@ def read_rgb(path: str | Path | BinaryIO) -> np.ndarray:
     except FileNotFoundError:
         msg = f"image {name} does not exist"
         raise StudioError(msg) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:  # its message repeats the file object's repr (an upload's internals)
+        msg = f"{name} is not an image this product can read (unknown format); use PNG, JPEG, BMP, TIFF or WebP"
+        raise StudioError(msg) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         msg = f"{name} is not an image this product can read ({exc}); use PNG, JPEG, BMP, TIFF or WebP"
         raise StudioError(msg) from None

@@ -117,7 +117,8 @@ def benchmark_table(ctx: Context, run_id: int | str) -> dict:
     rows, samples = [], []
     for (variant, device, asked), r in latest.items():
         ran = r.get("inference_precision")
-        config = f"{variant} · {device} · {asked}" + (f" ({ran})" if ran and ran != asked else "")
+        # what ran, and whether it was the device's own choice: distinct for every variant x device x precision asked
+        config = f"{variant} · {device} · {ran or asked}" + (" (default)" if asked == "default" else " (asked)")
         lat, fps = r.get("latency_ms", {}), r.get("throughput", {})
         rows.append(
             {
@@ -146,6 +147,7 @@ def benchmark_table(ctx: Context, run_id: int | str) -> dict:
         "samples": samples,
         "contended": any(row["contended"] for row in rows),
         "pick": pick,
+        "headline": headline(rows, variants, pick, task.primary_metric),
     }
 
 
@@ -168,3 +170,37 @@ def _rate(rows: list[dict], variants: dict[str, dict], max_drop: float) -> dict 
         return None
     best = max(candidates, key=lambda r: r["speed-up vs FP32"])
     return {key: best[key] for key in ("variant", "device", "precision ran", "median ms", "speed-up vs FP32")}
+
+
+def headline(rows: list[dict], variants: dict[str, dict], pick: dict | None, metric: str) -> dict | None:
+    """The result in one line: the optimized variant (else INT8, else the fastest IR) against the original
+    PyTorch model (speed-up of benchmarked medians on the same device) and the FP32 IR, its metric change in
+    points against PyTorch and its size ratio against the FP32 IR. None before any IR is benchmarked."""
+    default = {(r["variant"], r["device"]): r for r in rows if r["precision asked"] == "default" and r["median ms"]}
+    irs = [r for (name, _), r in default.items() if VARIANTS[name].backend == "openvino"]
+    if not irs:
+        return None
+    if pick is not None:
+        best = default[(pick["variant"], pick["device"])]
+    else:
+        int8 = [r for r in irs if r["variant"] == "int8" and r["device"] == "CPU"]
+        best = int8[0] if int8 else min(irs, key=lambda r: r["median ms"])
+    original = default.get(("torch-fp32", "CPU"))
+    fp32 = default.get(("fp32", best["device"]))
+    chosen, torch_metrics = variants.get(best["variant"], {}), variants.get("torch-fp32", {})
+    change = None
+    if chosen.get(metric) is not None and torch_metrics.get(metric) is not None:
+        change = 100 * (chosen[metric] - torch_metrics[metric])
+    return {
+        "variant": best["variant"],
+        "device": best["device"],
+        "precision_ran": best["precision ran"],
+        "median_ms": best["median ms"],
+        "optimized": pick is not None,
+        "original_ms": original["median ms"] if original else None,
+        "speedup_vs_original": original["median ms"] / best["median ms"] if original else None,
+        "speedup_vs_fp32_ir": fp32["median ms"] / best["median ms"] if fp32 and best is not fp32 else None,
+        "metric_change_pp": change,
+        "size_ratio_vs_fp32": chosen.get("size_ratio_vs_fp32"),
+        "contended": best["contended"] or bool(original and original["contended"]),
+    }

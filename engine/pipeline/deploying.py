@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import zipfile
 from pathlib import Path
 
@@ -13,22 +14,43 @@ from engine.export.variants import VARIANTS
 from engine.pipeline.context import Context
 from engine.store.atomic import write_bytes
 
+REPO = Path(__file__).resolve().parents[2]  # where ``python -m engine`` is importable from
+
 
 def snippets(ctx: Context, run: dict, variant: str) -> dict[str, str]:
-    """How to run the deployed model: the product's CLI, Model API, and the bare OpenVINO runtime."""
-    cli = f"python -m engine predict {run['id']} --variant {variant} image.jpg --save out/ --workspace {ctx.ws.root}"
+    """How to run the deployed model, each runnable as printed from any folder: the product's CLI, Model API,
+    and the bare OpenVINO runtime. Paths are absolute (the workspace's IR, which is what the zip holds, and
+    one of the run's test images as the example input)."""
+    from engine.inference.preprocess import MEAN, STD
+
+    task = ctx.task(run)
+    xml = ctx.variant_path(run, variant)
+    samples = ctx.samples(run, "test") or ctx.samples(run, "val")
+    image = str(Path(samples[0][0]).resolve()) if samples else "image.jpg"
+    labels = ctx.db.get_dataset(run["dataset_id"])["info"]["labels"]
+    cli = (
+        f"PYTHONPATH={shlex.quote(str(REPO))} python3 -m engine predict {run['id']} {shlex.quote(image)}"
+        f" --variant {variant} --save out/ --workspace {shlex.quote(str(ctx.ws.root.resolve()))}"
+    )
     model_api = (
         "import cv2\n"
         "from model_api.models import Model\n\n"
-        'model = Model.create_model("model.xml", device="CPU")  # reads rt_info[\'model_info\']\n'
-        'result = model(cv2.imread("image.jpg"))  # Model API takes BGR images\n' + ctx.task(run).deploy_result
+        f'model = Model.create_model({str(xml)!r}, device="CPU")  # from the zip: "model.xml"\n'
+        f"result = model(cv2.imread({image!r}))  # Model API takes BGR images; rt_info['model_info'] does the rest\n"
+        + task.deploy_result
     )
     openvino = (
-        "import numpy as np, openvino as ov\n\n"
-        'compiled = ov.Core().compile_model("model.xml", "CPU")\n'
-        "# input: RGB image resized to the model's input size, (x / 255 - mean) / std, NCHW float32\n"
-        "outputs = compiled(np.zeros(compiled.input(0).shape, np.float32))\n"
-        f"# outputs: {', '.join(ctx.task(run).output_names)}\n"
+        "import cv2\n"
+        "import numpy as np\n"
+        "import openvino as ov\n\n"
+        f"LABELS = {labels!r}\n"
+        f"MEAN, STD = np.array({list(MEAN)!r}), np.array({list(STD)!r})  # on 0-1 RGB\n"
+        f'compiled = ov.Core().compile_model({str(xml)!r}, "CPU")  # from the zip: "model.xml"\n'
+        f"image = cv2.cvtColor(cv2.imread({image!r}), cv2.COLOR_BGR2RGB)\n"
+        "h, w = compiled.input(0).shape[2:]\n"
+        "x = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR) / 255.0\n"
+        "x = ((x - MEAN) / STD).transpose(2, 0, 1)[None].astype(np.float32)  # NCHW\n"
+        "outputs = compiled(x)\n" + task.deploy_openvino_result
     )
     return {"cli": cli, "model_api": model_api, "openvino": openvino}
 

@@ -54,6 +54,9 @@ class Task(ABC):
     max_drop: ClassVar[float] = 0.005  # the largest metric drop (absolute, 0-1) a variant may cost and still count
     count_unit: ClassVar[str] = "images"  # what a dataset's per-class counts count
     deploy_result: ClassVar[str] = "print(result)\n"  # how the Deploy snippet reads Model API's result
+    # how the plain-OpenVINO Deploy snippet reads ``outputs`` (the compiled model's result, in output order)
+    # with ``LABELS``, ``image`` (RGB) and the input's ``h, w`` in scope
+    deploy_openvino_result: ClassVar[str] = "print([o.shape for o in outputs.values()])\n"
 
     # --- data: what a Datumaro item means for this task
     annotations: ClassVar[tuple[Any, ...]]  # datumaro AnnotationTypes that make a dataset this task's
@@ -171,6 +174,15 @@ class Task(ABC):
     @abstractmethod
     def agreement(self, a: Prediction, b: Prediction) -> float:
         """How far two variants' predictions agree, 0..1."""
+
+    @abstractmethod
+    def evidence(self, masked: Prediction, reference: Prediction, labels: list[str]) -> float:
+        """How much of ``reference`` (the prediction on the whole image) a prediction on a partly masked copy
+        still finds, 0..1: the score a saliency method (RISE) attributes to the pixels left visible."""
+
+    def explained(self, reference: Prediction, labels: list[str]) -> str:
+        """What :meth:`evidence` measures for this reference, in words (the saliency map's caption)."""
+        return self.caption(reference, labels)
 
     # --- view
     @abstractmethod

@@ -55,6 +55,11 @@ class Classification(Task):
     metric_name = "top-1"
     primary_metric = "top1"
     deploy_result = "print(result.top_labels[0])\n"
+    deploy_openvino_result = (
+        "logits = outputs[0][0]\n"
+        "probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()\n"
+        'print(LABELS[int(logits.argmax())], f"{probabilities.max():.1%}")\n'
+    )
 
     annotations = (dm.AnnotationType.label,)
     formats = ("imagenet_with_subset_dirs", "imagenet", "voc_classification", "datumaro", "cifar", "mnist")
@@ -127,6 +132,13 @@ class Classification(Task):
     def agreement(self, a: Prediction, b: Prediction) -> float:
         """1.0 when both predictions name the same class."""
         return float(a.label == b.label)
+
+    def evidence(self, masked: Prediction, reference: Prediction, labels: list[str]) -> float:
+        """The masked image's probability of the class predicted on the whole image."""
+        return float(masked.scores[reference.label]) if len(masked.scores) > reference.label >= 0 else 0.0
+
+    def explained(self, reference: Prediction, labels: list[str]) -> str:
+        return f"evidence for '{label_name(labels, reference.label)}'"
 
     # --- view
     def draw(self, image, prediction, labels) -> Image.Image:

@@ -96,6 +96,15 @@ class Detection(Task):
     deploy_result = (
         "for box, score, label in zip(result.bboxes, result.scores, result.label_names):\n"
         "    print(label, score, box)  # x1 y1 x2 y2 in image pixels\n"
+        'print(f"{len(result.bboxes)} box(es) above the model\'s confidence_threshold")\n'
+    )
+    deploy_openvino_result = (
+        "boxes, labels = outputs[0][0], outputs[1][0]  # (N, 5): x1 y1 x2 y2 score in input pixels; (N,)\n"
+        "scale = np.array([image.shape[1] / w, image.shape[0] / h] * 2)\n"
+        "for (*box, score), label in zip(boxes, labels):\n"
+        "    if score >= 0.3:\n"
+        '        print(LABELS[int(label)], f"{score:.0%}", (np.array(box) * scale).round(1))\n'
+        'print(f"{int((boxes[:, 4] >= 0.3).sum())} box(es) scoring at least 30 %")\n'
     )
 
     annotations = (dm.AnnotationType.bbox,)
@@ -288,6 +297,25 @@ class Detection(Task):
         ab, na = match(a, b)
         ba, nb = match(b, a)
         return 1.0 if na + nb == 0 else (ab + ba) / (na + nb)
+
+    def evidence(self, masked: Prediction, reference: Prediction, labels: list[str]) -> float:
+        """D-RISE's similarity for the reference's top box: the best IoU x score of a same-class box found on the
+        masked image (0 when the reference has no box)."""
+        if len(reference.boxes) == 0 or len(masked.boxes) == 0:
+            return 0.0
+        top = int(np.argmax(reference.box_scores))
+        same = masked.box_labels == reference.box_labels[top]
+        if not same.any():
+            return 0.0
+        ious = box_iou(torch.as_tensor(reference.boxes[top : top + 1]), torch.as_tensor(masked.boxes[same])).numpy()[0]
+        return float((ious * masked.box_scores[same]).max())
+
+    def explained(self, reference: Prediction, labels: list[str]) -> str:
+        if len(reference.boxes) == 0:
+            return "no box found on the whole image: nothing to explain"
+        top = int(np.argmax(reference.box_scores))
+        name = label_name(labels, int(reference.box_labels[top]))
+        return f"evidence for the top box ('{name}', {reference.box_scores[top]:.0%})"
 
     # --- view
     def draw(self, image, prediction, labels) -> Image.Image:

@@ -60,6 +60,11 @@ class Segmentation(Task):
     metric_name = "mIoU"
     primary_metric = "miou"
     deploy_result = "mask = result.resultImage  # (H, W) class index per pixel\nprint(mask.shape, mask.max())\n"
+    deploy_openvino_result = (
+        "mask = outputs[0][0].argmax(0)  # (h, w) class index per pixel of the input\n"
+        "classes, counts = np.unique(mask, return_counts=True)\n"
+        'print({LABELS[int(c)]: f"{n / mask.size:.1%}" for c, n in zip(classes, counts)})\n'
+    )
 
     annotations = (dm.AnnotationType.mask, dm.AnnotationType.polygon)
     formats = (
@@ -174,6 +179,26 @@ class Segmentation(Task):
         if a.mask.shape != b.mask.shape or a.mask.size == 0:
             return 0.0
         return float((a.mask == b.mask).mean())
+
+    def evidence(self, masked: Prediction, reference: Prediction, labels: list[str]) -> float:
+        """IoU, with the whole image's prediction, of the masked image's pixels of the main foreground class."""
+        cls = self._main_class(reference, labels)
+        if cls is None or masked.mask.shape != reference.mask.shape:
+            return 0.0
+        ref, got = reference.mask == cls, masked.mask == cls
+        union = (ref | got).sum()
+        return float((ref & got).sum() / union) if union else 0.0
+
+    def explained(self, reference: Prediction, labels: list[str]) -> str:
+        cls = self._main_class(reference, labels)
+        return "no foreground predicted: nothing to explain" if cls is None else f"evidence for '{labels[cls]}' pixels"
+
+    @staticmethod
+    def _main_class(reference: Prediction, labels: list[str]) -> int | None:
+        background = background_index(labels)
+        classes, counts = np.unique(reference.mask, return_counts=True)
+        keep = [(n, int(c)) for c, n in zip(classes, counts, strict=True) if c not in (IGNORE_INDEX, background)]
+        return max(keep)[1] if keep else None
 
     # --- view
     def draw(self, image, prediction, labels) -> Image.Image:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from torch.utils.data import DataLoader
 
 from engine.store.atomic import append_jsonl
 from engine.tasks import Task
-from engine.training import checkpoint
+from engine.training import checkpoint, threads
 from engine.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -84,6 +83,7 @@ def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, *, should_stop
         total_loss += loss.item() * len(targets)
         seen += len(targets)
         steps += 1
+        threads.BUDGET.adjust()  # a neighbour took a core (or gave it back): follow it
         if should_stop() or (max_steps and steps >= max_steps):
             break
     elapsed = time.perf_counter() - start
@@ -91,6 +91,7 @@ def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, *, should_stop
         "train_loss": total_loss / max(seen, 1),
         "images_per_s": seen / max(elapsed, 1e-9),
         "steps": steps,
+        "threads": torch.get_num_threads(),
     }
 
 
@@ -120,7 +121,7 @@ def fit(
     *,
     resume: bool = False,
 ) -> FitResult:
-    torch.set_num_threads(max(os.cpu_count() or 1, 1))
+    threads.BUDGET.start()
     generator = seed_everything(config.seed)
     ckpt_dir = run_dir / "checkpoints"
     events = run_dir / "events.jsonl"

@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 
 ACCENT = "#0068B5"  # Intel blue
+
+LABELS = {  # metric and event keys as people read them
+    "train_loss": "train",
+    "val_loss": "val",
+    "top1": "top-1 accuracy",
+    "top5": "top-5 accuracy",
+    "map_50": "mAP@0.5",
+    "map": "mAP@0.5:0.95",
+    "miou": "mIoU",
+    "images_per_s": "images/s",
+    "epoch_s": "epoch time (s)",
+    "eta_s": "time left (s)",
+    "lr": "learning rate",
+}
+
+
+def label(key: str) -> str:
+    """A metric key as a label ("top1" -> "top-1 accuracy"); unknown keys with spaces for underscores."""
+    return LABELS.get(key, key.replace("_", " "))
+
+
+def _epoch_axis(epochs: pd.DataFrame) -> alt.X:
+    """Whole epochs only (a linear axis over 3 epochs would label 1, 1.5, 2 ...)."""
+    ticks = sorted(int(e) for e in epochs["epoch"].unique())
+    return alt.X("epoch:Q", axis=alt.Axis(values=ticks if len(ticks) <= 20 else None, format="d", tickMinStep=1))
 
 
 def training_curves(epochs: pd.DataFrame) -> alt.Chart:
@@ -13,29 +40,30 @@ def training_curves(epochs: pd.DataFrame) -> alt.Chart:
     long = epochs.melt(
         id_vars="epoch",
         value_vars=[c for c in ("train_loss", "val_loss") if c in epochs],
-        var_name="curve",
+        var_name="split",
         value_name="loss",
     )
+    long["split"] = long["split"].map(label)
     return (
-        alt.Chart(long, title="Loss")
+        alt.Chart(long, title="Loss per epoch")
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-            y="loss:Q",
-            color="curve:N",
-            tooltip=["epoch", "curve", alt.Tooltip("loss:Q", format=".4f")],
+            x=_epoch_axis(epochs),
+            y=alt.Y("loss:Q", title="loss"),
+            color=alt.Color("split:N", title=None),
+            tooltip=["epoch", "split", alt.Tooltip("loss:Q", format=".3f")],
         )
     )
 
 
 def metric_curve(epochs: pd.DataFrame, metric: str) -> alt.Chart:
     return (
-        alt.Chart(epochs, title=f"Validation {metric}")
+        alt.Chart(epochs, title=f"Validation {label(metric)}")
         .mark_line(point=True, color=ACCENT)
         .encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y(f"{metric}:Q", scale=alt.Scale(domain=[0, 1])),
-            tooltip=["epoch", alt.Tooltip(f"{metric}:Q", format=".3f")],
+            x=_epoch_axis(epochs),
+            y=alt.Y(f"{metric}:Q", title=label(metric), scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            tooltip=["epoch", alt.Tooltip(f"{metric}:Q", format=".1%", title=label(metric))],
         )
     )
 
@@ -73,25 +101,35 @@ def bars(rows: pd.DataFrame, x: str, y: str, title: str) -> alt.Chart:
     )
 
 
+LOG = alt.Scale(type="log")  # PyTorch is often 10-100x an IR: on a linear axis every IR is a sliver at 0
+
+
 def latency_distribution(samples: pd.DataFrame) -> alt.Chart:
-    """``samples``: columns config, latency_ms (one row per request)."""
+    """``samples``: columns config, latency_ms (one row per request), on a log axis."""
     return (
-        alt.Chart(samples, title="Latency per request (ms, batch 1)")
+        alt.Chart(samples, title="Latency per request (ms, batch 1, log scale)")
         .mark_boxplot(extent="min-max", color=ACCENT)
-        .encode(x=alt.X("latency_ms:Q", title="latency (ms)"), y=alt.Y("config:N", title=None))
+        .encode(
+            x=alt.X("latency_ms:Q", title="latency (ms, log scale)", scale=LOG, axis=alt.Axis(format="~g")),
+            y=alt.Y("config:N", title=None, axis=alt.Axis(labelLimit=320)),
+        )
     )
 
 
 def throughput_bars(rows: pd.DataFrame) -> alt.Chart:
-    """``rows``: columns config, fps."""
-    return (
-        alt.Chart(rows, title="Throughput (images/s)")
-        .mark_bar(color=ACCENT)
-        .encode(
-            x=alt.X("fps:Q", title="images/s"),
-            y=alt.Y("config:N", sort="-x", title=None),
-            tooltip=["config", alt.Tooltip("fps:Q", format=".1f")],
-        )
+    """``rows``: columns config, fps; a log axis (bars start at the decade below the slowest) and each bar
+    labelled with its rounded value."""
+    low = 10 ** math.floor(math.log10(max(float(rows["fps"].min()), 1e-3))) if len(rows) else 1.0
+    high = float(rows["fps"].max()) * 3 if len(rows) else 10.0
+    scale = alt.Scale(type="log", domain=[low, high])
+    base = alt.Chart(rows.assign(base=low), title="Throughput (images/s, log scale)").encode(
+        x=alt.X("fps:Q", title="images/s (log scale)", scale=scale, axis=alt.Axis(format="~s")),
+        x2="base:Q",
+        y=alt.Y("config:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+        tooltip=["config", alt.Tooltip("fps:Q", format=",.0f", title="images/s")],
+    )
+    return base.mark_bar(color=ACCENT) + base.mark_text(align="left", dx=4).encode(
+        text=alt.Text("fps:Q", format=",.0f")
     )
 
 
@@ -104,20 +142,41 @@ def pareto_front(rows: pd.DataFrame, x: str = "latency_ms", y: str = "accuracy")
     return pd.Series(flags, index=rows.index)
 
 
-def accuracy_vs_latency(rows: pd.DataFrame) -> alt.Chart:
-    """``rows``: config, latency_ms, accuracy, pareto (bool). The Pareto front is drawn as a line."""
-    base = alt.Chart(rows, title="Accuracy vs latency (Pareto front in blue)")
+MIN_SPAN_PP = 10.0  # an accuracy axis spans at least this many points, so a 0.5 pp drop looks like one
+
+
+def points_domain(values: pd.Series, span: float = MIN_SPAN_PP) -> list[float]:
+    """A 0-100 axis range around ``values`` (in points) at least ``span`` wide, so small gaps look small."""
+    low, high = float(values.min()), float(values.max())
+    pad = max(span - (high - low), 0) / 2
+    low, high = low - pad, high + pad
+    if low < 0:
+        low, high = 0.0, min(100.0, high - low)
+    if high > 100:
+        low, high = max(0.0, low - (high - 100)), 100.0
+    return [round(low, 2), round(high, 2)]
+
+
+def accuracy_vs_latency(rows: pd.DataFrame, metric_name: str = "accuracy") -> alt.Chart:
+    """``rows``: config, latency_ms, accuracy (0-1), pareto (bool). Log latency axis; the metric in points on
+    an axis at least 10 pp wide; the Pareto front as a line, its points named."""
+    data = rows.assign(points=100 * rows["accuracy"])
+    base = alt.Chart(data, title="Test metric vs median latency (Pareto front in blue)")
+    x = alt.X("latency_ms:Q", title="median latency (ms, log scale)", scale=LOG, axis=alt.Axis(format="~g"))
+    y = alt.Y("points:Q", title=f"{metric_name} (%)", scale=alt.Scale(domain=points_domain(data["points"])))
     points = base.mark_circle(size=120).encode(
-        x=alt.X("latency_ms:Q", title="median latency (ms)"),
-        y=alt.Y("accuracy:Q", scale=alt.Scale(zero=False)),
+        x=x,
+        y=y,
         color=alt.condition("datum.pareto", alt.value(ACCENT), alt.value("#999999")),
-        tooltip=["config", alt.Tooltip("latency_ms:Q", format=".3f"), alt.Tooltip("accuracy:Q", format=".3f")],
+        tooltip=[
+            "config",
+            alt.Tooltip("latency_ms:Q", format=".3~f", title="ms"),
+            alt.Tooltip("points:Q", format=".1f", title=metric_name),
+        ],
     )
-    front = base.transform_filter("datum.pareto").mark_line(color=ACCENT).encode(x="latency_ms:Q", y="accuracy:Q")
+    front = base.transform_filter("datum.pareto").mark_line(color=ACCENT).encode(x=x, y=y, order="latency_ms:Q")
     labels = (  # name the front only: dominated points crowd the plot and are in the table below
-        base.transform_filter("datum.pareto")
-        .mark_text(dy=-12, fontSize=11)
-        .encode(x="latency_ms:Q", y="accuracy:Q", text="config:N")
+        base.transform_filter("datum.pareto").mark_text(dy=-12, fontSize=11).encode(x=x, y=y, text="config:N")
     )
     return points + front + labels
 

@@ -1,0 +1,85 @@
+"""How many threads training may use: the cores other processes leave free, re-read every few seconds.
+
+``torch.set_num_threads(cpu_count)`` is the fastest choice on an idle machine and the slowest on a busy one:
+when another process holds one of two cores, every parallel region waits for the thread that shares that
+core, and epochs get 10x+ slower. So the trainer asks :class:`ThreadBudget` after each step; every
+``interval`` seconds it measures the CPU time the *other* processes used (the system's busy time minus this
+process's) and sets torch's intra-op threads to the cores that are left, at least one.
+
+``STUDIO_TRAIN_THREADS=N`` pins the count (bit-for-bit repeatable runs across machines with different
+neighbours: float sums depend on how the work is split between threads).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+
+import psutil
+import torch
+
+log = logging.getLogger(__name__)
+
+PIN_ENV = "STUDIO_TRAIN_THREADS"
+
+
+def _system_busy() -> float:
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def _own_busy(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def threads_for(cores: int, others_busy: float) -> int:
+    """Threads to use when other processes keep ``others_busy`` cores busy (a core counts as taken from 0.5)."""
+    return max(1, min(cores, cores - math.floor(others_busy + 0.5)))
+
+
+class ThreadBudget:
+    """Keeps ``torch.get_num_threads()`` at the number of cores other processes leave free."""
+
+    def __init__(self, interval: float = 3.0) -> None:
+        self.interval = interval
+        self.cores = psutil.cpu_count() or os.cpu_count() or 1
+        self._proc = psutil.Process()
+        self._mark: tuple[float, float, float] | None = None
+        self.pinned = int(os.environ[PIN_ENV]) if os.environ.get(PIN_ENV, "").strip().isdigit() else 0
+
+    def start(self) -> int:
+        """Set the first count from a short look at the machine; returns it."""
+        if self.pinned:
+            torch.set_num_threads(self.pinned)
+            return self.pinned
+        self._reset()
+        time.sleep(0.2)
+        return self.adjust(force=True)
+
+    def adjust(self, *, force: bool = False) -> int:
+        """Re-read the neighbours' load if ``interval`` passed since the last look; returns the thread count."""
+        if self.pinned:
+            return self.pinned
+        if self._mark is None:
+            self._reset()
+            return torch.get_num_threads()
+        wall0, busy0, own0 = self._mark
+        wall = time.perf_counter() - wall0
+        if wall < self.interval and not force:
+            return torch.get_num_threads()
+        others = max(0.0, (_system_busy() - busy0) - (_own_busy(self._proc) - own0)) / max(wall, 1e-6)
+        self._reset()
+        wanted = threads_for(self.cores, others)
+        if wanted != torch.get_num_threads():
+            log.info("other processes use %.1f of %d cores: training with %d thread(s)", others, self.cores, wanted)
+            torch.set_num_threads(wanted)
+        return wanted
+
+    def _reset(self) -> None:
+        self._mark = (time.perf_counter(), _system_busy(), _own_busy(self._proc))
+
+
+BUDGET = ThreadBudget()  # one per process: the trainer, fine-tuning and QAT share it
