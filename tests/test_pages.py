@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -145,7 +143,4 @@ def test_deploy_and_runs_pages(on):
     assert runs.loc[runs["run"] == pipeline["train"]["run"], "status"].item() == pipeline["train"]["status"]
     assert pipeline["train"]["status"] in ("completed", "early_stopped")
     assert not at.get("json")  # details as tables and a chart, not a raw JSON tree
-    at.button(key="report_go").click().run(timeout=300)
-    card = at.session_state["_report"]
-    assert card["run"] == pipeline["train"]["run"] and Path(card["path"]).read_text().count("<svg") >= 3
-    assert len(at.get("download_button")) == 1  # the card's download appears once it is written
+    assert [b for b in at.button if b.key == "report_go"]  # the report card (the verb: test_report_card.py)
