@@ -13,8 +13,9 @@ st.markdown(
 )
 
 run = state.active_run()
+measured = engine.benchmark_table(run["run"]) if run else None
 if run is not None:
-    shown = headline.render(run)
+    shown = headline.render(run, measured=measured)
     if shown is not None:
         left, right = st.columns(2)
         left.page_link(
@@ -23,7 +24,7 @@ if run is not None:
         right.link_button("Full screen (kiosk)", "./live?kiosk=1", icon=":material/fullscreen:")
 datasets = engine.list_datasets()
 variants = run["variants"] if run else []
-benchmarks = engine.benchmark_table(run["run"])["rows"] if run else []
+benchmarks = measured["rows"] if measured else []
 steps = [
     ("Data", "app_pages/data.py", f"{len(datasets)} dataset(s)" if datasets else "import a dataset", bool(datasets)),
     (

@@ -52,7 +52,7 @@ def stream() -> None:
     shown = {}
     for name, model in models.items():
         pred = model.predict([frame])[0]
-        live.setdefault(name, engine.RateMeter()).add(pred.timing.total_ms)
+        live[name].add(pred.timing.total_ms)
         shown[name] = model.draw(frame, pred)
     for col, name in zip(st.columns(2), models, strict=True):
         meter = live[name]

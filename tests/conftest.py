@@ -94,6 +94,15 @@ def last_json(proc: subprocess.CompletedProcess):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def tiny_optimized_run(data: Path, ws: Path, *, epochs: int, max_steps: int, variants: str = "fp32,int8") -> int:
+    """Import ``data``, train a 32-px run for a few steps and build ``variants`` through the CLI; the run id."""
+    dataset = last_json(run_cli("data", "import", str(data), "--json", workspace=ws))["dataset"]
+    train = ("--epochs", str(epochs), "--max-steps", str(max_steps), "--img-size", "32", "--batch-size", "8")
+    run = last_json(run_cli("train", "--dataset", str(dataset), *train, "--json", workspace=ws))["run"]
+    run_cli("optimize", str(run), "--variants", variants, "--calib-size", "8", workspace=ws)
+    return run
+
+
 # One real pipeline per task (CLI: import -> train -> optimize -> benchmark) on generated data, made once per
 # test session and shared by the CLI end-to-end tests and the page tests.
 PIPELINES = {

@@ -10,16 +10,13 @@ import pytest
 
 import engine
 from engine.inference.live import LoopingFeed, RateMeter
-from tests.conftest import last_json, run_cli
+from tests.conftest import last_json, run_cli, tiny_optimized_run
 
 
 @pytest.fixture(scope="module")
 def benchmarked(tiny_imagenet, tmp_path_factory):
     ws = tmp_path_factory.mktemp("card") / "ws"
-    dataset = last_json(run_cli("data", "import", str(tiny_imagenet), "--json", workspace=ws))["dataset"]
-    run = last_json(run_cli("train", "--dataset", str(dataset), "--epochs", "2", "--max-steps", "4",
-                            "--img-size", "32", "--batch-size", "8", "--json", workspace=ws))["run"]  # fmt: skip
-    run_cli("optimize", str(run), "--variants", "fp32,int8", "--calib-size", "8", workspace=ws)
+    run = tiny_optimized_run(tiny_imagenet, ws, epochs=2, max_steps=4)
     run_cli("benchmark", str(run), "--precisions", "default,f32", "--iterations", "20", workspace=ws)
     return ws, run
 

@@ -8,7 +8,7 @@ import pytest
 from engine.inference import saliency
 from engine.inference.prediction import Prediction
 from engine.tasks import get_task
-from tests.conftest import last_json, run_cli
+from tests.conftest import last_json, run_cli, tiny_optimized_run
 
 
 class CornerModel:
@@ -52,10 +52,7 @@ def test_masks_are_reproducible_from_their_seed():
 @pytest.fixture(scope="module")
 def small_run(tiny_imagenet, tmp_path_factory):
     ws = tmp_path_factory.mktemp("saliency") / "ws"
-    dataset = last_json(run_cli("data", "import", str(tiny_imagenet), "--json", workspace=ws))["dataset"]
-    run = last_json(run_cli("train", "--dataset", str(dataset), "--epochs", "1", "--max-steps", "3",
-                            "--img-size", "32", "--batch-size", "8", "--json", workspace=ws))["run"]  # fmt: skip
-    run_cli("optimize", str(run), "--variants", "fp32,int8", "--calib-size", "8", workspace=ws)
+    run = tiny_optimized_run(tiny_imagenet, ws, epochs=1, max_steps=3)
     return ws, run
 
 

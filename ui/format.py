@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import engine
-
 
 def duration(seconds: float | None) -> str:
     """``75`` -> "about 1 min", ``2522`` -> "about 42 min", ``20`` -> "20 s", ``5400`` -> "about 1 h 30 min"."""
@@ -30,8 +28,3 @@ def ms(value: float | None) -> str:
 
 def ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}x" if value >= 10 or value < 0.995 else f"{value:.2f}x"
-
-
-def label(key: str) -> str:
-    """A metric key as a label ("top1" -> "top-1 accuracy")."""
-    return engine.charts.label(key)

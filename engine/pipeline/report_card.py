@@ -174,12 +174,12 @@ def _training(shown: dict) -> str:
 
 
 def _variants(table: dict) -> str:
-    rows = [{k: v for k, v in row.items() if v is not None} | {"variant": row["variant"]} for row in table["rows"]]
-    columns = [c for c in table["rows"][0] if any(r.get(c) is not None for r in table["rows"])] if rows else None
-    renamed = [{("test " + table["metric_name"] if k == "metric" else k): v for k, v in r.items()} for r in rows]
-    names = [("test " + table["metric_name"] if c == "metric" else c) for c in columns] if columns else None
+    rows = table["rows"]
+    used = [c for c in (rows[0] if rows else {}) if any(r[c] is not None for r in rows)]  # columns with a value
+    title = {c: f"test {table['metric_name']}" if c == "metric" else c for c in used}
+    renamed = [{title[c]: r[c] for c in used} for r in rows]
     warnings = "".join(f"<p class='muted'>warning: {html.escape(w)}</p>" for w in table["warnings"])
-    return _table(renamed, names) + warnings
+    return _table(renamed, list(title.values())) + warnings
 
 
 def _benchmark(measured: dict) -> str:
