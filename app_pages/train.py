@@ -81,35 +81,55 @@ def settings_form() -> None:
             jobs.start("train", {"dataset": dataset, **settings}, f"Train {arch} on dataset {dataset}")
 
 
+CURVE_REFRESH_S = 10  # while a run trains its curves redraw this often; the progress line every 2 s
+
+
+def _watched() -> tuple[dict | None, int | None]:
+    """The training job this page follows (this session's, else the newest) and its run (else the active run)."""
+    job = jobs.latest_job("train") or jobs.latest_job("demo")
+    return job, (job or {}).get("run_id") or (state.active_run() or {}).get("run")
+
+
 @st.fragment(run_every=2)
 def live(known_datasets: int) -> None:
+    """Job status and the progress line: cheap, so it polls often. The curves are their own, slower fragment:
+    building and sending two Altair charts every 2 s was most of what a watching tab cost the server
+    (tests/e2e/test_dashboard_cpu.py measures it)."""
     if len(engine.list_datasets()) != known_datasets:  # a dataset arrived (e.g. the sample project): show the form
         st.rerun()
-    job = jobs.latest_job("train") or jobs.latest_job("demo")
-    run_id = (job or {}).get("run_id") or (state.active_run() or {}).get("run")
+    job, run_id = _watched()
     if job:
         jobs.job_status(job, key="train")
     if run_id is None:
         return
     shown = engine.show_run(run_id)
-    epochs = pd.DataFrame(shown["epochs"])
+    seen = (run_id, shown["status"], bool(shown["epochs"]))
+    if st.session_state.setdefault("_train_seen", seen) != seen:  # started, first epoch, finished: redraw curves
+        st.session_state["_train_seen"] = seen
+        st.rerun()
     total = shown["config"].get("epochs", 1)
     st.subheader(f"Run {run_id} · {shown['model']} · {shown['status']}")
     if shown["metrics"].get("weights_notice"):
         st.caption(shown["metrics"]["weights_notice"])
-    if epochs.empty:
+    if not shown["epochs"]:
         st.progress(0.0, text="Preparing data and model...")
         return
-    last = epochs.iloc[-1]
+    last = shown["epochs"][-1]
     eta = "" if shown["status"] != "running" else f" · ETA {fmt.duration(last['eta_s'])}"
     st.progress(
         min(int(last["epoch"]) / total, 1.0),
         text=f"Epoch {int(last['epoch'])}/{total} · {last['images_per_s']:.0f} img/s{eta}",
     )
-    metric = engine.get_task(shown["task"]).primary_metric
+
+
+def curves(run_id: int) -> None:
+    shown = engine.show_run(run_id)
+    epochs = pd.DataFrame(shown["epochs"])
+    if epochs.empty:
+        return
     left, right = st.columns(2)
     left.altair_chart(charts.training_curves(epochs), width="stretch")
-    right.altair_chart(charts.metric_curve(epochs, metric), width="stretch")
+    right.altair_chart(charts.metric_curve(epochs, engine.get_task(shown["task"]).primary_metric), width="stretch")
     if shown["status"] in RESUMABLE and st.button("Resume this run", icon=":material/replay:"):
         jobs.start("train", {"resume": run_id}, f"Resume run {run_id}")
         st.rerun()
@@ -118,3 +138,7 @@ def live(known_datasets: int) -> None:
 if datasets:
     settings_form()
 live(len(datasets))
+_, watched_run = _watched()
+if watched_run is not None:
+    running = engine.show_run(watched_run)["status"] == "running"
+    st.fragment(run_every=CURVE_REFRESH_S if running else None)(curves)(watched_run)

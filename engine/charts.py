@@ -32,7 +32,8 @@ def label(key: str) -> str:
 def _epoch_axis(epochs: pd.DataFrame) -> alt.X:
     """Whole epochs only (a linear axis over 3 epochs would label 1, 1.5, 2 ...)."""
     ticks = sorted(int(e) for e in epochs["epoch"].unique())
-    return alt.X("epoch:Q", axis=alt.Axis(values=ticks if len(ticks) <= 20 else None, format="d", tickMinStep=1))
+    values = ticks if len(ticks) <= 20 else alt.Undefined  # past 20 epochs Vega-Lite picks the ticks
+    return alt.X("epoch:Q", axis=alt.Axis(values=values, format="d", tickMinStep=1))
 
 
 def training_curves(epochs: pd.DataFrame) -> alt.Chart:

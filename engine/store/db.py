@@ -113,6 +113,7 @@ class Database:
                     if tables and not set(_TABLES) <= tables:
                         msg = f"{self.path} is an SQLite file of another program (no {_TABLES[1]} table); {REPAIR}"
                         raise StudioError(msg)
+                con.execute("PRAGMA journal_mode=WAL")  # persistent: readers never wait for the job writing
                 with con:
                     con.executescript(SCHEMA)
                     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -130,8 +131,7 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=30)
         con.row_factory = sqlite3.Row
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA foreign_keys=ON")
+        con.execute("PRAGMA foreign_keys=ON")  # per connection; WAL is a property of the file (set when opened)
         return con
 
     def _execute(self, sql: str, params: tuple = ()) -> int:
@@ -227,6 +227,8 @@ class Database:
     def claim_queued_jobs(self, max_running: int) -> list[int]:
         """Atomically move queued jobs to 'starting' while fewer than ``max_running`` are active."""
         with closing(self._connect()) as con:
+            if con.execute("SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone() is None:
+                return []  # the common case (every dashboard poll): no write lock, no wait on a writing job
             con.isolation_level = None
             con.execute("BEGIN IMMEDIATE")
             try:

@@ -27,6 +27,15 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serve(workspace: Path, log_file: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """The app on 127.0.0.1 with ``workspace``; yields its URL once /_stcore/health answers."""
+    with serve_process(workspace, log_file, env) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serve_process(
+    workspace: Path, log_file: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like ``serve``, and also yields the Streamlit process (to measure what the dashboard itself costs)."""
     port = free_port()
     full_env = {**os.environ, "STUDIO_WORKSPACE": str(workspace), **(env or {})}
     with log_file.open("w") as log:
@@ -46,7 +55,7 @@ def serve(workspace: Path, log_file: Path, env: dict[str, str] | None = None) ->
                 time.sleep(0.5)
         else:
             raise AssertionError(log_file.read_text())
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
