@@ -60,8 +60,8 @@ from engine.dashboard import (
 from engine.errors import StudioError
 from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS
 from engine.inference.live import RateMeter
-from engine.report import headline as headline_text
-from engine.report import verdict as benchmark_verdict
+from engine.plain_text import headline as headline_text
+from engine.plain_text import verdict as benchmark_verdict
 from engine.tasks import DEFAULT_TASK, TASKS, get_task
 
 __all__ = [

@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             explained = report(exc, _workspace_root(args), " ".join(args._words))
             print(f"error: {explained.message}", file=sys.stderr)
             return explained.exit_code
-    from engine.report import render
+    from engine.plain_text import render
 
     print(render(result, kind))
     if args.json:

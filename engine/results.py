@@ -1,6 +1,6 @@
 """What the verbs return: plain dicts with a declared shape (the CLI prints them with ``--json``).
 
-Each verb's return annotation names one of these types; ``engine.report`` renders a result by that type,
+Each verb's return annotation names one of these types; ``engine.plain_text`` renders a result by that type,
 never by looking at which keys it happens to have.
 """
 

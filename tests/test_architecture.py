@@ -137,3 +137,17 @@ def test_no_code_outside_engine_tasks_names_a_task():
             if isinstance(node, ast.Constant) and node.value in TASK_NAMES and id(node) not in docstrings:
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}")
     assert offenders == []
+
+
+def test_every_verb_stays_callable_on_the_facade_after_every_module_is_imported():
+    """``engine/report.py`` once shadowed the ``report`` verb: once anything imported ``engine.report``,
+    ``engine.report(...)`` on the Runs page called the module ("'module' object is not callable")."""
+    import importlib
+
+    import engine
+
+    for name in sorted(_modules("engine")):
+        if not name.endswith("__main__"):
+            importlib.import_module(name)
+    shadowed = sorted(verb for verb, fn in engine.VERBS.items() if getattr(engine, verb) is not fn)
+    assert not shadowed, f"engine submodules hide these verbs on the facade: {shadowed}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing
 
 import engine
-from engine import report
+from engine import plain_text as report
 from engine import results as r
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import report
+from engine import plain_text as report
 from engine.pipeline.benchmarking import _rate
 
 

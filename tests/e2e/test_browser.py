@@ -64,9 +64,18 @@ def open_page(page, name: str, heading: str | None = None) -> None:
     expect(title).to_be_visible()
 
 
-def test_sample_project_to_compare_and_benchmark(page, shots):
+def _record_requests(page) -> list[str]:
+    """Every URL the browser asks for from now on (the page is reloaded so its first load counts too)."""
+    urls: list[str] = []
+    page.context.on("request", lambda request: urls.append(request.url))
+    page.reload()
+    return urls
+
+
+def test_sample_project_to_compare_and_benchmark(page, shots, tmp_path):
     from playwright.sync_api import expect
 
+    requests = _record_requests(page)
     expect(page.get_by_role("button", name="Load sample project")).to_be_visible()
     page.get_by_role("button", name="Load sample project").click()
     expect(page.get_by_text("Sample classification project: import, train, optimize, benchmark").first).to_be_visible()
@@ -106,6 +115,82 @@ def test_sample_project_to_compare_and_benchmark(page, shots):
     expect(charts.first.locator("canvas, svg").first).to_be_attached()
     assert charts.count() >= 3
     page.screenshot(path=shots / "benchmark.png", full_page=True)
+
+    _home_headline_reads_the_benchmark(page, shots, tmp_path / "ws")
+    _live_page_streams_both_models(page, shots)
+    _report_card_opens_with_the_variant_table(page, shots, tmp_path)
+    outside = sorted({u for u in requests if not u.startswith(("http://127.0.0.1", "data:", "blob:", "file:"))})
+    assert not outside, f"the dashboard asked the network for {outside} (it must work offline)"
+
+
+def _home_headline_reads_the_benchmark(page, shots: Path, ws: Path) -> None:
+    """Home's three big numbers are the Benchmark job's: speed-up, metric change (pp), size ratio."""
+    from playwright.sync_api import expect
+
+    import engine
+    from ui import format as fmt
+
+    measured = engine.benchmark_table(engine.list_runs(workspace=ws)[-1]["run"], workspace=ws)
+    h = measured["headline"]
+    assert h is not None and h["median_ms"] > 0, measured
+    open_page(page, "Home", "Edge Model Studio")
+    box = page.locator(".st-key-headline")
+    expect(box).to_be_visible()
+    values = box.locator('[data-testid="stMetricValue"]')
+    expect(values).to_have_count(3)
+    speed = h["speedup_vs_original"] or h["speedup_vs_fp32_ir"]
+    expect(values.nth(0)).to_have_text(fmt.ratio(speed))
+    expect(values.nth(1)).to_have_text(f"{h['metric_change_pp']:+.1f} pp")
+    expect(values.nth(2)).to_have_text(f"{fmt.ratio(h['size_ratio_vs_fp32'])} smaller")
+    expect(box.get_by_text(f"{h['variant']} on {h['device']}")).to_be_visible()
+    page.screenshot(path=shots / "home-headline.png", full_page=True)
+
+
+def _live_page_streams_both_models(page, shots: Path) -> None:
+    """Booth mode: two images that change frame to frame, each with its FPS."""
+    from playwright.sync_api import expect
+
+    open_page(page, "Live", "original vs")
+    images = page.locator('[data-testid="stImage"] img')
+    expect(images).to_have_count(2, timeout=120_000)
+    fps = page.locator('[data-testid="stMetric"]', has_text="FPS")
+    expect(fps).to_have_count(2)
+    frames = re.compile(r"^frame (\d+) ")
+    caption = page.get_by_text(frames)
+    expect(caption).to_be_visible()
+    first = int(frames.match(caption.inner_text()).group(1))
+    sources = {images.nth(0).get_attribute("src")}
+    page.wait_for_timeout(3000)
+    expect(caption).not_to_have_text(re.compile(rf"^frame {first} "))
+    sources.add(images.nth(0).get_attribute("src"))
+    assert len(sources) == 2, "the left stream did not move"
+    for i in range(2):
+        expect(fps.nth(i).locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^[\d,]+$"))
+    page.screenshot(path=shots / "live.png", full_page=True)
+    page.get_by_text("Play", exact=True).click()  # stop the loop before leaving
+
+
+def _report_card_opens_with_the_variant_table(page, shots: Path, tmp_path: Path) -> None:
+    """Runs writes the report card; the downloaded file opens on its own (file://) with the variant table."""
+    from playwright.sync_api import expect
+
+    open_page(page, "Runs")
+    page.get_by_role("button", name="Write the report card").click()
+    download_button = page.get_by_role("button", name=re.compile(r"^Download run\d+-report\.html"))
+    expect(download_button).to_be_visible(timeout=180_000)
+    page.screenshot(path=shots / "runs.png", full_page=True)
+    with page.expect_download() as info:
+        download_button.click()
+    card = tmp_path / "report.html"
+    info.value.save_as(card)
+    report = page.context.new_page()
+    report.goto(card.as_uri())
+    table = report.locator("table", has_text="int8").first
+    expect(table).to_be_visible()
+    for name in ("torch-fp32", "fp32", "int8"):
+        expect(table.get_by_role("cell", name=name, exact=True).first).to_be_visible()
+    report.screenshot(path=shots / "report-card.png", full_page=True)
+    report.close()
 
 
 # The other tasks' sample projects in the browser, for the README screenshots only (STUDIO_SCREENSHOT_DIR set):
