@@ -185,7 +185,7 @@ def _report_card_opens_with_the_variant_table(page, shots: Path, tmp_path: Path)
     info.value.save_as(card)
     report = page.context.new_page()
     report.goto(card.as_uri())
-    table = report.locator("table", has_text="int8").first
+    table = report.locator("table", has=report.get_by_role("columnheader", name="variant", exact=True))
     expect(table).to_be_visible()
     for name in ("torch-fp32", "fp32", "int8"):
         expect(table.get_by_role("cell", name=name, exact=True).first).to_be_visible()
