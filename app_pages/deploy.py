@@ -36,3 +36,24 @@ tab_cli, tab_api, tab_ov = st.tabs(["CLI", "Model API (Python)", "OpenVINO runti
 tab_cli.code(package["snippets"]["cli"], language="bash")
 tab_api.code(package["snippets"]["model_api"], language="python")
 tab_ov.code(package["snippets"]["openvino"], language="python")
+
+st.subheader("OpenVINO Model Server repository")
+st.caption(
+    "Adds this IR as the next version of a model in an OVMS repository (`<folder>/<name>/<version>/model.xml`)"
+    " and rewrites its `config.json`, which names every model there; a version already written is never"
+    " changed. Serve it with `docker compose up ovms` (the repository is mounted at /models)."
+)
+with st.form("ovms"):
+    left, right = st.columns(2)
+    repo = left.text_input("Repository folder (on the server)", str(engine.workspace_root() / "ovms"))
+    name = right.text_input("Model name", f"{run['model']}-{variant}", help="Letters, digits, '.', '_' or '-'.")
+    if st.form_submit_button("Add as a new version", icon=":material/dns:"):
+        try:
+            served = engine.deploy(run["run"], variant=variant, ovms=repo, name=name)["ovms"]
+        except engine.StudioError as exc:
+            st.error(str(exc))
+        else:
+            st.success(
+                f"{served['path']}: version {served['version']} of {served['name']}; {served['config']} serves"
+                f" {', '.join(served['models'])}"
+            )

@@ -262,13 +262,24 @@ def compare(
     return comparing.compare(Context.open(workspace), run, a, b, split=split)
 
 
-def deploy(run: int, *, variant: str = "int8", out: str | None = None, workspace: Workspace = None) -> DeployResult:
-    """A zip with the IR, labels, Model API metadata and how to run it (default: ``<run>/deploy/<name>.zip``).
+def deploy(
+    run: int,
+    *,
+    variant: str = "int8",
+    out: str | None = None,
+    ovms: str | None = None,
+    name: str | None = None,
+    workspace: Workspace = None,
+) -> DeployResult:
+    """A zip with the IR, labels, Model API metadata and how to run it (default: ``<run>/deploy/<name>.zip``);
+    with ``ovms``, the IR as a new version in an OpenVINO Model Server repository instead
+    (``<ovms>/<name>/<version>/model.xml|bin`` + ``config.json``; ``name`` defaults to ``<architecture>-<variant>``).
 
     Python: ``engine.deploy(3, variant="int8", out="model.zip")["path"]``
     CLI:    ``python -m engine deploy 3 --variant int8 --out model.zip``
+            ``python -m engine deploy 3 --variant int8 --ovms models/ [--name shapes]``
     """
-    return deploying.deploy(Context.open(workspace), run, variant, out)
+    return deploying.deploy(Context.open(workspace), run, variant, out, ovms, name)
 
 
 # --- runs, devices, jobs -----------------------------------------------------------------------------------

@@ -252,9 +252,15 @@ def _report(result: r.ReportResult) -> str:
 
 
 def _deploy(result: r.DeployResult) -> str:
+    served = result["ovms"]
+    where = []
+    if served is not None:
+        models = ", ".join(served["models"])
+        where = [f"OVMS model {served['name']} version {served['version']}; {served['config']} serves {models}"]
     return "\n".join(
         [
             f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB): {', '.join(result['files'])}",
+            *where,
             "",
             "run it with Model API:",
             result["snippets"]["model_api"],

@@ -185,13 +185,23 @@ class CompareResult(TypedDict):
     rows: list[dict]
 
 
+class OvmsVersion(TypedDict):
+    repository: str
+    name: str
+    version: int
+    path: str  # the version folder
+    config: str  # the repository's config.json
+    models: list[str]  # every model config.json names
+
+
 class DeployResult(TypedDict):
     run: int
     variant: str
-    path: str
+    path: str  # the zip, or the OVMS version folder
     size_bytes: int
     files: list[str]
     snippets: dict[str, str]
+    ovms: OvmsVersion | None
 
 
 class RunRow(TypedDict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 
+import cv2
 import numpy as np
 import openvino as ov
 import pytest
@@ -58,3 +59,48 @@ def test_the_default_zip_lives_in_the_run_folder(tiny_run):
     result = engine.deploy(tiny_run["run"], variant="fp32", workspace=tiny_run["ws"])
     assert result["path"].startswith(str(tiny_run["ws"] / "runs" / str(tiny_run["run"]) / "deploy"))
     assert result["snippets"]["cli"].endswith(f"--workspace {tiny_run['ws'].resolve()}")
+
+
+def test_an_ovms_repository_gets_a_new_version_per_export_and_a_config_naming_every_model(tiny_run, tmp_path):
+    """Two exports of one model are versions 1 and 2 side by side (never one edited in place); a second model
+    joins config.json; every version's IR loads in Model API with the source IR's model_info."""
+    from model_api.models import Model
+
+    from engine.export import model_info
+
+    repo, ws, run = tmp_path / "models", tiny_run["ws"], tiny_run["run"]
+    first = engine.deploy(run, variant="fp32", ovms=str(repo), name="shapes", workspace=ws)
+    v1 = (repo / "shapes" / "1" / "model.bin").read_bytes()
+    second = engine.deploy(run, variant="fp32", ovms=str(repo), name="shapes", workspace=ws)
+    other = engine.deploy(run, variant="fp32", ovms=str(repo), workspace=ws)  # default name: <arch>-<variant>
+    assert (first["ovms"]["version"], second["ovms"]["version"], other["ovms"]["version"]) == (1, 2, 1)
+    assert first["path"] == str(repo / "shapes" / "1") and first["files"] == ["model.bin", "model.xml"]
+    assert (repo / "shapes" / "1" / "model.bin").read_bytes() == v1  # version 1 untouched by the second export
+    assert sorted(p.name for p in (repo / "shapes").iterdir()) == ["1", "2"]  # no staging folder left behind
+
+    config = json.loads((repo / "config.json").read_text())
+    entries = {e["config"]["name"]: e["config"] for e in config["model_config_list"]}
+    arch = other["ovms"]["name"]
+    assert arch.endswith("-fp32") and entries == {"shapes": {"name": "shapes", "base_path": "shapes"},
+                                                  arch: {"name": arch, "base_path": arch}}  # fmt: skip
+    assert other["ovms"]["models"] == sorted(entries)
+
+    image = next((tiny_run["data"] / "test").rglob("*.png"))
+    source = model_info.read(ov.Core().read_model(ws / "runs" / str(run) / "variants" / "fp32" / "model.xml"))
+    for folder in (repo / "shapes" / "1", repo / "shapes" / "2", repo / arch / "1"):
+        assert model_info.read(ov.Core().read_model(folder / "model.xml")) == source
+        model = Model.create_model(str(folder / "model.xml"), device="CPU")
+        assert list(model.get_param("labels")) == source["labels"].split()
+        assert model(cv2.imread(str(image))).top_labels[0].name in source["labels"].split()
+
+
+def test_ovms_export_refuses_bad_names_a_file_as_repository_and_out_with_ovms(tiny_run, tmp_path):
+    ws, run = tiny_run["ws"], tiny_run["run"]
+    with pytest.raises(engine.StudioError, match="cannot name an OVMS model folder"):
+        engine.deploy(run, variant="fp32", ovms=str(tmp_path / "m"), name="../escape", workspace=ws)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(engine.StudioError, match="is a file; give the folder of the model repository"):
+        engine.deploy(run, variant="fp32", ovms=str(tmp_path / "file"), workspace=ws)
+    with pytest.raises(engine.StudioError, match="not both"):
+        engine.deploy(run, variant="fp32", ovms=str(tmp_path / "m"), out=str(tmp_path / "a.zip"), workspace=ws)
+    assert not (tmp_path / "m").exists()

@@ -137,6 +137,12 @@ def test_deploy_and_runs_pages(on):
     pipeline = on("classification")
     at = _page("deploy")
     assert at.get("download_button") and any("predict" in c.value for c in at.code)
+    name = f"{engine.show_run(pipeline['train']['run'])['model']}-int8"
+    model_dir = engine.workspace_root() / "ovms" / name
+    before = len(list(model_dir.glob("[0-9]*")))
+    next(b for b in at.button if b.label == "Add as a new version").click().run()
+    assert at.success and f"version {before + 1} of {name}" in at.success[0].value, [e.value for e in at.error]
+    assert (model_dir / str(before + 1) / "model.xml").is_file()
     at = _page("runs")
     runs = at.dataframe[0].value
     assert pipeline["train"]["run"] in list(runs["run"])

@@ -55,15 +55,29 @@ def snippets(ctx: Context, run: dict, variant: str) -> dict[str, str]:
     return {"cli": cli, "model_api": model_api, "openvino": openvino}
 
 
-def deploy(ctx: Context, run_id: int | str, variant: str, out: str | Path | None = None) -> dict:
+def deploy(
+    ctx: Context,
+    run_id: int | str,
+    variant: str,
+    out: str | Path | None = None,
+    ovms: str | Path | None = None,
+    name: str | None = None,
+) -> dict:
     """Write ``model.xml/.bin``, ``labels.txt``, ``model_info.json`` and ``README.txt`` as one zip to ``out``
-    (default: ``<run>/deploy/<name>.zip``); return where it is, what it holds and the snippets."""
+    (default: ``<run>/deploy/<name>.zip``); or, with ``ovms``, the IR as the next version of model ``name``
+    (default ``<architecture>-<variant>``) in that OpenVINO Model Server repository. Returns where it is, what
+    it holds and the snippets."""
     run = ctx.run(run_id)
     if VARIANTS.get(variant) is None or VARIANTS[variant].backend != "openvino":
         valid = [n for n, v in VARIANTS.items() if v.backend == "openvino"]
         msg = f"only OpenVINO variants can be deployed ({', '.join(valid)}), not {variant!r}"
         raise StudioError(msg)
+    if ovms is not None and out is not None:
+        msg = "give --out (a zip) or --ovms (a model repository), not both"
+        raise StudioError(msg)
     xml = ctx.variant_path(run, variant)
+    if ovms is not None:
+        return _to_ovms(ctx, run, variant, xml, Path(ovms), name or f"{run['model']}-{variant}")
     name = f"run{run['id']}-{run['model']}-{variant}.zip"
     target = Path(out) if out else ctx.run_dir(run) / "deploy" / name
     if target.is_dir():
@@ -93,4 +107,21 @@ def deploy(ctx: Context, run_id: int | str, variant: str, out: str | Path | None
         "size_bytes": target.stat().st_size,
         "files": files,
         "snippets": text,
+        "ovms": None,
+    }
+
+
+def _to_ovms(ctx: Context, run: dict, variant: str, xml: Path, repo: Path, name: str) -> dict:
+    from engine.pipeline import ovms_repository
+
+    version = ovms_repository.publish(xml, repo, name)
+    folder = Path(version["path"])
+    return {
+        "run": run["id"],
+        "variant": variant,
+        "path": str(folder),
+        "size_bytes": sum(f.stat().st_size for f in folder.iterdir()),
+        "files": sorted(f.name for f in folder.iterdir()),
+        "snippets": snippets(ctx, run, variant),
+        "ovms": version,
     }
