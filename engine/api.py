@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import jobs as job_queue
+from engine import tracking
 from engine.api_benchmark import benchmark, benchmark_table, devices, profile
 from engine.api_explain import report, saliency
 from engine.api_jobs import cancel_job, list_jobs, repair_workspace
@@ -164,7 +165,8 @@ def train(
         "pretrained": pretrained,
         "max_steps": max_steps,
     }
-    return training.train(Context.open(workspace), dataset, resume=resume, on_run=on_run, **settings)
+    ctx = Context.open(workspace)
+    return tracking.after("train", ctx, training.train(ctx, dataset, resume=resume, on_run=on_run, **settings))
 
 
 def evaluate(
@@ -223,8 +225,9 @@ def optimize(
         lr=prune_lr,
     )
     qat = QATSettings(epochs=qat_epochs, lr=qat_lr)
-    return optimizing.optimize(
-        Context.open(workspace),
+    ctx = Context.open(workspace)
+    result = optimizing.optimize(
+        ctx,
         run,
         variants=variants,
         calib_size=calib_size,
@@ -233,6 +236,7 @@ def optimize(
         pruning=pruning,
         qat=qat,
     )
+    return tracking.after("optimize", ctx, result)
 
 
 def predict(

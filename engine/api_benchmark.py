@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine import tracking
 from engine.pipeline import benchmarking, profiling, runs
 from engine.pipeline.context import Context
 from engine.results import BenchmarkResult, BenchmarkTable, ProfileResult
@@ -29,8 +30,9 @@ def benchmark(
     Python: ``engine.benchmark(3, devices=["CPU", "AUTO"], precisions=["default", "f32"], iterations=200)``
     CLI:    ``python -m engine benchmark 3 --devices CPU,AUTO --precisions default,f32 --iterations 200``
     """
-    return benchmarking.benchmark(
-        Context.open(workspace),
+    ctx = Context.open(workspace)
+    result = benchmarking.benchmark(
+        ctx,
         run,
         variants=variants,
         devices=devices,
@@ -40,6 +42,7 @@ def benchmark(
         seconds=seconds,
         warmup=warmup,
     )
+    return tracking.after("benchmark", ctx, result)
 
 
 def profile(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine import tracking
 from engine.pipeline import explaining, report_card
 from engine.pipeline.context import Context
 from engine.results import ReportResult, SaliencyResult
@@ -37,4 +38,5 @@ def report(run: int, *, out: str | None = None, workspace: Workspace = None) -> 
 
     Python: ``engine.report(3)["path"]``      CLI: ``python -m engine report 3 [--out card.html]``
     """
-    return report_card.report(Context.open(workspace), run, out=out)
+    ctx = Context.open(workspace)
+    return tracking.after("report", ctx, report_card.report(ctx, run, out=out))

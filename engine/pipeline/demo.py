@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Callable
 
+from engine import tracking
 from engine.export.variants import DEFAULT_OPTIMIZE
 from engine.pipeline.benchmarking import benchmark
 from engine.pipeline.context import Context
@@ -33,11 +34,12 @@ def demo(ctx: Context, task: str, *, on_run: Callable[[int], None] | None = None
     existing = [d for d in ctx.db.list_datasets() if d["source"] == str(folder.resolve()) and d["info"]]
     dataset = existing[-1]["id"] if existing else import_dataset(ctx, folder, name=f"sample {spec.name}")["dataset"]
     settings = {"epochs": int(os.environ.get("STUDIO_DEMO_EPOCHS", "2"))} if tiny else {}
-    trained = train(ctx, dataset, on_run=on_run, **settings)
+    trained = tracking.after("train", ctx, train(ctx, dataset, on_run=on_run, **settings))
     if trained["status"] == "cancelled":
         return {"dataset": dataset, **trained}
-    optimized = optimize(ctx, trained["run"], variants=list(DEFAULT_OPTIMIZE))
+    optimized = tracking.after("optimize", ctx, optimize(ctx, trained["run"], variants=list(DEFAULT_OPTIMIZE)))
     measured = benchmark(ctx, trained["run"], precisions=["default", "f32"], iterations=100)
+    measured = tracking.after("benchmark", ctx, measured)
     return {
         "dataset": dataset,
         **trained,

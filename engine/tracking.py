@@ -1,0 +1,147 @@
+"""Experiment tracking in MLflow, on when ``MLFLOW_TRACKING_URI`` is set; otherwise nothing is logged and
+``mlflow`` is never imported.
+
+One MLflow run per studio run, in the experiment ``$MLFLOW_EXPERIMENT_NAME`` (default "Edge Model Studio"),
+tagged with the studio run id and workspace. Its id is kept in ``runs/N/mlflow.json``, so train, optimize,
+benchmark and report (each possibly its own job process) add to the same MLflow run:
+
+- train: the settings as params, every epoch's losses, metric, learning rate and speed as metric history
+  (step = epoch), the best epoch's metrics;
+- optimize: each variant's test metric, drop, size and agreement (``<variant>.<key>``), its IR and scores as
+  artifacts under ``variants/<name>/``;
+- benchmark: each configuration's median latency and throughput
+  (``benchmark.<variant>.<device>.<precision>.*``), the result files under ``benchmarks/``;
+- report: the report card under ``report/``.
+
+The explicit ``MlflowClient`` is used (no fluent "active run"), so the dashboard's threads cannot mix runs.
+A tracking server that cannot be reached is a warning in the log: the run itself is saved in the workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.pipeline.context import Context
+from engine.store.atomic import read_json, write_json
+
+log = logging.getLogger(__name__)
+
+URI_ENV = "MLFLOW_TRACKING_URI"
+EXPERIMENT_ENV = "MLFLOW_EXPERIMENT_NAME"
+DEFAULT_EXPERIMENT = "Edge Model Studio"
+MARKER = "mlflow.json"
+
+
+def enabled() -> bool:
+    return bool(os.environ.get(URI_ENV, "").strip())
+
+
+def after(verb: str, ctx: Context, result: dict) -> dict:
+    """Log a finished verb's result to MLflow (if tracking is on) and return it; never fails the verb."""
+    record = RECORDERS.get(verb)
+    if record is None or not enabled() or not isinstance(result, dict) or "run" not in result:
+        return result
+    try:
+        from mlflow import MlflowClient
+
+        client = MlflowClient(os.environ[URI_ENV])
+        run = ctx.run(result["run"])
+        record(client, _mlflow_run(client, ctx, run), ctx, run, result)
+    except Exception as exc:  # tracking is a copy: the workspace keeps the run either way
+        log.warning("MLflow tracking at %s failed (%s: %s); the run is saved in the workspace",
+                    os.environ.get(URI_ENV), type(exc).__name__, exc)  # fmt: skip
+    return result
+
+
+def _mlflow_run(client, ctx: Context, run: dict) -> str:
+    """The MLflow run id of this studio run on this tracking server, created the first time."""
+    marker = ctx.run_dir(run) / MARKER
+    uri = os.environ[URI_ENV]
+    known = read_json(marker) if marker.is_file() else {}
+    if known.get(uri):
+        return known[uri]
+    name = os.environ.get(EXPERIMENT_ENV) or DEFAULT_EXPERIMENT
+    experiment = client.get_experiment_by_name(name)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(name)
+    tags = {"studio.run": str(run["id"]), "studio.workspace": str(ctx.ws.root), "studio.task": run["task"],
+            "studio.model": run["model"]}  # fmt: skip
+    created = client.create_run(experiment_id, run_name=f"run {run['id']} · {run['model']}", tags=tags)
+    write_json(marker, {**known, uri: created.info.run_id})
+    return created.info.run_id
+
+
+SKIP = ("epoch", "epochs", "time", "elapsed_s", "eta_s")  # an epoch event's bookkeeping, not measurements
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _log(client, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    rows = [Metric(k, float(v), now, step) for k, v in metrics.items() if _number(v)]
+    for i in range(0, len(rows), 1000):  # MLflow's batch limit
+        client.log_batch(run_id, metrics=rows[i : i + 1000])
+
+
+def _train(client, run_id: str, ctx: Context, run: dict, result: dict) -> None:
+    from mlflow.entities import Metric, Param
+
+    params = [Param(k, json.dumps(v) if isinstance(v, dict | list) else str(v)) for k, v in run["config"].items()]
+    params += [Param("dataset", str(run["dataset_id"]))]
+    client.log_batch(run_id, params=params)
+    now = int(time.time() * 1000)
+    history = []
+    for event in _epochs(ctx, run):
+        step = int(event["epoch"])
+        history += [Metric(k, float(v), now, step) for k, v in event.items() if _number(v) and k not in SKIP]
+    for i in range(0, len(history), 1000):
+        client.log_batch(run_id, metrics=history[i : i + 1000])
+    best = {k if k.startswith("best") else f"best.{k}": v for k, v in run["metrics"].items() if _number(v)}
+    _log(client, run_id, best)  # best_epoch, best.val_top1, ... (not mixed into the per-epoch series)
+    client.set_tag(run_id, "studio.status", result.get("status", run["status"]))
+
+
+def _epochs(ctx: Context, run: dict) -> list[dict]:
+    from engine.store.atomic import read_jsonl
+
+    events = ctx.run_dir(run) / "events.jsonl"
+    return [e for e in (read_jsonl(events) if events.is_file() else []) if e.get("type") == "epoch"]
+
+
+def _optimize(client, run_id: str, ctx: Context, run: dict, result: dict) -> None:
+    key = result["primary_metric"]
+    for name, entry in result["variants"].items():
+        values = {key: entry.get(key), "drop_vs_torch_pp": entry.get("drop_vs_torch_pp"),
+                  "size_mb": entry.get("size_bytes", 0) / 1e6}  # fmt: skip
+        values |= {f"agreement_vs_{ref}": rate for ref, rate in (entry.get("agreement") or {}).items()}
+        _log(client, run_id, {f"{name}.{k}": v for k, v in values.items() if v is not None})
+        folder = ctx.run_dir(run) / "variants" / name
+        if folder.is_dir():
+            client.log_artifacts(run_id, str(folder), f"variants/{name}")
+
+
+def _benchmark(client, run_id: str, ctx: Context, run: dict, result: dict) -> None:
+    for row in result["results"]:
+        ran = row.get("inference_precision") or "default"
+        stem = f"benchmark.{row['variant']}.{row.get('device', 'CPU')}.{ran}".replace(":", "-")
+        latency, throughput = row.get("latency_ms") or {}, row.get("throughput") or {}
+        values = {"median_ms": latency.get("median"), "fps": throughput.get("fps")}
+        _log(client, run_id, {f"{stem}.{k}": v for k, v in values.items() if v is not None})
+    folder = ctx.run_dir(run) / "benchmarks"
+    if folder.is_dir():
+        client.log_artifacts(run_id, str(folder), "benchmarks")
+
+
+def _report(client, run_id: str, ctx: Context, run: dict, result: dict) -> None:
+    client.log_artifact(run_id, str(Path(result["path"])), "report")
+
+
+RECORDERS: dict[str, Callable] = {"train": _train, "optimize": _optimize, "benchmark": _benchmark, "report": _report}
