@@ -13,9 +13,11 @@ import nncf
 import openvino as ov
 import torch
 from nncf.common.quantization.structs import QuantizationScheme
+from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 from nncf.torch import get_config, load_from_config
 
 from engine.compression.calibration import calibration_subset
+from engine.compression.ptq import overflow_fix
 from engine.data.images import read_rgb
 from engine.inference.preprocess import to_input
 
@@ -29,7 +31,14 @@ def prepare(network: torch.nn.Module, samples: list, img_size: int, *, calib_siz
     subset = calibration_subset(samples, calib_size, seed)
     log.info("QAT: inserting INT8 quantizers, %d calibration images", len(subset))
     dataset = nncf.Dataset(subset, transform_func=lambda s: torch.from_numpy(to_input(read_rgb(s[0]), img_size)))
-    return nncf.quantize(network.eval(), dataset, subset_size=len(subset), preset=nncf.QuantizationPreset.PERFORMANCE)
+    advanced = AdvancedQuantizationParameters(overflow_fix=overflow_fix())  # 7-bit weights on CPUs without VNNI
+    return nncf.quantize(
+        network.eval(),
+        dataset,
+        subset_size=len(subset),
+        preset=nncf.QuantizationPreset.PERFORMANCE,
+        advanced_parameters=advanced,
+    )
 
 
 def state(network: torch.nn.Module) -> dict:
