@@ -82,11 +82,14 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _log(client, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+def _log(client, run_id: str, metrics: dict[str, float]) -> None:
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
-    rows = [Metric(k, float(v), now, step) for k, v in metrics.items() if _number(v)]
+    _send(client, run_id, [Metric(k, float(v), now, 0) for k, v in metrics.items() if _number(v)])
+
+
+def _send(client, run_id: str, rows: list) -> None:
     for i in range(0, len(rows), 1000):  # MLflow's batch limit
         client.log_batch(run_id, metrics=rows[i : i + 1000])
 
@@ -102,8 +105,7 @@ def _train(client, run_id: str, ctx: Context, run: dict, result: dict) -> None:
     for event in _epochs(ctx, run):
         step = int(event["epoch"])
         history += [Metric(k, float(v), now, step) for k, v in event.items() if _number(v) and k not in SKIP]
-    for i in range(0, len(history), 1000):
-        client.log_batch(run_id, metrics=history[i : i + 1000])
+    _send(client, run_id, history)
     best = {k if k.startswith("best") else f"best.{k}": v for k, v in run["metrics"].items() if _number(v)}
     _log(client, run_id, best)  # best_epoch, best.val_top1, ... (not mixed into the per-epoch series)
     client.set_tag(run_id, "studio.status", result.get("status", run["status"]))

@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 import engine
 from tests.conftest import ROOT
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +30,7 @@ def mlflow_server(tmp_path_factory):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise AssertionError((root / "server.log").read_text())
+        wait_until_up(f"{url}/health", root / "server.log", 120)
         yield url
     finally:
         proc.terminate()

@@ -7,6 +7,7 @@ smaller and faster than FP32 on CPU. The calibration subset is chosen by the cal
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
@@ -75,10 +76,15 @@ def overflow_fix() -> OverflowFix:
     multiplies u8 x s8 with 16-bit saturating adds, so full-range int8 weights overflow: measured on an
     AVX2-only EPYC (sample MobileNetV3, 64 px), agreement with FP32 rose from 95.0 % to 98.5 % and top-1 from
     88.5 % to 92.0 % (FP32 91.5 %). With VNNI NNCF's default (first layer only) loses nothing."""
+    return OverflowFix.FIRST_LAYER if _has_vnni() else OverflowFix.ENABLE
+
+
+@functools.cache
+def _has_vnni() -> bool:
+    """Read once per process (lscpu and an OpenVINO core), not on every quantize call of a sweep."""
     from engine.benchmark.machine import cpu_facts
 
-    isa = set(cpu_facts()["isa"])
-    return OverflowFix.FIRST_LAYER if isa & set(VNNI) else OverflowFix.ENABLE
+    return bool(set(cpu_facts()["isa"]) & set(VNNI))
 
 
 def quantize_int8_accuracy_control(

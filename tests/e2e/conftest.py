@@ -24,6 +24,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(health_url: str, log_file: Path, seconds: float) -> None:
+    """Poll a server's health URL until it answers 200; fail with the server's log when it never does."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(health_url, timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(log_file.read_text())
+
+
 @contextlib.contextmanager
 def serve(workspace: Path, log_file: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """The app on 127.0.0.1 with ``workspace``; yields its URL once /_stcore/health answers."""
@@ -46,15 +58,7 @@ def serve_process(
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise AssertionError(log_file.read_text())
+        wait_until_up(f"{url}/_stcore/health", log_file, 60)
         yield url, proc
     finally:
         proc.terminate()
