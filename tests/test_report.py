@@ -74,6 +74,17 @@ def test_lists_become_tables_and_unknown_shapes_fields():
 
 def test_deploy_says_where_the_zip_is():
     result = {"run": 1, "variant": "int8", "path": "/tmp/m.zip", "size_bytes": 2_500_000,
-              "files": ["model.xml", "model.bin"], "snippets": {"model_api": "print(1)\n"}}  # fmt: skip
+              "files": ["model.xml", "model.bin"], "snippets": {"model_api": "print(1)\n"}, "ovms": None}  # fmt: skip
     lines = _lines(report.render(result, r.DeployResult))
     assert lines[0] == "wrote /tmp/m.zip (2.50 MB): model.xml, model.bin" and "print(1)" in lines
+    assert not any(line.startswith("OVMS") for line in lines)
+
+
+def test_deploy_to_ovms_names_the_model_version_and_config():
+    served = {"repository": "/srv/models", "name": "shapes", "version": 2, "path": "/srv/models/shapes/2",
+              "config": "/srv/models/config.json",
+              "models": ["shapes", "detector"]}  # fmt: skip
+    result = {"run": 1, "variant": "int8", "path": "/srv/models/shapes/2", "size_bytes": 1_000_000,
+              "files": ["model.xml", "model.bin"], "snippets": {"model_api": "print(1)\n"}, "ovms": served}  # fmt: skip
+    lines = _lines(report.render(result, r.DeployResult))
+    assert lines[1] == "OVMS model shapes version 2; /srv/models/config.json serves shapes, detector"
