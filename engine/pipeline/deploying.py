@@ -48,7 +48,7 @@ def snippets(ctx: Context, run: dict, variant: str) -> dict[str, str]:
         f'compiled = ov.Core().compile_model({str(xml)!r}, "CPU")  # from the zip: "model.xml"\n'
         f"image = cv2.cvtColor(cv2.imread({image!r}), cv2.COLOR_BGR2RGB)\n"
         "h, w = compiled.input(0).shape[2:]\n"
-        "x = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR) / 255.0\n"
+        "x = cv2.resize(image.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) / 255.0  # in float\n"
         "x = ((x - MEAN) / STD).transpose(2, 0, 1)[None].astype(np.float32)  # NCHW\n"
         "outputs = compiled(x)\n" + task.deploy_openvino_result
     )
