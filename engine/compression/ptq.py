@@ -113,4 +113,6 @@ def quantize_int8_accuracy_control(
         drop_type=nncf.DropType.ABSOLUTE,
         subset_size=len(subset),
         preset=nncf.QuantizationPreset.PERFORMANCE,
+        fast_bias_correction=False,
+        advanced_quantization_parameters=AdvancedQuantizationParameters(overflow_fix=overflow_fix()),
     )
