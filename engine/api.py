@@ -139,6 +139,8 @@ def train(
     seed: int | None = None,
     pretrained: bool | None = None,
     max_steps: int | None = None,
+    nproc: int | None = None,
+    device: str | None = None,
     on_run: Callable[[int], None] | None = None,
     workspace: Workspace = None,
 ) -> TrainResult:
@@ -150,6 +152,9 @@ def train(
     Python: ``engine.train(1, model="mobilenet_v3_small", epochs=10)["run"]``
     CLI:    ``python -m engine train --dataset 1 --model mobilenet_v3_small --epochs 10``
     Resume: ``engine.train(resume=3)`` / ``python -m engine train --resume 3``
+
+    ``nproc=N`` trains in N data-parallel processes (torchrun, gloo on CPU, NCCL on CUDA; the batch is split
+    between them); ``device`` is ``cpu``, ``cuda`` or ``auto`` (the default: CUDA when torch sees a GPU).
     """
     settings = {
         "task": task,
@@ -164,6 +169,8 @@ def train(
         "seed": seed,
         "pretrained": pretrained,
         "max_steps": max_steps,
+        "nproc": nproc,
+        "device": device,
     }
     ctx = Context.open(workspace)
     return tracking.after("train", ctx, training.train(ctx, dataset, resume=resume, on_run=on_run, **settings))

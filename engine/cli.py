@@ -35,6 +35,8 @@ class Command:
     help: str
     options: tuple[str, ...] = ()  # positional parameters given as --flags instead
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # extra flag spellings
+    helps: dict[str, str] = field(default_factory=dict)  # this command's meaning of a shared parameter name
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 COMMANDS = (
@@ -44,7 +46,14 @@ COMMANDS = (
     Command(("data", "list"), "list_datasets", "list imported datasets"),
     Command(("data", "formats"), "list_formats", "the dataset formats that can be imported"),
     Command(("data", "samples"), "dataset_samples", "a split's images with their annotations"),
-    Command(("train",), "train", "train a model on an imported dataset (or resume a run)", options=("dataset",)),
+    Command(
+        ("train",),
+        "train",
+        "train a model on an imported dataset (or resume a run)",
+        options=("dataset",),
+        helps={"device": "where torch trains: cpu, cuda, or auto (cuda when torch sees a GPU; the default)"},
+        choices={"device": ("auto", "cpu", "cuda")},
+    ),
     Command(("evaluate",), "evaluate", "score one variant on a split"),
     Command(("optimize",), "optimize", "export OpenVINO IR variants and score them"),
     Command(
@@ -110,6 +119,7 @@ HELP = {  # parameter help shared by every command that has the parameter
     "patience": "early stopping: epochs without improvement",
     "pretrained": "ImageNet weights when they are in the local torch cache (nothing is downloaded)",
     "max_steps": "stop after this many optimiser steps (smoke tests)",
+    "nproc": "data-parallel training processes on this machine (torchrun; the batch is split between them)",
     "run": "run id (see `runs list`)",
     "variant": "model variant (see `optimize --help`)",
     "variants": "comma-separated variants",
@@ -224,10 +234,11 @@ def parameters(fn: Callable) -> list[inspect.Parameter]:
 
 def _add(parser: argparse.ArgumentParser, p: inspect.Parameter, command: Command, choices: dict) -> None:
     kind = _base(p.annotation)
-    kwargs: dict = {"help": HELP.get(p.name, "")}
+    kwargs: dict = {"help": command.helps.get(p.name, HELP.get(p.name, ""))}
     sequence = typing.get_origin(kind) in (Sequence, list, tuple)
+    choices = {**choices, **command.choices}
     if p.name in choices and not sequence:
-        kwargs["choices"] = choices[p.name]
+        kwargs["choices"] = list(choices[p.name])
     if kind is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
     elif sequence:

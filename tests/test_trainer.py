@@ -26,7 +26,7 @@ def stub_epochs(monkeypatch):
     def install(values, stop_at=None):
         values, epoch = iter(values), {"n": 0}
 
-        def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, *, should_stop, max_steps=0):
+        def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, *, should_stop, max_steps=0, group=None):
             epoch["n"] += 1
             if epoch["n"] == stop_at:
                 flag.requested = True

@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+import torch
 import yaml
 
 from engine.errors import Cancelled, StudioError
@@ -92,11 +93,19 @@ def _fit(ctx: Context, run: dict, run_dir, config: TrainConfig, dataset: dict, r
         yaml.safe_dump({"dataset": dataset["id"], **config.to_dict()}, sort_keys=False),
     )
     ctx.db.update_run(run["id"], status="running")
-    from engine.training.trainer import fit
+    from engine.training import distributed
+    from engine.training.trainer import FitResult, fit
 
+    where = f"{config.nproc} processes" if config.nproc > 1 else "1 process"
     with run_log(run_dir):
-        log.info("run %s: %s on dataset %s (%s)", run["id"], config.model, dataset["id"], dataset["name"])
-        try:
+        log.info(
+            "run %s: %s on dataset %s (%s), %s on %s",
+            run["id"], config.model, dataset["id"], dataset["name"], where, config.device,
+        )  # fmt: skip
+    try:
+        if config.nproc > 1:  # torchrun's workers write log.txt, events and checkpoints (rank 0)
+            return FitResult(**distributed.launch(ctx.ws.root, run["id"], run_dir, config.nproc, resume=resume))
+        with run_log(run_dir):
             return fit(
                 run_dir,
                 config,
@@ -105,11 +114,12 @@ def _fit(ctx: Context, run: dict, run_dir, config: TrainConfig, dataset: dict, r
                 ctx.samples(dataset, "train"),
                 ctx.samples(dataset, "val"),
                 resume=resume,
+                group=distributed.Group(device=torch.device(distributed.resolve_device(config.device))),
             )
-        except Cancelled:  # cancelled before the training loop took over SIGTERM: nothing to save yet
-            ctx.db.update_run(run["id"], status="cancelled")
-            raise
-        except BaseException as exc:
-            with contextlib.suppress(Exception):  # the database may be what failed: the lock still tells
-                ctx.db.update_run(run["id"], status="failed", metrics={"error": str(exc) or type(exc).__name__})
-            raise
+    except Cancelled:  # cancelled before the training loop took over SIGTERM: nothing to save yet
+        ctx.db.update_run(run["id"], status="cancelled")
+        raise
+    except BaseException as exc:
+        with contextlib.suppress(Exception):  # the database may be what failed: the lock still tells
+            ctx.db.update_run(run["id"], status="failed", metrics={"error": str(exc) or type(exc).__name__})
+        raise

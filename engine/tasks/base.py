@@ -56,6 +56,9 @@ class Task(ABC):
     deploy_result: ClassVar[str] = "print(result)\n"  # how the Deploy snippet reads Model API's result
     # how the plain-OpenVINO Deploy snippet reads ``outputs`` (the compiled model's result, in output order)
     # with ``LABELS``, ``image`` (RGB) and the input's ``h, w`` in scope
+    # DistributedDataParallel looks for parameters a forward pass left unused (detectors' and segmenters'
+    # heads can skip some): a small cost per step, so tasks that always use every parameter turn it off
+    ddp_unused_parameters: ClassVar[bool] = True
     deploy_openvino_result: ClassVar[str] = "print([o.shape for o in outputs.values()])\n"
 
     # --- data: what a Datumaro item means for this task
@@ -159,8 +162,10 @@ class Task(ABC):
 
     def evaluate_batch(self, model: Any, inputs: Any, targets: Any) -> tuple[list[Outputs], Any | None]:
         """One forward pass: per-image outputs and the validation loss."""
+        from engine.training.distributed import to_device  # torch is only needed once a model runs
+
         raw = self.forward(model, inputs)
-        return self.outputs(model, raw), self.val_loss(raw, targets)
+        return self.outputs(model, to_device(raw, "cpu")), self.val_loss(raw, targets)
 
     @abstractmethod
     def make_metrics(self, labels: list[str]) -> Any:

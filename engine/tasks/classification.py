@@ -22,11 +22,11 @@ class ClassificationMetrics:
 
     def __init__(self, labels: list[str]) -> None:
         self.labels = labels
-        n = len(labels)
-        self.top1 = MulticlassAccuracy(num_classes=n, top_k=1, average="micro")
-        self.top5 = MulticlassAccuracy(num_classes=n, top_k=5, average="micro") if n > 5 else None
-        self.per_class = MulticlassAccuracy(num_classes=n, average="none")
-        self.confusion = MulticlassConfusionMatrix(num_classes=n)
+        n, local = len(labels), {"sync_on_compute": False}  # one process scores (rank 0 of a distributed fit)
+        self.top1 = MulticlassAccuracy(num_classes=n, top_k=1, average="micro", **local)
+        self.top5 = MulticlassAccuracy(num_classes=n, top_k=5, average="micro", **local) if n > 5 else None
+        self.per_class = MulticlassAccuracy(num_classes=n, average="none", **local)
+        self.confusion = MulticlassConfusionMatrix(num_classes=n, **local)
 
     def update(self, scores: torch.Tensor, targets: torch.Tensor) -> None:
         scores, targets = torch.as_tensor(scores).float(), torch.as_tensor(targets).long()
@@ -55,6 +55,7 @@ class Classification(Task):
     metric_name = "top-1"
     primary_metric = "top1"
     deploy_result = "print(result.top_labels[0])\n"
+    ddp_unused_parameters = False
     deploy_openvino_result = (
         "logits = outputs[0][0]\n"
         "probabilities = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()\n"

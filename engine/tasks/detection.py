@@ -34,6 +34,7 @@ class DetectionMetrics:
     def __init__(self, labels: list[str]) -> None:
         self.labels = labels
         common = {"box_format": "xyxy", "iou_type": "bbox", "class_metrics": True, "backend": "faster_coco_eval"}
+        common["sync_on_compute"] = False  # one process scores (rank 0 of a distributed fit)
         self.coco = MeanAveragePrecision(**common)
         self.at_50 = MeanAveragePrecision(iou_thresholds=[0.5], **common)
 

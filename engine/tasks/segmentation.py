@@ -24,7 +24,9 @@ class SegmentationMetrics:
 
     def __init__(self, labels: list[str]) -> None:
         self.labels = labels
-        self.confusion = MulticlassConfusionMatrix(num_classes=len(labels), ignore_index=IGNORE_INDEX)
+        self.confusion = MulticlassConfusionMatrix(  # one process scores (rank 0 of a distributed fit)
+            num_classes=len(labels), ignore_index=IGNORE_INDEX, sync_on_compute=False
+        )
 
     def update_predictions(self, predictions: list[Prediction], targets: list) -> None:
         for pred, target in zip(predictions, targets, strict=True):

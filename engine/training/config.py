@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 
 from engine.errors import StudioError
 from engine.tasks import DEFAULT_TASK, get_task
+from engine.training.distributed import resolve_device
 
 
 @dataclass
@@ -22,6 +23,8 @@ class TrainConfig:
     seed: int = 0
     pretrained: bool = True  # use ImageNet weights when they are in the local torch cache
     max_steps: int = 0  # stop after this many optimiser steps (0 = no limit); for smoke tests
+    nproc: int = 1  # data-parallel processes (torchrun); the batch is split between them
+    device: str = "auto"  # cpu | cuda | auto (cuda when torch sees one); resolved() records the one used
 
     def resolved(self) -> TrainConfig:
         """Fill task defaults and check every value, with a message that says how to fix it."""
@@ -32,6 +35,7 @@ class TrainConfig:
             raise StudioError(msg)
         given = {k: v for k, v in asdict(self).items() if v is not None}
         cfg = TrainConfig(**{**asdict(self), **spec.train_defaults, **given, "model": model})
+        cfg.device = resolve_device(cfg.device)
         checks = {
             "epochs": cfg.epochs >= 1,
             "batch_size": cfg.batch_size >= 2,
@@ -39,12 +43,20 @@ class TrainConfig:
             "lr": 0 < cfg.lr < 1,
             "patience": cfg.patience >= 1,
             "max_steps": cfg.max_steps >= 0,
+            "nproc": 1 <= cfg.nproc <= 64,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             msg = (
                 f"invalid training setting {bad[0]}={getattr(cfg, bad[0])}: need epochs >= 1, batch size >= 2,"
-                " 32 <= img size <= 1024, 0 < lr < 1, patience >= 1, max steps >= 0"
+                " 32 <= img size <= 1024, 0 < lr < 1, patience >= 1, max steps >= 0, 1 <= nproc <= 64"
+            )
+            raise StudioError(msg)
+        if cfg.batch_size % cfg.nproc or cfg.batch_size // cfg.nproc < 2:
+            msg = (
+                f"batch size {cfg.batch_size} does not split into {cfg.nproc} processes of at least 2 images:"
+                f" use a multiple of {cfg.nproc} (--batch-size {max(2, -(-cfg.batch_size // cfg.nproc)) * cfg.nproc})"
+                " or fewer processes"
             )
             raise StudioError(msg)
         return cfg

@@ -50,8 +50,10 @@ class ThreadBudget:
         self._mark: tuple[float, float, float] | None = None
         self.pinned = int(os.environ[PIN_ENV]) if os.environ.get(PIN_ENV, "").strip().isdigit() else 0
 
-    def start(self) -> int:
-        """Set the first count from a short look at the machine; returns it."""
+    def start(self, share: int = 1) -> int:
+        """Set the first count from a short look at the machine; returns it. ``share``: processes of one
+        distributed fit on this machine, which split its cores between them."""
+        self.cores = max(1, (psutil.cpu_count() or os.cpu_count() or 1) // max(share, 1))
         if self.pinned:
             torch.set_num_threads(self.pinned)
             return self.pinned
