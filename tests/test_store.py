@@ -57,3 +57,40 @@ def test_jsonl_skips_a_torn_last_line(tmp_path):
     path = tmp_path / "e.jsonl"
     path.write_text('{"a": 1}\n{"a": 2}\n{"a": ')
     assert read_jsonl(path) == [{"a": 1}, {"a": 2}]
+
+
+def test_a_version_1_database_gains_the_job_backend_columns_and_keeps_its_jobs(tmp_path):
+    import sqlite3
+
+    from engine.store import db
+
+    path = tmp_path / "studio.db"
+    v1 = db.SCHEMA.replace("    error TEXT NOT NULL DEFAULT '',\n    backend TEXT NOT NULL DEFAULT 'local',\n"
+                           "    backend_id TEXT\n", "    error TEXT NOT NULL DEFAULT ''\n")  # fmt: skip
+    assert "backend" not in v1
+    with sqlite3.connect(path) as con:
+        con.executescript(v1)
+        con.execute("PRAGMA user_version = 1")
+        con.execute(
+            "INSERT INTO jobs (verb, kwargs, title, status, created) VALUES ('train', '{}', 'old', 'completed', 1)"
+        )
+    store = Database(path)
+    old = store.get_job(1)
+    assert (old["title"], old["status"], old["backend"], old["backend_id"]) == ("old", "completed", "local", None)
+    new = store.get_job(store.add_job(verb="train", kwargs={}, title="new", backend="ray"))
+    assert new["backend"] == "ray" and [j["id"] for j in store.list_jobs(backend="local")] == [1]
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION == 2
+
+
+def test_with_the_ray_backend_the_database_uses_the_rollback_journal(tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.setenv("STUDIO_JOB_BACKEND", "ray")  # other machines write it over a network share
+    Database(tmp_path / "studio.db")
+    with sqlite3.connect(tmp_path / "studio.db") as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    monkeypatch.delenv("STUDIO_JOB_BACKEND")
+    Database(tmp_path / "local.db")
+    with sqlite3.connect(tmp_path / "local.db") as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -7,6 +7,7 @@ across processes. JSON columns (``info``, ``config``, ``metrics``, ``result``) a
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from contextlib import closing
@@ -59,7 +60,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     started REAL,
     finished REAL,
     result TEXT NOT NULL DEFAULT '{}',
-    error TEXT NOT NULL DEFAULT ''
+    error TEXT NOT NULL DEFAULT '',
+    backend TEXT NOT NULL DEFAULT 'local',
+    backend_id TEXT
 );
 CREATE TABLE IF NOT EXISTS benchmarks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,7 +74,9 @@ CREATE TABLE IF NOT EXISTS benchmarks (
 );
 """
 
-SCHEMA_VERSION = 1  # PRAGMA user_version; a newer database is refused rather than misread
+SCHEMA_VERSION = 2  # PRAGMA user_version; a newer database is refused rather than misread
+# columns added since version 1, added to an older database when it is opened (SQLite adds them in place)
+_ADDED_COLUMNS = {"jobs": (("backend", "TEXT NOT NULL DEFAULT 'local'"), ("backend_id", "TEXT"))}
 
 _JSON_COLUMNS = ("info", "config", "metrics", "result", "kwargs")
 _TABLES = ("datasets", "runs", "variants", "jobs", "benchmarks")
@@ -79,6 +84,13 @@ _TABLES = ("datasets", "runs", "variants", "jobs", "benchmarks")
 _READY: set[Path] = set()  # databases this process has already checked and set up
 
 REPAIR = "`python -m engine workspace repair` rebuilds it from the run and dataset folders"
+
+
+def journal_mode() -> str:
+    """WAL on one machine: readers never wait for the job writing. WAL needs memory shared by every process
+    that opens the file, which machines sharing a network folder do not have: with the Ray backend (jobs on
+    other machines write this database) it is SQLite's rollback journal, which works over NFS locks."""
+    return "DELETE" if os.environ.get("STUDIO_JOB_BACKEND", "").strip().lower() == "ray" else "WAL"
 
 
 class Database:
@@ -113,9 +125,10 @@ class Database:
                     if tables and not set(_TABLES) <= tables:
                         msg = f"{self.path} is an SQLite file of another program (no {_TABLES[1]} table); {REPAIR}"
                         raise StudioError(msg)
-                con.execute("PRAGMA journal_mode=WAL")  # persistent: readers never wait for the job writing
+                con.execute(f"PRAGMA journal_mode={journal_mode()}")  # persistent until another mode is set
                 with con:
                     con.executescript(SCHEMA)
+                    _add_columns(con)
                     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             text = str(exc)
@@ -206,10 +219,10 @@ class Database:
         return self._query("SELECT * FROM benchmarks WHERE run_id = ? ORDER BY id", (run_id,))
 
     # jobs -----------------------------------------------------------------------------------------
-    def add_job(self, *, verb: str, kwargs: dict, title: str) -> int:
+    def add_job(self, *, verb: str, kwargs: dict, title: str, backend: str = "local") -> int:
         return self._execute(
-            "INSERT INTO jobs (verb, kwargs, title, status, created) VALUES (?, ?, ?, 'queued', ?)",
-            (verb, json.dumps(kwargs), title, time.time()),
+            "INSERT INTO jobs (verb, kwargs, title, status, created, backend) VALUES (?, ?, ?, 'queued', ?, ?)",
+            (verb, json.dumps(kwargs), title, time.time(), backend),
         )
 
     def update_job(self, job_id: int, **fields: Any) -> None:
@@ -218,26 +231,32 @@ class Database:
     def get_job(self, job_id: int | str) -> dict[str, Any]:
         return self._get_one("jobs", job_id, "job", "jobs list")
 
-    def list_jobs(self, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-        if not statuses:
-            return self._query("SELECT * FROM jobs ORDER BY id")
-        marks = ", ".join("?" for _ in statuses)
-        return self._query(f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY id", statuses)
+    def list_jobs(self, statuses: tuple[str, ...] = (), backend: str | None = None) -> list[dict[str, Any]]:
+        where, params = [], list(statuses)
+        if statuses:
+            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+        if backend is not None:
+            where.append("backend = ?")
+            params.append(backend)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._query(f"SELECT * FROM jobs{clause} ORDER BY id", tuple(params))
 
     def claim_queued_jobs(self, max_running: int) -> list[int]:
-        """Atomically move queued jobs to 'starting' while fewer than ``max_running`` are active."""
+        """Atomically move queued local jobs to 'starting' while fewer than ``max_running`` are active
+        (another backend's jobs wait in that backend's own queue)."""
         with closing(self._connect()) as con:
-            if con.execute("SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone() is None:
+            waiting = "SELECT 1 FROM jobs WHERE status = 'queued' AND backend = 'local' LIMIT 1"
+            if con.execute(waiting).fetchone() is None:
                 return []  # the common case (every dashboard poll): no write lock, no wait on a writing job
             con.isolation_level = None
             con.execute("BEGIN IMMEDIATE")
             try:
-                active = con.execute("SELECT COUNT(*) FROM jobs WHERE status IN ('starting', 'running')").fetchone()[0]
+                active = con.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE status IN ('starting', 'running') AND backend = 'local'"
+                ).fetchone()[0]
                 free = max(max_running - active, 0)
-                ids = [
-                    r[0]
-                    for r in con.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT ?", (free,))
-                ]
+                queued = "SELECT id FROM jobs WHERE status = 'queued' AND backend = 'local' ORDER BY id LIMIT ?"
+                ids = [r[0] for r in con.execute(queued, (free,))]
                 for job_id in ids:
                     con.execute("UPDATE jobs SET status = 'starting', started = ? WHERE id = ?", (time.time(), job_id))
                 con.execute("COMMIT")
@@ -286,3 +305,12 @@ def _as_id(value: int | str, what: str) -> int:
     except (TypeError, ValueError):
         msg = f"{what} id must be a number like 3, got {value!r}"
         raise StudioError(msg) from None
+
+
+def _add_columns(con: sqlite3.Connection) -> None:
+    """Bring a database written by an older version up to this schema (new columns keep their defaults)."""
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+        for name, declaration in columns:
+            if name not in present:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
