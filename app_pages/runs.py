@@ -98,6 +98,7 @@ if jobs:
                     "run": j["run_id"]
                     if j["run_id"] is not None
                     else j["kwargs"].get("run", j["kwargs"].get("resume")),
+                    "where": job_view.where(j),
                     "error": j["error"] or "",
                 }
                 for j in reversed(jobs)

@@ -16,7 +16,7 @@ from engine import jobs as job_queue
 from engine import tracking
 from engine.api_benchmark import benchmark, benchmark_table, devices, profile
 from engine.api_explain import report, saliency
-from engine.api_jobs import cancel_job, list_jobs, repair_workspace
+from engine.api_jobs import cancel_job, job_logs, list_jobs, repair_workspace
 from engine.api_quantization import calibration_sweep, sensitivity
 from engine.api_search import list_searches, search, show_search
 from engine.errors import StudioError, choice_error
@@ -374,6 +374,7 @@ VERBS: dict[str, Callable] = {
         submit_job,
         list_jobs,
         cancel_job,
+        job_logs,
         repair_workspace,
     )
 }

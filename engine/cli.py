@@ -95,6 +95,12 @@ COMMANDS = (
     Command(("jobs", "submit"), "submit_job", "run a verb in the background"),
     Command(("jobs", "list"), "list_jobs", "jobs and their status", aliases={"active_only": ("--active",)}),
     Command(("jobs", "cancel"), "cancel_job", "cancel a queued or running job (training saves last.pt)"),
+    Command(
+        ("jobs", "logs"),
+        "job_logs",
+        "what a job printed (from the Ray cluster for a Ray job)",
+        helps={"lines": "how many of the last lines to show"},
+    ),
     Command(("workspace", "repair"), "repair_workspace", "rebuild a damaged workspace database from the folders"),
 )
 INTERNAL = (("jobs", "run"),)  # CLI-only: the job runner the queue starts

@@ -104,14 +104,10 @@ def live_feed(run: int, *, count: int = 12, workspace: Workspace = None):
 
 
 def job_log_tail(job: int, lines: int = 12, *, workspace: Workspace = None) -> list[str]:
-    """The job log's last lines, without progress-bar noise."""
-    from engine.jobs.queue import job_log
+    """The job log's last lines, without progress-bar noise (from the Ray cluster for a Ray job)."""
+    from engine.jobs.queue import log_tail
 
-    path = job_log(Context.open(workspace), int(job))
-    if not path.exists():
-        return []
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [line for line in text if "it/s]" not in line and "━" not in line][-lines:]
+    return log_tail(Context.open(workspace), int(job), lines)
 
 
 def qat_progress(run: int, *, workspace: Workspace = None) -> dict | None:

@@ -268,6 +268,11 @@ def _deploy(result: r.DeployResult) -> str:
     )
 
 
+def _job_logs(result: r.JobLogs) -> str:
+    head = f"job {result['job']} ({result['status']}, {result['backend']} backend)"
+    return "\n".join([head, *(result["lines"] or ["(nothing printed yet)"])])
+
+
 def _dataset(info: r.DatasetInfo) -> str:
     size = info["image_size"]
     head = [
@@ -315,4 +320,5 @@ RENDERERS: dict[object, Callable[[Any], str]] = {
     r.ReportResult: _report,
     r.DeployResult: _deploy,
     r.DatasetInfo: _dataset,
+    r.JobLogs: _job_logs,
 }

@@ -258,3 +258,12 @@ class JobRow(TypedDict, total=False):
     run_id: int | None
     error: str
     result: Any
+    backend: str  # local | ray
+    backend_id: str | None  # the Ray submission id
+
+
+class JobLogs(TypedDict):
+    job: int
+    backend: str
+    status: str
+    lines: list[str]

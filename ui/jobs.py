@@ -20,13 +20,20 @@ STATUS_ICON = {
 def start(verb: str, kwargs: dict, title: str) -> dict:
     job = engine.submit_job(verb, kwargs, title=title)
     st.session_state.setdefault("_my_jobs", {})[verb] = job["id"]  # this browser session follows its own job
-    if job["status"] == "queued":
+    if job["backend"] == "ray":
+        st.toast(f"Job {job['id']} sent to the Ray cluster: {title}", icon=":material/hub:")
+    elif job["status"] == "queued":
         st.toast(
             f"Job {job['id']} queued: another job is running (at most one at a time).", icon=":material/hourglass_top:"
         )
     else:
         st.toast(f"Job {job['id']} started: {title}", icon=":material/rocket_launch:")
     return job
+
+
+def where(job: dict) -> str:
+    """Where a job runs: ``local`` or ``ray · <submission id>``."""
+    return f"ray · {job['backend_id']}" if job["backend"] == "ray" else "local"
 
 
 def latest_job(verb: str | None = None) -> dict | None:
@@ -41,8 +48,12 @@ def job_status(job: dict, *, key: str) -> None:
     """One job: status line, error, cancel button and log tail."""
     icon = STATUS_ICON.get(job["status"], "")
     st.markdown(f"{icon} **Job {job['id']}** · {job['title']} · `{job['status']}`")
-    if job["status"] == "queued":
-        ahead = [j for j in engine.list_jobs(active_only=True) if j["id"] < job["id"]]
+    if job["status"] == "queued" and job["backend"] == "ray":
+        st.caption(f"Waiting in the Ray cluster's queue for a free CPU ({where(job)}).")
+    elif job["backend"] == "ray":
+        st.caption(f"On the Ray cluster: {where(job)}")
+    elif job["status"] == "queued":
+        ahead = [j for j in engine.list_jobs(active_only=True) if j["id"] < job["id"] and j["backend"] == "local"]
         st.caption(f"Waiting for {len(ahead)} job(s) ahead of it (one job runs at a time on this machine).")
     if job["error"]:
         st.error(job["error"])

@@ -1,8 +1,15 @@
-"""The job queue: submit, start (at most N at once), reap crashed jobs, cancel.
+"""The job queue: submit, start (at most N at once), reap crashed jobs, cancel, logs.
 
-No daemon is needed: a job that finishes starts the next queued one, and every ``tick`` (the dashboard
-calls it when it polls) starts queued jobs into free slots and marks jobs whose process died as failed.
-State lives in the workspace database, so jobs survive page changes, refreshes and app restarts.
+Two backends behind the same verbs, chosen by ``STUDIO_JOB_BACKEND``:
+
+- ``local`` (default): subprocesses on this machine. No daemon is needed: a job that finishes starts the
+  next queued one, and every ``tick`` (the dashboard calls it when it polls) starts queued jobs into free
+  slots and marks jobs whose process died as failed.
+- ``ray``: jobs go to the Ray cluster at ``RAY_ADDRESS`` (:mod:`engine.jobs.ray_cluster`); Ray queues and
+  places them, ``tick`` reconciles their state from the cluster.
+
+State lives in the workspace database, so jobs survive page changes, refreshes and app restarts. Each job
+row remembers its backend, so switching backends never orphans a job that is still running.
 """
 
 from __future__ import annotations
@@ -18,10 +25,21 @@ from pathlib import Path
 import psutil
 
 from engine.errors import StudioError
+from engine.jobs import ray_cluster
 from engine.pipeline.context import Context
 
 ACTIVE = ("starting", "running")
 ENGINE_ROOT = Path(__file__).resolve().parents[2]
+BACKENDS = ("local", "ray")
+
+
+def backend() -> str:
+    """The backend new jobs go to: ``$STUDIO_JOB_BACKEND`` (``local`` when unset)."""
+    name = os.environ.get("STUDIO_JOB_BACKEND", "").strip().lower() or "local"
+    if name not in BACKENDS:
+        msg = f"STUDIO_JOB_BACKEND={name!r} is not a job backend; use one of: {', '.join(BACKENDS)} (or unset it)"
+        raise StudioError(msg)
+    return name
 
 
 def max_jobs() -> int:
@@ -35,14 +53,22 @@ def job_log(ctx: Context, job_id: int) -> Path:
 def submit(ctx: Context, verb: str, kwargs: dict, title: str) -> dict:
     """Queue ``engine.<verb>(**kwargs)`` as a background job (the facade checks the verb); start it now if a
     slot is free."""
-    job_id = ctx.db.add_job(verb=verb, kwargs=kwargs, title=title)
-    tick(ctx)
+    where = backend()
+    if where == "ray":
+        ray_cluster.client()  # refused before anything is queued when the cluster is unset or unreachable
+    job_id = ctx.db.add_job(verb=verb, kwargs=kwargs, title=title, backend=where)
+    if where == "ray":
+        ray_cluster.submit(ctx, job_id)
+    else:
+        tick(ctx)
     return ctx.db.get_job(job_id)
 
 
 def tick(ctx: Context) -> None:
-    """Reap jobs whose process died, then start queued jobs into free slots."""
-    for job in ctx.db.list_jobs(ACTIVE):
+    """Reap local jobs whose process died, start queued local jobs into free slots, and bring Ray jobs' state
+    up to date with the cluster."""
+    ray_cluster.sync(ctx)
+    for job in ctx.db.list_jobs(ACTIVE, backend="local"):
         if job["pid"] and not _alive(job["pid"], job["id"]):
             fresh = ctx.db.get_job(job["id"])  # it may have finished between the two reads
             if fresh["status"] in ACTIVE:
@@ -67,7 +93,9 @@ def _start(ctx: Context, job_id: int) -> None:
 def cancel(ctx: Context, job_id: int | str) -> dict:
     """Queued: dropped. Running: SIGTERM (training saves last.pt first and can be resumed)."""
     job = ctx.db.get_job(job_id)
-    if job["status"] == "queued":
+    if job["backend"] == "ray" and job["status"] in (*ACTIVE, "queued"):
+        ray_cluster.cancel(ctx, job)
+    elif job["status"] == "queued":
         ctx.db.update_job(job["id"], status="cancelled", finished=time.time())
     elif job["status"] in ACTIVE and job["pid"]:
         with contextlib.suppress(ProcessLookupError):
@@ -80,6 +108,21 @@ def cancel(ctx: Context, job_id: int | str) -> dict:
 
 def list_jobs(ctx: Context, active_only: bool = False) -> list[dict]:
     return ctx.db.list_jobs((*ACTIVE, "queued") if active_only else ())
+
+
+def log_tail(ctx: Context, job_id: int, lines: int) -> list[str]:
+    """The log's last ``lines`` lines, without progress-bar noise."""
+    text = log_text(ctx, job_id).splitlines()
+    return [line for line in text if "it/s]" not in line and "━" not in line][-lines:]
+
+
+def log_text(ctx: Context, job_id: int) -> str:
+    """What the job printed: its log file here, or the Ray cluster's copy for a Ray job."""
+    job = ctx.db.get_job(job_id)
+    if job["backend"] == "ray":
+        return ray_cluster.logs(job)
+    path = job_log(ctx, job["id"])
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
 
 
 def _alive(pid: int, job_id: int) -> bool:

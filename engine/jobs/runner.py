@@ -23,6 +23,9 @@ def run_job(ctx: Context, job_id: int) -> dict:
     import engine
 
     job = ctx.db.get_job(job_id)
+    if job["status"] == "cancelled":  # cancelled while it waited in the Ray cluster's queue: never run it
+        log.info("job %s was cancelled before it started", job_id)
+        return job
     ctx.db.update_job(job_id, status="running", started=time.time())
     signal.signal(signal.SIGTERM, _raise_cancelled)  # training installs its own handler while it fits
     verb = engine.VERBS[job["verb"]]
@@ -53,5 +56,6 @@ def run_job(ctx: Context, job_id: int) -> dict:
         fields["run_id"] = run_id
     ctx.db.update_job(job_id, **fields)
     log.info("job %s %s%s", job_id, status, f": {error}" if error else "")
-    tick(ctx)  # hand the slot to the next queued job
+    if job["backend"] == "local":
+        tick(ctx)  # hand the slot to the next queued job (Ray starts its own)
     return ctx.db.get_job(job_id)
