@@ -1,4 +1,5 @@
-# Edge Model Studio: the dashboard and the engine CLI, CPU only.
+# Edge Model Studio: the dashboard, the engine CLI, and (same image) the Ray head/workers and the MLflow server
+# of compose.yaml. CPU only. Runs as the unprivileged user "studio".
 FROM python:3.11-slim
 
 ENV PIP_NO_CACHE_DIR=1 \
@@ -10,9 +11,15 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
-COPY . .
+COPY requirements.txt requirements-team.txt ./
+RUN pip install -r requirements.txt -r requirements-team.txt
+
+# Named volumes start with the ownership of these folders, so the user can write the workspace and MLflow's store.
+RUN useradd --create-home --uid 1000 --user-group studio \
+    && mkdir -p /workspace /mlflow \
+    && chown studio:studio /workspace /mlflow
+COPY --chown=root:root . .
+USER studio
 
 VOLUME ["/workspace"]
 EXPOSE 8501

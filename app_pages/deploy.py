@@ -41,7 +41,8 @@ st.subheader("OpenVINO Model Server repository")
 st.caption(
     "Adds this IR as the next version of a model in an OVMS repository (`<folder>/<name>/<version>/model.xml`)"
     " and rewrites its `config.json`, which names every model there; a version already written is never"
-    " changed. Serve it with `docker compose up ovms` (the repository is mounted at /models)."
+    " changed. `docker compose up ovms` serves the workspace's `ovms` folder, the default below, and picks up"
+    " each new version by itself."
 )
 with st.form("ovms"):
     left, right = st.columns(2)

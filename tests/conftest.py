@@ -80,6 +80,32 @@ def wait_for(job_id: int, statuses: tuple[str, ...], timeout: float = 300) -> di
         time.sleep(0.1)
 
 
+def compose_command(service: str, program: list[str], options: dict[str, str | None]) -> list[str]:
+    """The command ``compose.yaml`` runs in ``service``, as the tests run it outside Docker: its program words
+    replaced by ``program`` (a local executable), each of ``options`` set to a local value (None drops it,
+    a new one is appended). What the tests start is then what the containers start, bar addresses and paths."""
+    import shlex
+
+    import yaml
+
+    tokens = shlex.split(yaml.safe_load((ROOT / "compose.yaml").read_text())["services"][service]["command"])
+    first = next(i for i, t in enumerate(tokens) if t.startswith("--"))
+    parsed: dict[str, str | None] = {}
+    for i in range(first, len(tokens)):
+        if tokens[i].startswith("--"):
+            has_value = i + 1 < len(tokens) and not tokens[i + 1].startswith("--")
+            parsed[tokens[i]] = tokens[i + 1] if has_value else ""
+    for name, value in options.items():
+        if value is None:
+            parsed.pop(name, None)
+        else:
+            parsed[name] = value
+    args = [*program, *tokens[1:first]]  # the tool's own subcommand words stay ("start", "server")
+    for name, value in parsed.items():
+        args += [name, value] if value else [name]  # "" is a flag without a value
+    return args
+
+
 def read(path, task: str | None = None, **kwargs):
     """``read_dataset`` as the import verb calls it: every task a candidate, ``task`` (a name) forcing one."""
     from engine.data.importer import read_dataset

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 import engine
 from engine.jobs import ray_cluster
-from tests.conftest import ROOT, last_json, run_cli, wait_for
+from tests.conftest import ROOT, compose_command, last_json, run_cli, wait_for
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.slow
@@ -34,10 +34,11 @@ def ray_head():
     """A one-node Ray cluster with 2 CPUs and its dashboard (the job submission API) on free local ports."""
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
     dashboard = free_port()
-    start = [_ray(), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(free_port()),
-             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard), "--include-dashboard", "true",
-             "--num-cpus", "2", "--object-store-memory", str(200 * 2**20), "--temp-dir", temp,
-             "--disable-usage-stats"]  # fmt: skip
+    start = compose_command("ray-head", [_ray()], {  # compose.yaml's head, on loopback, with 2 CPUs for jobs
+        "--port": str(free_port()), "--dashboard-host": "127.0.0.1", "--dashboard-port": str(dashboard),
+        "--num-cpus": "2", "--block": None, "--node-ip-address": "127.0.0.1", "--include-dashboard": "true",
+        "--object-store-memory": str(200 * 2**20), "--temp-dir": temp,
+    })  # fmt: skip
     started = subprocess.run(start, capture_output=True, text=True, timeout=180, check=False)
     url = f"http://127.0.0.1:{dashboard}"
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import engine
-from tests.conftest import ROOT
+from tests.conftest import ROOT, compose_command
 from tests.e2e.conftest import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -22,12 +22,12 @@ def mlflow_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlflow")
     port = free_port()
     log = (root / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination", str(root / "artifacts"),
-         "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )  # fmt: skip
+    command = compose_command("mlflow", [sys.executable, "-m", "mlflow"], {  # what compose.yaml's container runs
+        "--host": "127.0.0.1", "--port": str(port), "--allowed-hosts": f"127.0.0.1:{port}",
+        "--backend-store-uri": f"sqlite:///{root / 'mlflow.db'}", "--artifacts-destination": str(root / "artifacts"),
+        "--workers": "1",
+    })  # fmt: skip
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{url}/health", root / "server.log", 120)
