@@ -73,6 +73,10 @@ def _ray_status(job: dict) -> str:
     return str(ray_cluster.client().get_job_status(job["backend_id"]).value)
 
 
+def _row(job_id: int) -> dict:
+    return next(j for j in engine.list_jobs() if j["id"] == job_id)
+
+
 def _until_ray(job: dict, status: str, timeout: float = 90) -> None:
     """The runner records the result just before its process exits; Ray's word follows the exit."""
     deadline = time.monotonic() + timeout
@@ -96,17 +100,17 @@ def test_a_train_job_runs_on_ray_and_a_second_is_cancelled(on_ray):
     logs = engine.job_logs(done["id"], lines=200)
     assert logs["backend"] == "ray" and any("epoch 2/2" in line for line in logs["lines"]), logs["lines"]
 
-    running = wait_for(long["id"], ("running",), timeout=240)  # its runner has started on the cluster
+    wait_for(long["id"], ("running",), timeout=240)  # its runner has started on the cluster
     deadline = time.monotonic() + 240
-    while not engine.list_runs() or engine.list_runs()[-1]["run"] == run:  # it has created its run
+    while (long_run := _row(long["id"])["run_id"]) is None:  # it has created its run (both jobs run at once)
         assert time.monotonic() < deadline, engine.job_logs(long["id"])["lines"]
         time.sleep(0.5)
-    engine.cancel_job(running["id"])
+    assert long_run != run
+    engine.cancel_job(long["id"])
     stopped = wait_for(long["id"], ("cancelled", "failed", "completed"), timeout=120)
     assert stopped["status"] == "cancelled", stopped["error"]
     _until_ray(stopped, "STOPPED")  # cancel reached the Ray job
-    cancelled_run = engine.list_runs()[-1]
-    assert cancelled_run["status"] == "cancelled"  # the runner got SIGTERM and saved before Ray's SIGKILL
+    assert engine.show_run(long_run)["status"] == "cancelled"  # the runner got SIGTERM and saved before SIGKILL
 
     # the Runs page's job list (state reconciled from the cluster) shows both, with where they ran
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -128,14 +132,14 @@ def test_a_job_waiting_in_rays_queue_is_cancelled_and_never_runs(on_ray, monkeyp
     wait_for(busy["id"], ("running",), timeout=240)
     waiting = engine.submit_job("train", {"dataset": dataset, "epochs": 1, **TINY_TRAIN}, title="waits")
     time.sleep(3)
-    assert next(j for j in engine.list_jobs() if j["id"] == waiting["id"])["status"] == "queued"
+    assert _row(waiting["id"])["status"] == "queued"
     assert _ray_status(waiting) == "PENDING"
     assert engine.cancel_job(waiting["id"])["status"] == "cancelled"
 
     engine.cancel_job(busy["id"])  # frees the CPUs: Ray places the cancelled job and stops it at once
     assert wait_for(busy["id"], ("cancelled", "failed", "completed"), timeout=120)["status"] == "cancelled"
     _until_ray(waiting, "STOPPED", timeout=120)
-    row = next(j for j in engine.list_jobs() if j["id"] == waiting["id"])
+    row = _row(waiting["id"])
     assert (row["status"], row["started"], row["run_id"]) == ("cancelled", None, None)
     assert len(engine.list_runs()) == 1  # only the busy job's run: the cancelled one never trained
 
