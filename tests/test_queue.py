@@ -38,3 +38,20 @@ def test_only_verbs_can_be_jobs(workspace):
         assert "unknown job verb 'rm -rf'; valid: sample, import_dataset" in str(exc)
     else:
         raise AssertionError("an unknown verb was queued")
+
+
+def test_a_ray_job_reserves_a_cpu_per_training_process(monkeypatch):
+    from engine.jobs.ray_cluster import cpus
+
+    monkeypatch.delenv("STUDIO_RAY_JOB_CPUS", raising=False)
+    assert cpus({"kwargs": {"dataset": 1}}) == 1.0
+    assert cpus({"kwargs": {"dataset": 1, "nproc": 3}}) == 3.0  # torchrun's 3 processes need 3 CPUs
+    monkeypatch.setenv("STUDIO_RAY_JOB_CPUS", "4")
+    assert cpus({"kwargs": {"nproc": 2}}) == 4.0
+    monkeypatch.setenv("STUDIO_RAY_JOB_CPUS", "lots")
+    try:
+        cpus({"kwargs": {}})
+    except engine.StudioError as exc:
+        assert "STUDIO_RAY_JOB_CPUS='lots' is not a number of CPUs" in str(exc)
+    else:
+        raise AssertionError("a bad CPU count was accepted")

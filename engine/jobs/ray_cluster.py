@@ -62,6 +62,16 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
+def cpus(job: dict) -> float:
+    """CPUs Ray reserves for the job: ``$STUDIO_RAY_JOB_CPUS`` (default 1), at least one per training process."""
+    try:
+        base = float(os.environ.get("STUDIO_RAY_JOB_CPUS", "1"))
+    except ValueError:
+        msg = f"STUDIO_RAY_JOB_CPUS={os.environ['STUDIO_RAY_JOB_CPUS']!r} is not a number of CPUs (e.g. 1 or 0.5)"
+        raise StudioError(msg) from None
+    return max(base, float(job["kwargs"].get("nproc") or 1))
+
+
 def submit(ctx: Context, job_id: int) -> None:
     """Hand a queued job to Ray; on failure the job is marked failed and the reason raised in one line."""
     submission = f"studio-{job_id}-{uuid.uuid4().hex[:8]}"
@@ -79,7 +89,7 @@ def submit(ctx: Context, job_id: int) -> None:
             entrypoint=entrypoint,
             submission_id=submission,
             runtime_env={"env_vars": env},
-            entrypoint_num_cpus=float(os.environ.get("STUDIO_RAY_JOB_CPUS", "1")),
+            entrypoint_num_cpus=cpus(job),
             metadata={"studio_job": str(job_id), "verb": job["verb"], "workspace": str(ctx.ws.root)},
         )
     except StudioError as exc:
