@@ -40,7 +40,7 @@ def job_logs(job: int, *, lines: int = 40, workspace: Workspace = None) -> JobLo
     job_queue.tick(ctx)
     row = ctx.db.get_job(job)
     return {"job": row["id"], "backend": row["backend"], "status": row["status"],
-            "lines": job_queue.log_tail(ctx, row["id"], lines)}  # fmt: skip
+            "lines": job_queue.log_tail(ctx, row, lines)}  # fmt: skip
 
 
 def repair_workspace(*, force: bool = False, workspace: Workspace = None) -> RepairResult:

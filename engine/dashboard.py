@@ -107,7 +107,8 @@ def job_log_tail(job: int, lines: int = 12, *, workspace: Workspace = None) -> l
     """The job log's last lines, without progress-bar noise (from the Ray cluster for a Ray job)."""
     from engine.jobs.queue import log_tail
 
-    return log_tail(Context.open(workspace), int(job), lines)
+    ctx = Context.open(workspace)
+    return log_tail(ctx, ctx.db.get_job(int(job)), lines)
 
 
 def qat_progress(run: int, *, workspace: Workspace = None) -> dict | None:

@@ -27,6 +27,7 @@ import psutil
 from engine.errors import StudioError
 from engine.jobs import ray_cluster
 from engine.pipeline.context import Context
+from engine.store.db import job_backend_setting
 
 ACTIVE = ("starting", "running")
 ENGINE_ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ BACKENDS = ("local", "ray")
 
 def backend() -> str:
     """The backend new jobs go to: ``$STUDIO_JOB_BACKEND`` (``local`` when unset)."""
-    name = os.environ.get("STUDIO_JOB_BACKEND", "").strip().lower() or "local"
+    name = job_backend_setting()
     if name not in BACKENDS:
         msg = f"STUDIO_JOB_BACKEND={name!r} is not a job backend; use one of: {', '.join(BACKENDS)} (or unset it)"
         raise StudioError(msg)
@@ -67,9 +68,10 @@ def submit(ctx: Context, verb: str, kwargs: dict, title: str) -> dict:
 def tick(ctx: Context) -> None:
     """Reap local jobs whose process died, start queued local jobs into free slots, and bring Ray jobs' state
     up to date with the cluster."""
-    ray_cluster.sync(ctx)
-    for job in ctx.db.list_jobs(ACTIVE, backend="local"):
-        if job["pid"] and not _alive(job["pid"], job["id"]):
+    unfinished = ctx.db.list_jobs((*ACTIVE, "queued"))
+    ray_cluster.sync(ctx, [j for j in unfinished if j["backend"] == "ray"])
+    for job in unfinished:
+        if job["backend"] == "local" and job["status"] in ACTIVE and job["pid"] and not _alive(job["pid"], job["id"]):
             fresh = ctx.db.get_job(job["id"])  # it may have finished between the two reads
             if fresh["status"] in ACTIVE:
                 ctx.db.update_job(job["id"], status="failed", finished=time.time(),
@@ -110,15 +112,14 @@ def list_jobs(ctx: Context, active_only: bool = False) -> list[dict]:
     return ctx.db.list_jobs((*ACTIVE, "queued") if active_only else ())
 
 
-def log_tail(ctx: Context, job_id: int, lines: int) -> list[str]:
+def log_tail(ctx: Context, job: dict, lines: int) -> list[str]:
     """The log's last ``lines`` lines, without progress-bar noise."""
-    text = log_text(ctx, job_id).splitlines()
+    text = log_text(ctx, job).splitlines()
     return [line for line in text if "it/s]" not in line and "━" not in line][-lines:]
 
 
-def log_text(ctx: Context, job_id: int) -> str:
-    """What the job printed: its log file here, or the Ray cluster's copy for a Ray job."""
-    job = ctx.db.get_job(job_id)
+def log_text(ctx: Context, job: dict) -> str:
+    """What the job (a row of the jobs table) printed: its log file here, or the Ray cluster's copy."""
     if job["backend"] == "ray":
         return ray_cluster.logs(job)
     path = job_log(ctx, job["id"])

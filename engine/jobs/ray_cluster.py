@@ -22,7 +22,7 @@ from engine.errors import StudioError
 from engine.pipeline.context import Context
 
 ENGINE_ROOT = Path(__file__).resolve().parents[2]
-ACTIVE = ("queued", "starting", "running")
+UNFINISHED = ("queued", "starting", "running")
 # passed on to the job on the worker (the cluster's own environment knows nothing of the studio)
 FORWARDED = ("MLFLOW_TRACKING_URI", "STUDIO_THREADS", "TORCH_HOME", "STUDIO_MAX_JOBS")
 STOP_WAIT_S = 60  # SIGTERM first, SIGKILL only after this: time for training to write its checkpoint
@@ -58,8 +58,10 @@ def client():
     return _client(address())
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+def _first_line(what: BaseException | str) -> str:
+    """The first line of an error or of a Ray job's message, at most 200 characters."""
+    fallback = type(what).__name__ if isinstance(what, BaseException) else "no message"
+    return (str(what).strip().splitlines() or [fallback])[0][:200]
 
 
 def cpus(job: dict) -> float:
@@ -102,28 +104,26 @@ def submit(ctx: Context, job_id: int) -> None:
     ctx.db.update_job(job_id, backend_id=submission)
 
 
-def sync(ctx: Context) -> None:
-    """Bring the unfinished Ray jobs' rows up to date with what the cluster says about them.
+def sync(ctx: Context, rows: list[dict]) -> None:
+    """Bring unfinished Ray jobs' ``rows`` up to date with what the cluster says about them.
 
     The runner on the worker writes running/completed/failed/cancelled itself; this covers what it cannot:
     waiting in Ray's queue, a job stopped before it started, a process killed or a runtime environment that
     failed to set up, and a cluster that forgot the job.
     """
-    rows = [j for j in ctx.db.list_jobs(ACTIVE, backend="ray") if j["backend_id"]]
+    rows = [j for j in rows if j["backend_id"]]
     if not rows or not os.environ.get("RAY_ADDRESS"):
         return
     from ray.job_submission import JobStatus
 
     try:
         known = {d.submission_id: d for d in client().list_jobs()}
-    except StudioError:
-        return  # the cluster is unreachable now: keep the last known state (the pages say where it runs)
-    except Exception:
+    except Exception:  # unreachable now (StudioError) or refusing: keep the last known state
         return
     for row in rows:
         detail = known.get(row["backend_id"])
         fresh = ctx.db.get_job(row["id"])  # the runner may have finished it since the first read
-        if fresh["status"] not in ACTIVE:
+        if fresh["status"] not in UNFINISHED:
             continue
         if detail is None:
             ctx.db.update_job(row["id"], status="failed", finished=time.time(),
@@ -134,7 +134,7 @@ def sync(ctx: Context) -> None:
         elif detail.status == JobStatus.STOPPED:
             ctx.db.update_job(row["id"], status="cancelled", finished=time.time())
         elif detail.status in (JobStatus.FAILED, JobStatus.SUCCEEDED):
-            why = (detail.message or "no message").strip().splitlines()[0][:200]
+            why = _first_line(detail.message or "")
             error = f"the Ray job {row['backend_id']} ended without reporting a result: {why}"
             ctx.db.update_job(row["id"], status="failed", finished=time.time(), error=error)
 
@@ -162,13 +162,3 @@ def logs(job: dict) -> str:
         return ""
     except Exception as exc:
         return f"(the Ray cluster has no logs for {job['backend_id']}: {_first_line(exc)})"
-
-
-def status(job: dict) -> str | None:
-    """The cluster's own word for the job (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED), or None."""
-    if not job["backend_id"] or not os.environ.get("RAY_ADDRESS"):
-        return None
-    try:
-        return str(client().get_job_status(job["backend_id"]).value)
-    except Exception:
-        return None

@@ -86,11 +86,16 @@ _READY: set[Path] = set()  # databases this process has already checked and set 
 REPAIR = "`python -m engine workspace repair` rebuilds it from the run and dataset folders"
 
 
+def job_backend_setting() -> str:
+    """``$STUDIO_JOB_BACKEND`` as written (``local`` when unset); :func:`engine.jobs.queue.backend` checks it."""
+    return os.environ.get("STUDIO_JOB_BACKEND", "").strip().lower() or "local"
+
+
 def journal_mode() -> str:
     """WAL on one machine: readers never wait for the job writing. WAL needs memory shared by every process
     that opens the file, which machines sharing a network folder do not have: with the Ray backend (jobs on
     other machines write this database) it is SQLite's rollback journal, which works over NFS locks."""
-    return "DELETE" if os.environ.get("STUDIO_JOB_BACKEND", "").strip().lower() == "ray" else "WAL"
+    return "DELETE" if job_backend_setting() == "ray" else "WAL"
 
 
 class Database:
@@ -231,15 +236,11 @@ class Database:
     def get_job(self, job_id: int | str) -> dict[str, Any]:
         return self._get_one("jobs", job_id, "job", "jobs list")
 
-    def list_jobs(self, statuses: tuple[str, ...] = (), backend: str | None = None) -> list[dict[str, Any]]:
-        where, params = [], list(statuses)
-        if statuses:
-            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
-        if backend is not None:
-            where.append("backend = ?")
-            params.append(backend)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        return self._query(f"SELECT * FROM jobs{clause} ORDER BY id", tuple(params))
+    def list_jobs(self, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        if not statuses:
+            return self._query("SELECT * FROM jobs ORDER BY id")
+        marks = ", ".join("?" for _ in statuses)
+        return self._query(f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY id", statuses)
 
     def claim_queued_jobs(self, max_running: int) -> list[int]:
         """Atomically move queued local jobs to 'starting' while fewer than ``max_running`` are active
