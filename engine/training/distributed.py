@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 
 from engine.errors import StudioError
+from engine.training.threads import cores_share
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def launch(workspace: Path, run_id: int, run_dir: Path, nproc: int, *, resume: b
         "-m", "engine.training.worker", str(workspace), str(run_id), "resume" if resume else "new",
     ]  # fmt: skip
     log.info("training in %d processes: %s", nproc, " ".join(command[1:]))
-    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // nproc))}
+    env = {**os.environ, "OMP_NUM_THREADS": str(cores_share(nproc))}  # torchrun would set 1
     proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
     received: list[int] = []
 

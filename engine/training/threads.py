@@ -35,6 +35,11 @@ def _own_busy(proc: psutil.Process) -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def cores_share(processes: int = 1) -> int:
+    """This machine's cores split between ``processes`` (those of one distributed fit), at least one each."""
+    return max(1, (psutil.cpu_count() or os.cpu_count() or 1) // max(processes, 1))
+
+
 def threads_for(cores: int, others_busy: float) -> int:
     """Threads to use when other processes keep ``others_busy`` cores busy (a core counts as taken from 0.5)."""
     return max(1, min(cores, cores - math.floor(others_busy + 0.5)))
@@ -45,7 +50,7 @@ class ThreadBudget:
 
     def __init__(self, interval: float = 3.0) -> None:
         self.interval = interval
-        self.cores = psutil.cpu_count() or os.cpu_count() or 1
+        self.cores = cores_share()
         self._proc = psutil.Process()
         self._mark: tuple[float, float, float] | None = None
         self.pinned = int(os.environ[PIN_ENV]) if os.environ.get(PIN_ENV, "").strip().isdigit() else 0
@@ -53,7 +58,7 @@ class ThreadBudget:
     def start(self, share: int = 1) -> int:
         """Set the first count from a short look at the machine; returns it. ``share``: processes of one
         distributed fit on this machine, which split its cores between them."""
-        self.cores = max(1, (psutil.cpu_count() or os.cpu_count() or 1) // max(share, 1))
+        self.cores = cores_share(share)
         if self.pinned:
             torch.set_num_threads(self.pinned)
             return self.pinned
