@@ -80,6 +80,14 @@ def wait_for(job_id: int, statuses: tuple[str, ...], timeout: float = 300) -> di
         time.sleep(0.1)
 
 
+def ray_executable() -> str:
+    """The ``ray`` command of the interpreter running the tests (beside it, else on PATH)."""
+    import shutil
+
+    found = Path(sys.executable).with_name("ray")
+    return str(found) if found.exists() else (shutil.which("ray") or "ray")
+
+
 def compose_command(service: str, program: list[str], options: dict[str, str | None]) -> list[str]:
     """The command ``compose.yaml`` runs in ``service``, as the tests run it outside Docker: its program words
     replaced by ``program`` (a local executable), each of ``options`` set to a local value (None drops it,

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import engine
-from tests.conftest import ROOT, compose_command
+from tests.conftest import ROOT, compose_command, ray_executable
 
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
@@ -70,11 +70,13 @@ def test_the_image_runs_as_an_unprivileged_user_and_installs_the_team_tools():
 
 @pytest.mark.parametrize(
     ("service", "program"),
-    [("ray-head", ["ray"]), ("ray-worker", ["ray"]), ("mlflow", [sys.executable, "-m", "mlflow"])],
+    [
+        ("ray-head", [ray_executable()]),
+        ("ray-worker", [ray_executable()]),
+        ("mlflow", [sys.executable, "-m", "mlflow"]),
+    ],
 )
 def test_each_container_command_is_accepted_by_the_installed_tool(service, program):
-    if program == ["ray"]:
-        program = [str(Path(sys.executable).with_name("ray"))]
     args = compose_command(service, program, {"--help": ""})  # every option is parsed, then help exits 0
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine
 from engine.jobs import ray_cluster
-from tests.conftest import ROOT, compose_command, last_json, run_cli, wait_for
+from tests.conftest import ROOT, compose_command, last_json, ray_executable, run_cli, wait_for
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.slow
@@ -24,17 +22,12 @@ pytestmark = pytest.mark.slow
 TINY_TRAIN = {"img_size": 32, "batch_size": 16}  # the tiny sample: 15 steps an epoch
 
 
-def _ray() -> str:
-    found = Path(sys.executable).with_name("ray")
-    return str(found) if found.exists() else (shutil.which("ray") or "ray")
-
-
 @pytest.fixture(scope="module")
 def ray_head():
     """A one-node Ray cluster with 2 CPUs and its dashboard (the job submission API) on free local ports."""
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
     dashboard = free_port()
-    start = compose_command("ray-head", [_ray()], {  # compose.yaml's head, on loopback, with 2 CPUs for jobs
+    start = compose_command("ray-head", [ray_executable()], {  # compose.yaml's head, on loopback, with 2 CPUs for jobs
         "--port": str(free_port()), "--dashboard-host": "127.0.0.1", "--dashboard-port": str(dashboard),
         "--num-cpus": "2", "--block": None, "--node-ip-address": "127.0.0.1", "--include-dashboard": "true",
         "--object-store-memory": str(200 * 2**20), "--temp-dir": temp,
@@ -53,7 +46,7 @@ def ray_head():
                 time.sleep(1)
         yield url
     finally:
-        subprocess.run([_ray(), "stop", "--force"], capture_output=True, timeout=120, check=False)
+        subprocess.run([ray_executable(), "stop", "--force"], capture_output=True, timeout=120, check=False)
         shutil.rmtree(temp, ignore_errors=True)
 
 
