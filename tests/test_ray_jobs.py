@@ -147,3 +147,18 @@ def test_without_a_reachable_cluster_submit_says_so_and_queues_nothing(workspace
     assert proc.returncode == 2 and "cannot reach the Ray cluster at http://127.0.0.1:" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert engine.list_jobs() == []
+
+
+def test_a_failed_entrypoint_is_reported_with_the_last_line_of_its_log():
+    """Ray's message is a header line and then the log's tail; the runner's one-line error is the tail's end."""
+    message = (
+        "Job entrypoint command failed with exit code 2, last available logs (truncated to 20,000 chars):\n"
+        "Running entrypoint for job studio-1-abc: python -m engine jobs run 1\n"
+        "error: no dataset 7 in /ws; list them with `python -m engine data list`\n"
+    )
+    assert ray_cluster._why_it_ended(message) == (
+        "Job entrypoint command failed with exit code 2, last available logs (truncated to 20,000 chars):"
+        " error: no dataset 7 in /ws; list them with `python -m engine data list`"
+    )
+    assert ray_cluster._why_it_ended("Job was terminated") == "Job was terminated"
+    assert ray_cluster._why_it_ended("") == "no message"

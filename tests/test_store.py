@@ -1,4 +1,5 @@
 import json
+from contextlib import closing
 
 import pytest
 
@@ -94,3 +95,56 @@ def test_with_the_ray_backend_the_database_uses_the_rollback_journal(tmp_path, m
     Database(tmp_path / "local.db")
     with sqlite3.connect(tmp_path / "local.db") as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_switching_a_wal_database_to_the_ray_backend_waits_for_its_other_openers(tmp_path, monkeypatch):
+    """Leaving WAL needs every other connection closed and SQLite refuses at once while one is open: a job
+    runner opening a workspace that a dashboard (or this process) still reads must wait, not fail."""
+    import sqlite3
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "studio.db"
+    local = Database(path)  # this process has the local (WAL) database set up
+    local.add_job(verb="list_formats", kwargs={}, title="local")
+    holder = subprocess.Popen(  # another opener: one connection held for 1.5 s, reading all along
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sqlite3, sys, time
+            con = sqlite3.connect({str(path)!r})
+            end = time.monotonic() + 1.5
+            con.execute("SELECT COUNT(*) FROM jobs").fetchone()
+            print("open", flush=True)
+            while time.monotonic() < end:
+                con.execute("SELECT COUNT(*) FROM jobs").fetchone()
+                time.sleep(0.01)
+            con.close()
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "open"
+    with closing(sqlite3.connect(path)) as probe, pytest.raises(sqlite3.OperationalError, match="locked"):
+        probe.execute("PRAGMA journal_mode=DELETE")  # what the runner did before: refused at once
+    monkeypatch.setenv("STUDIO_JOB_BACKEND", "ray")
+    switched = Database(path)  # the same process, the backend changed: set up again, waiting for the holder
+    assert holder.wait(timeout=30) == 0
+    with closing(sqlite3.connect(path)) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert [j["title"] for j in switched.list_jobs()] == ["local"]
+
+
+def test_a_database_another_process_never_lets_go_of_is_refused_in_one_line(tmp_path, monkeypatch):
+    import sqlite3
+
+    from engine.store import db
+
+    path = tmp_path / "studio.db"
+    Database(path)
+    monkeypatch.setattr(db, "SWITCH_WAIT_S", 0.3)
+    with closing(sqlite3.connect(path)) as holder:
+        holder.execute("SELECT COUNT(*) FROM jobs").fetchone()  # WAL: this connection keeps its read mark
+        monkeypatch.setenv("STUDIO_JOB_BACKEND", "ray")
+        with pytest.raises(StudioError, match=r"cannot switch the workspace database .* to the DELETE journal"):
+            Database(path)
+    with closing(sqlite3.connect(path)) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # left as it was

@@ -64,6 +64,16 @@ def _first_line(what: BaseException | str) -> str:
     return (str(what).strip().splitlines() or [fallback])[0][:200]
 
 
+def _why_it_ended(message: str) -> str:
+    """Ray's message for a failed entrypoint is one line and then the end of the log ("... exit code 2, last
+    available logs (truncated to 20,000 chars):" and the log): keep the first line and the log's last line,
+    which is where the runner prints its one-line error."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return _first_line(message)
+    return f"{lines[0][:200]} {lines[-1][:300]}"
+
+
 def cpus(job: dict) -> float:
     """CPUs Ray reserves for the job: ``$STUDIO_RAY_JOB_CPUS`` (default 1), at least one per training process."""
     try:
@@ -134,7 +144,7 @@ def sync(ctx: Context, rows: list[dict]) -> None:
         elif detail.status == JobStatus.STOPPED:
             ctx.db.update_job(row["id"], status="cancelled", finished=time.time())
         elif detail.status in (JobStatus.FAILED, JobStatus.SUCCEEDED):
-            why = _first_line(detail.message or "")
+            why = _why_it_ended(detail.message or "")
             error = f"the Ray job {row['backend_id']} ended without reporting a result: {why}"
             ctx.db.update_job(row["id"], status="failed", finished=time.time(), error=error)
 

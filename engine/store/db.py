@@ -81,7 +81,8 @@ _ADDED_COLUMNS = {"jobs": (("backend", "TEXT NOT NULL DEFAULT 'local'"), ("backe
 _JSON_COLUMNS = ("info", "config", "metrics", "result", "kwargs")
 _TABLES = ("datasets", "runs", "variants", "jobs", "benchmarks")
 
-_READY: set[Path] = set()  # databases this process has already checked and set up
+_READY: set[tuple[Path, str]] = set()  # (database, journal mode) this process has already checked and set up
+SWITCH_WAIT_S = 30.0  # as long as a write waits for a lock (the connections' timeout)
 
 REPAIR = "`python -m engine workspace repair` rebuilds it from the run and dataset folders"
 
@@ -102,9 +103,10 @@ class Database:
     def __init__(self, path: str | Path, *, check: bool = False) -> None:
         """``check``: validate the file even when this process already did (it may have changed since)."""
         self.path = Path(path)
-        if check or self.path.resolve() not in _READY or not self.path.exists():
+        ready = (self.path.resolve(), journal_mode())  # a changed job backend sets the journal mode again
+        if check or ready not in _READY or not self.path.exists():
             self._open_checked()
-            _READY.add(self.path.resolve())
+            _READY.add(ready)
 
     def _open_checked(self) -> None:
         """Create the schema in a new database; check an existing one (integrity, schema version) first."""
@@ -130,7 +132,7 @@ class Database:
                     if tables and not set(_TABLES) <= tables:
                         msg = f"{self.path} is an SQLite file of another program (no {_TABLES[1]} table); {REPAIR}"
                         raise StudioError(msg)
-                con.execute(f"PRAGMA journal_mode={journal_mode()}")  # persistent until another mode is set
+                _set_journal_mode(con, journal_mode(), self.path)
                 with con:
                     con.executescript(SCHEMA)
                     _add_columns(con)
@@ -306,6 +308,30 @@ def _as_id(value: int | str, what: str) -> int:
     except (TypeError, ValueError):
         msg = f"{what} id must be a number like 3, got {value!r}"
         raise StudioError(msg) from None
+
+
+def _set_journal_mode(con: sqlite3.Connection, mode: str, path: Path) -> None:
+    """Set the file's journal mode (it persists until another is set). Leaving WAL needs every other
+    connection closed, and SQLite refuses at once rather than wait for them: the processes that poll the
+    database (the dashboard, the job runners) open it for one query at a time, so retry until they let go."""
+    if con.execute("PRAGMA journal_mode").fetchone()[0].upper() == mode:
+        return  # already so (the common case): no lock taken
+    deadline = time.monotonic() + SWITCH_WAIT_S
+    while True:
+        try:
+            if con.execute(f"PRAGMA journal_mode={mode}").fetchone()[0].upper() == mode:
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            msg = (
+                f"cannot switch the workspace database {path} to the {mode} journal (STUDIO_JOB_BACKEND="
+                f"{job_backend_setting()}): another process kept it open for {SWITCH_WAIT_S:.0f} s; stop the"
+                " dashboards and jobs that use this workspace with the other backend, then run the command again"
+            )
+            raise StudioError(msg)
+        time.sleep(0.05)
 
 
 def _add_columns(con: sqlite3.Connection) -> None:
