@@ -127,7 +127,7 @@ def throughput_bars(rows: pd.DataFrame) -> alt.Chart:
         x=alt.X("fps:Q", title="images/s (log scale)", scale=scale, axis=alt.Axis(format="~s")),
         x2="base:Q",
         y=alt.Y("config:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
-        tooltip=["config", alt.Tooltip("fps:Q", format=",.0f", title="images/s")],
+        tooltip=["config:N", alt.Tooltip("fps:Q", format=",.0f", title="images/s")],
     )
     return base.mark_bar(color=ACCENT) + base.mark_text(align="left", dx=4).encode(
         text=alt.Text("fps:Q", format=",.0f")

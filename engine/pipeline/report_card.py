@@ -188,8 +188,11 @@ def _benchmark(measured: dict) -> str:
     table = pd.DataFrame(measured["rows"])
     columns = ["config", "median ms", "p90 ms", "fps", "speed-up vs FP32", "metric", "contended"]
     parts = [_table(table[columns].rename(columns={"metric": f"test {measured['metric_name']}"}).to_dict("records"))]
-    figures = [charts.latency_distribution(pd.DataFrame(measured["samples"]))]
-    figures.append(charts.throughput_bars(table.dropna(subset=["fps"])))
+    figures = []  # a chart with no rows would be an empty frame
+    if measured["samples"]:
+        figures.append(charts.latency_distribution(pd.DataFrame(measured["samples"])))
+    if not (throughput := table.dropna(subset=["fps"])).empty:
+        figures.append(charts.throughput_bars(throughput))
     scatter = table.dropna(subset=["median ms", "metric"]).rename(columns={"median ms": "latency_ms"})
     scatter = scatter.rename(columns={"metric": "accuracy"})
     if not scatter.empty:
