@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 import streamlit as st
@@ -44,16 +45,42 @@ def settings() -> dict | None:
             msg = f"{ENV_VAR}={path} cannot be read ({exc}); fix the file or unset {ENV_VAR}"
             raise AuthConfigError(msg) from None
     else:
-        try:
-            config = st.secrets.to_dict().get(SECRETS_KEY) if st.secrets.load_if_toml_exists() else None
-        except Exception:  # no or broken secrets.toml: the app stays open only when none names users
-            config = None
+        config = secrets_table()
     if config is None:
         return None
     return _checked(config)
 
 
-def _checked(config: dict) -> dict:
+def secrets_files() -> list[Path]:
+    """The secrets files Streamlit reads (``secrets.files``: ~/.streamlit and ./.streamlit by default) that exist."""
+    from streamlit import config as st_config
+
+    return [Path(f) for f in st_config.get_option("secrets.files") if Path(f).is_file()]
+
+
+def secrets_table() -> dict | None:
+    """The ``[studio_auth]`` table of the secrets files (a later file wins, as in Streamlit), None when no file
+    has one. Fails closed: a secrets file that exists but cannot be read or parsed is an AuthConfigError naming
+    it, never "no login" — a typo must not open the app to everyone."""
+    table = None
+    for path in secrets_files():
+        try:
+            parsed = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            msg = f"the secrets file {path} cannot be read ({exc}); fix it (the login may be configured there)"
+            raise AuthConfigError(msg) from None
+        if SECRETS_KEY in parsed:
+            table = parsed[SECRETS_KEY]
+            if not isinstance(table, dict):
+                msg = f"[{SECRETS_KEY}] in {path} must be a table with credentials and cookie keys"
+                raise AuthConfigError(msg)
+    return table
+
+
+def _checked(config: object) -> dict:
+    if not isinstance(config, dict):
+        msg = f"the login configuration ({ENV_VAR}) must be a mapping with credentials and cookie keys"
+        raise AuthConfigError(msg)
     users = (config.get("credentials") or {}).get("usernames") or {}
     if not users:
         msg = f"the login configuration ({ENV_VAR}) names no users under credentials.usernames"

@@ -95,3 +95,24 @@ def test_with_a_login_configured_only_a_signed_in_browser_sees_the_pages(tmp_pat
         expect(member.get_by_text("Signed in as")).to_be_visible()
         member.locator('[data-testid="stSidebarNav"] a', has_text="Runs").first.click()
         expect(member.get_by_role("heading", name="Runs")).to_be_visible()
+
+
+def test_a_typo_in_the_secrets_file_keeps_every_page_closed(tmp_path):
+    """One malformed line in the secrets file that carries the login: the app shows one line naming the file
+    and nothing else — no navigation, no page, no workspace path — on the home page and on a deep link."""
+    from playwright.sync_api import expect
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[studio_auth.cookie]\nname = "studio"\nkey = "unterminated\n')
+    env = {"STREAMLIT_SECRETS_FILES": str(secrets)}
+    ws = tmp_path / "ws"
+    with serve(ws, tmp_path / "streamlit.log", env) as url, chromium() as browser:
+        for path in ("", "runs", "data"):
+            page = new_page(browser, url, path)
+            expect(
+                page.get_by_text(re.compile(rf"the secrets file {re.escape(str(secrets))} cannot be read"))
+            ).to_be_visible()
+            expect(page.locator('[data-testid="stSidebarNav"]')).to_have_count(0)
+            expect(page.get_by_text(str(ws))).to_have_count(0)
+            for title in ("Home", "Runs", "Data"):
+                expect(page.get_by_role("heading", name=title)).to_have_count(0)
