@@ -364,6 +364,21 @@ CASES = [
     ),
     Case("ws-db-newer-schema", lambda ws, t: _sql(ws, "PRAGMA user_version = 99") or ["runs", "list"], "newer"),
     Case("ws-repair-healthy", lambda ws, t: ["workspace", "repair"], "healthy"),
+    # a deleted or emptied database beside the old folders: refused before any id could be handed out again
+    Case("ws-db-deleted-list", lambda ws, t: _remove_db(ws) or ["runs", "list"], "is missing"),
+    Case(
+        "ws-db-deleted-import",
+        lambda ws, t: _remove_db(ws) or ["data", "import", str(_classes(t / "more"))],
+        "workspace repair",
+    ),
+    Case(
+        "ws-db-emptied-train",
+        lambda ws, t: (
+            _sql(ws, *(f"DELETE FROM {x}" for x in ("benchmarks", "variants", "runs", "datasets")))
+            or ["train", "--dataset", "1", "--epochs", "1"]
+        ),
+        "is empty",
+    ),
 ]
 
 
@@ -435,6 +450,24 @@ def test_repair_rebuilds_the_database_from_the_folders(base, tmp_path):
     assert [{k: r[k] for k in keys} for r in runs_after] == [{k: r[k] for k in keys} for r in runs_before]
     assert last_json(run_cli("runs", "variants", "1", "--json", workspace=ws)) == variants_before
     run_cli("evaluate", "1", "--variant", "int8", workspace=ws)  # the hashes still check out
+
+
+def test_a_deleted_database_never_lets_new_work_overwrite_old_work(base, tmp_path):
+    """The database deleted, the folders kept: every verb refuses (one line: run repair); repair rebuilds it
+    without --force; the next dataset and run get new ids and the old run's files are untouched."""
+    ws = tmp_path / "ws"
+    shutil.copytree(base, ws)
+    old_files = {p: p.read_bytes() for p in (ws / "runs" / "1").rglob("*") if p.is_file()}
+    _remove_db(ws)
+    data = _classes(tmp_path / "more", n=4)
+    refused = run_cli("data", "import", str(data), workspace=ws, check=False)
+    assert refused.returncode == 2 and "workspace repair" in refused.stderr
+    repaired = last_json(run_cli("workspace", "repair", "--json", workspace=ws))
+    assert (repaired["datasets"], repaired["runs"], repaired["damaged_copy"]) == (1, 1, None)
+    assert last_json(run_cli("data", "import", str(data), "--json", workspace=ws))["dataset"] == 2
+    train = ("train", "--dataset", "2", "--epochs", "1", "--img-size", "32", "--max-steps", "1", "--json")
+    assert last_json(run_cli(*train, workspace=ws))["run"] == 2
+    assert {p: p.read_bytes() for p in (ws / "runs" / "1").rglob("*") if p.is_file()} == old_files
 
 
 def test_an_io_fault_is_one_line_with_the_fix(base, tmp_path, monkeypatch):

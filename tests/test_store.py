@@ -148,3 +148,39 @@ def test_a_database_another_process_never_lets_go_of_is_refused_in_one_line(tmp_
             Database(path)
     with closing(sqlite3.connect(path)) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # left as it was
+
+
+def test_a_new_id_is_never_one_a_folder_or_an_old_row_had(tmp_path):
+    """Ids come from the database and the folders: a stray runs/7 folder pushes the next run to 8, and a
+    deleted row's id is not handed out again."""
+    db = Database(tmp_path / "studio.db")
+    ds = db.add_dataset(name="d", task="classification", fmt="imagenet", source="/x")
+    assert ds == 1
+    (tmp_path / "runs" / "7").mkdir(parents=True)
+    assert db.add_run(dataset_id=ds, task="classification", model="m", config={}) == 8
+    (tmp_path / "datasets" / "4").mkdir(parents=True)
+    second = db.add_dataset(name="e", task="classification", fmt="imagenet", source="/y")
+    assert second == 5
+    db.delete_dataset(second)
+    assert db.add_dataset(name="f", task="classification", fmt="imagenet", source="/z") == 6
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_a_lost_database_beside_existing_folders_is_refused_until_repaired(tmp_path, state):
+    (tmp_path / "datasets" / "1").mkdir(parents=True)
+    (tmp_path / "runs" / "1").mkdir(parents=True)
+    (tmp_path / "runs" / "2").mkdir(parents=True)
+    path = tmp_path / "studio.db"
+    if state == "empty":
+        Database(path, rebuild=True)  # the schema, no rows (e.g. made by another copy of the product)
+    with pytest.raises(StudioError, match=rf"is {state} but .* holds 1 dataset and 2 run folders.*workspace repair"):
+        Database(path, check=True)
+    if state == "missing":
+        assert not path.exists()  # refusing made no new database either
+    rebuilt = Database(path, rebuild=True)
+    assert rebuilt.add_dataset(name="d", task="classification", fmt="imagenet", source="/x") == 2
+
+
+def test_an_empty_database_with_no_folders_is_a_new_workspace(tmp_path):
+    Database(tmp_path / "studio.db")
+    assert Database(tmp_path / "studio.db", check=True).list_runs() == []

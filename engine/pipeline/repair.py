@@ -45,7 +45,7 @@ def repair(workspace: str | Path | None, *, force: bool = False) -> dict:
         msg = f"runs {', '.join(sorted(busy))} are being trained right now; repair the workspace when they finish"
         raise StudioError(msg)
     kept = _set_aside(ws.db_path)
-    db = Database(ws.db_path)
+    db = Database(ws.db_path, rebuild=True)
     counts = {"datasets": 0, "runs": 0, "variants": 0, "benchmarks": 0}
     skipped: list[str] = []
     for folder in _numbered(ws.datasets_dir):

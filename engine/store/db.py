@@ -85,6 +85,17 @@ _READY: set[tuple[Path, str]] = set()  # (database, journal mode) this process h
 SWITCH_WAIT_S = 30.0  # as long as a write waits for a lock (the connections' timeout)
 
 REPAIR = "`python -m engine workspace repair` rebuilds it from the run and dataset folders"
+# tables whose ids name a folder beside the database (<root>/datasets/<id>/, <root>/runs/<id>/): a new id is
+# never one a folder already has, so a lost or replaced database can never make new work overwrite old work
+FOLDER_TABLES = ("datasets", "runs")
+
+
+def folder_ids(root: Path, table: str) -> list[int]:
+    """The ids of the numbered folders of ``table`` under the workspace ``root`` (ascending)."""
+    folder = root / table
+    if not folder.is_dir():
+        return []
+    return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir())
 
 
 def job_backend_setting() -> str:
@@ -100,20 +111,46 @@ def journal_mode() -> str:
 
 
 class Database:
-    def __init__(self, path: str | Path, *, check: bool = False) -> None:
-        """``check``: validate the file even when this process already did (it may have changed since)."""
+    def __init__(self, path: str | Path, *, check: bool = False, rebuild: bool = False) -> None:
+        """``check``: validate the file even when this process already did (it may have changed since).
+        ``rebuild``: ``workspace repair`` making a new database for folders that have none."""
         self.path = Path(path)
         ready = (self.path.resolve(), journal_mode())  # a changed job backend sets the journal mode again
         if check or ready not in _READY or not self.path.exists():
-            self._open_checked()
+            self._open_checked(rebuild=rebuild)
             _READY.add(ready)
 
-    def _open_checked(self) -> None:
+    @property
+    def root(self) -> Path:
+        """The workspace folder the database sits in (its datasets/ and runs/ folders beside it)."""
+        return self.path.parent
+
+    def _refuse_lost(self, con: sqlite3.Connection | None) -> None:
+        """A database missing (``con`` None) or empty while dataset or run folders exist was lost or replaced:
+        new ids would start at 1 again beside the old work. Refuse with the one command that rebuilds it."""
+        found = {table: len(folder_ids(self.root, table)) for table in FOLDER_TABLES}
+        if not any(found.values()):
+            return
+        if con is not None:
+            rows = sum(con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in FOLDER_TABLES)
+            if rows:
+                return
+        state = "is missing" if con is None else "is empty"
+        msg = (
+            f"the workspace database {self.path} {state} but {self.root} holds {found['datasets']} dataset and"
+            f" {found['runs']} run folders; run `python -m engine workspace repair` to rebuild it from them"
+            " (nothing is overwritten meanwhile)"
+        )
+        raise StudioError(msg)
+
+    def _open_checked(self, *, rebuild: bool = False) -> None:
         """Create the schema in a new database; check an existing one (integrity, schema version) first."""
         if self.path.exists() and not self.path.is_file():
             msg = f"{self.path} is a folder, not the workspace database; move it away and run the command again"
             raise StudioError(msg)
         fresh = not self.path.exists() or self.path.stat().st_size == 0
+        if fresh and not rebuild:
+            self._refuse_lost(None)
         try:
             with closing(self._connect()) as con:
                 if not fresh:
@@ -132,6 +169,8 @@ class Database:
                     if tables and not set(_TABLES) <= tables:
                         msg = f"{self.path} is an SQLite file of another program (no {_TABLES[1]} table); {REPAIR}"
                         raise StudioError(msg)
+                    if not rebuild:
+                        self._refuse_lost(con if tables else None)
                 _set_journal_mode(con, journal_mode(), self.path)
                 with con:
                     con.executescript(SCHEMA)
@@ -164,9 +203,9 @@ class Database:
 
     # datasets -------------------------------------------------------------------------------------
     def add_dataset(self, *, name: str, task: str, fmt: str, source: str, path: str = "") -> int:
-        return self._execute(
-            "INSERT INTO datasets (name, task, format, source, path, created) VALUES (?, ?, ?, ?, ?, ?)",
-            (name, task, fmt, source, path, time.time()),
+        return self._insert_new(
+            "datasets",
+            {"name": name, "task": task, "format": fmt, "source": source, "path": path, "created": time.time()},
         )
 
     def update_dataset(self, dataset_id: int, **fields: Any) -> None:
@@ -184,11 +223,8 @@ class Database:
     # runs -----------------------------------------------------------------------------------------
     def add_run(self, *, dataset_id: int, task: str, model: str, config: dict) -> int:
         now = time.time()
-        return self._execute(
-            "INSERT INTO runs (dataset_id, task, model, status, created, updated, config)"
-            " VALUES (?, ?, ?, 'created', ?, ?, ?)",
-            (dataset_id, task, model, now, now, json.dumps(config)),
-        )
+        row = {"dataset_id": dataset_id, "task": task, "model": model, "status": "created", "created": now}
+        return self._insert_new("runs", {**row, "updated": now, "config": json.dumps(config)})
 
     def update_run(self, run_id: int, **fields: Any) -> None:
         fields["updated"] = time.time()
@@ -279,6 +315,26 @@ class Database:
         self._execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
 
     # helpers ----------------------------------------------------------------------------------
+    def _insert_new(self, table: str, row: dict[str, Any]) -> int:
+        """Insert a row under an id never used before: above every id the table has had (AUTOINCREMENT's
+        sequence) and above every numbered folder of that table in the workspace. One write transaction,
+        so two processes adding at once get different ids."""
+        with closing(self._connect()) as con:
+            con.isolation_level = None
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                used = con.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+                seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+                new_id = max(used, seq[0] if seq else 0, *folder_ids(self.root, table), 0) + 1
+                cols = ", ".join(["id", *row])
+                marks = ", ".join("?" for _ in range(len(row) + 1))
+                con.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", (new_id, *row.values()))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return new_id
+
     def _get_one(self, table: str, row_id: int | str, what: str, list_command: str) -> dict[str, Any]:
         rows = self._query(f"SELECT * FROM {table} WHERE id = ?", (_as_id(row_id, what),))
         if not rows:
