@@ -10,7 +10,7 @@ import pytest
 
 from engine.store.atomic import read_jsonl
 from engine.tasks import get_task
-from engine.training import checkpoint, trainer
+from engine.training import checkpoint, loop, trainer
 from engine.training.config import TrainConfig
 
 LABELS = ["a", "b"]
@@ -21,21 +21,21 @@ SAMPLES = [("unused.png", i % 2) for i in range(8)]  # never decoded: the epochs
 def stub_epochs(monkeypatch):
     """Epochs that do nothing; validation returns the next value of ``values``; ``stop_at`` sends 'SIGTERM'."""
 
-    real_flag = trainer.StopFlag
+    real_flag = loop.StopFlag
 
     def install(values, stop_at=None):
-        values, epoch = iter(values), {"n": 0}
+        values, count = iter(values), {"n": 0}
 
-        def train_one_epoch(model, loader, loss_fn, optimizer, scheduler, *, should_stop, max_steps=0, group=None):
-            epoch["n"] += 1
-            if epoch["n"] == stop_at:
+        def train_one_epoch(step, loader, *, epoch, should_stop, max_steps=0, group=None):
+            count["n"] += 1
+            if count["n"] == stop_at:
                 flag.requested = True
-            return {"train_loss": 1.0 / epoch["n"], "images_per_s": 100.0, "steps": 1}
+            return {"train_loss": 1.0 / count["n"], "images_per_s": 100.0, "steps": 1}
 
         flag = real_flag()
-        monkeypatch.setattr(trainer, "train_one_epoch", train_one_epoch)
+        monkeypatch.setattr(loop, "train_one_epoch", train_one_epoch)
         monkeypatch.setattr(trainer, "evaluate", lambda *a: {"val_loss": 1.0, "top1": next(values)})
-        monkeypatch.setattr(trainer, "StopFlag", lambda: flag)
+        monkeypatch.setattr(loop, "StopFlag", lambda: flag)
 
     return install
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,23 @@ FORMAT = "edge-model-studio/checkpoint"
 VERSION = 1
 
 
+LOW_DISK_BYTES = 256 * 2**20  # below this much free space a failed write is taken for a full disk
+
+
 def save(path: Path, payload: dict[str, Any]) -> None:
-    atomic_write(path, lambda tmp: torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp))
+    """Write atomically: a failed write leaves the previous file whole. torch's zip writer reports a full disk
+    as ``RuntimeError: [enforce fail at inline_container.cc] ... unexpected pos``; that becomes the ENOSPC it
+    is (one line with the fix at the error boundary)."""
+    try:
+        atomic_write(path, lambda tmp: torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp))
+    except RuntimeError as exc:
+        if "inline_container" not in str(exc) and "PytorchStreamWriter" not in str(exc):
+            raise
+        if shutil.disk_usage(Path(path).parent).free < LOW_DISK_BYTES:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+        first = str(exc).strip().splitlines()[0]
+        msg = f"cannot write checkpoint {path} ({first}); check that its folder is on a healthy, writable disk"
+        raise StudioError(msg) from None
 
 
 def load(path: Path, allowed: tuple[type, ...] = ()) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from engine.errors import StudioError
 from engine.tasks import DEFAULT_TASK, get_task
@@ -25,16 +27,25 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many optimiser steps (0 = no limit); for smoke tests
     nproc: int = 1  # data-parallel processes (torchrun); the batch is split between them
     device: str = "auto"  # cpu | cuda | auto (cuda when torch sees one); resolved() records the one used
+    chosen: dict = field(default_factory=dict)  # setting -> where its value came from, for each default taken
 
-    def resolved(self) -> TrainConfig:
-        """Fill task defaults and check every value, with a message that says how to fix it."""
+    def resolved(self, info: Mapping[str, Any] | None = None) -> TrainConfig:
+        """Fill task defaults and check every value, with a message that says how to fix it. With the
+        dataset's ``info`` the input size follows the data (:meth:`Task.input_size`); every default taken is
+        recorded in ``chosen`` with its reason."""
         spec = get_task(self.task)
         model = self.model or spec.default_arch
         if model not in spec.archs:
             msg = f"unknown {self.task} model {model!r}; valid: {', '.join(spec.archs)}"
             raise StudioError(msg)
-        given = {k: v for k, v in asdict(self).items() if v is not None}
-        cfg = TrainConfig(**{**asdict(self), **spec.train_defaults, **given, "model": model})
+        given = {k: v for k, v in asdict(self).items() if v is not None and k != "chosen"}
+        defaults = dict(spec.train_defaults)
+        chosen = {k: f"the {self.task} default" for k in defaults if k not in given}
+        if not self.model:
+            chosen["model"] = f"the {self.task} default"
+        if info is not None and "img_size" not in given:
+            defaults["img_size"], chosen["img_size"] = spec.input_size(info)
+        cfg = TrainConfig(**{**asdict(self), **defaults, **given, "model": model, "chosen": chosen})
         cfg.device = resolve_device(cfg.device)
         checks = {
             "epochs": cfg.epochs >= 1,

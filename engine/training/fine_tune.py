@@ -1,17 +1,22 @@
-"""Short fine-tuning of an already trained (pruned or quantized) model at a low learning rate."""
+"""Short fine-tuning of an already trained (pruned) model at a low learning rate, through the one loop."""
 
 from __future__ import annotations
 
 import logging
-import math
+import signal
 
 import torch
-from torch.utils.data import DataLoader
 
+from engine.errors import Cancelled
 from engine.tasks.base import Task
-from engine.training.trainer import seed_everything, train_one_epoch
+from engine.training.loop import Loop, Step, cosine, make_loader, seed_everything
 
 log = logging.getLogger(__name__)
+
+
+class _LogLine:
+    def on_epoch_end(self, loop: Loop, event: dict) -> None:
+        log.info("fine-tune epoch %d/%d: loss %.4f", event["epoch"], event["epochs"], event["train_loss"])
 
 
 def fine_tune(
@@ -25,27 +30,27 @@ def fine_tune(
     batch_size: int,
     seed: int = 0,
 ) -> list[dict]:
-    """``epochs`` passes over ``samples`` with AdamW and a cosine decay from ``lr``; per-epoch statistics."""
+    """``epochs`` passes over ``samples`` with AdamW and a cosine decay from ``lr``; per-epoch statistics.
+    A SIGTERM/SIGINT stops after the current step and raises :class:`Cancelled` (nothing of it is kept)."""
     if epochs < 1:
         return []
     generator = seed_everything(seed)
-    dataset = task.make_dataset(samples, img_size, train=True)
-    loader = DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=True,
-        generator=generator,
-        drop_last=len(dataset) > batch_size,
-        collate_fn=task.collate_fn,
+    loader = make_loader(task, samples, img_size, batch_size, generator=generator)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
+    step = Step(
+        model,
+        lambda inputs, targets: task.train_loss(model, inputs, targets),
+        optimizer,
+        cosine(optimizer, epochs * max(len(loader), 1)),
     )
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
-    total = epochs * max(len(loader), 1)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)))
-    history = []
-    for epoch in range(epochs):
-        stats = train_one_epoch(model, loader, task.train_loss, optimizer, scheduler, should_stop=lambda: False)
-        log.info("fine-tune epoch %d/%d: loss %.4f", epoch + 1, epochs, stats["train_loss"])
-        history.append(stats)
+    history: list[dict] = []
+
+    class _Keep:
+        def on_epoch_end(self, loop: Loop, event: dict) -> None:
+            history.append({k: event[k] for k in ("train_loss", "images_per_s", "threads")})
+
+    loop = Loop(step, loader, epochs, generator, callbacks=(_Keep(), _LogLine()))
+    if loop.run() == "cancelled":
+        raise Cancelled(loop.signal or signal.SIGTERM)
     model.eval()
     return history

@@ -1,33 +1,33 @@
 """Quantization-aware training as a resumable job: calibrate INT8 quantizers on the trained network, fine-tune
 it with them in place at a low learning rate, keep the epoch that scores best on the val split.
 
-Like training it writes an event per epoch (``qat/events.jsonl`` in the run folder), saves ``qat/last.pt``
-after every epoch and on SIGTERM/SIGINT (then raises :class:`Cancelled`), and continues from it when it is
-started again with the same settings on the same trained model. Checkpoints are read with
-``weights_only=True``.
+It runs the one training loop (:mod:`engine.training.loop`) with training's callbacks: an event per epoch
+(``qat/events.jsonl`` in the run folder), ``qat/best.pt`` and ``qat/last.pt`` at every epoch boundary. A
+SIGTERM/SIGINT stops after the current step and raises :class:`Cancelled`; ``last.pt`` stays at the last
+boundary, with the random states and schedule there, so a resume with the same settings on the same trained
+model redoes the unfinished epoch exactly. Checkpoints are read with ``weights_only=True``.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import math
+import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from engine.compression import qat
 from engine.errors import Cancelled
 from engine.evaluation.evaluate import network_metrics
-from engine.store.atomic import append_jsonl
 from engine.tasks.base import Task
 from engine.training import checkpoint
 from engine.training.config import QATSettings
-from engine.training.trainer import StopFlag, seed_everything
+from engine.training.loop import Loop, Step, cosine, make_loader, seed_everything
+from engine.training.trainer import Checkpoints, EventLog
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,19 @@ def _train_mode(network: torch.nn.Module) -> None:
             module.eval()
 
 
+@dataclass
+class _History:
+    """Callback: each epoch's loss and score, kept in the checkpoints and the variant's facts."""
+
+    history: list[dict]
+    primary: str
+
+    def on_epoch_end(self, loop: Loop, event: dict) -> None:
+        self.history.append(
+            {"epoch": event["epoch"], "train_loss": event["train_loss"], self.primary: event[self.primary]}
+        )
+
+
 def quantization_aware_training(
     trained: torch.nn.Module,
     task: Task,
@@ -71,7 +84,7 @@ def quantization_aware_training(
     """QAT of ``trained`` (left untouched); ``folder`` holds its checkpoints and events, ``source`` identifies
     the trained model (a checkpoint made from another model or with other settings is not resumed)."""
     folder.mkdir(parents=True, exist_ok=True)
-    events, last, best = folder / "events.jsonl", folder / "last.pt", folder / "best.pt"
+    last = folder / "last.pt"
     fingerprint = {**asdict(settings), **source}
     model = copy.deepcopy(trained).eval()
     network = task.export_module(model)
@@ -86,82 +99,58 @@ def quantization_aware_training(
     else:
         network = qat.prepare(network, train_samples, img_size, calib_size=settings.calib_size, seed=settings.seed)
 
-    dataset = task.make_dataset(train_samples, img_size, train=True)
-    loader = DataLoader(
-        dataset,
-        batch_size=settings.batch_size,
-        shuffle=True,
-        generator=generator,
-        drop_last=len(dataset) > settings.batch_size,
-        collate_fn=task.collate_fn,
-    )
+    loader = make_loader(task, train_samples, img_size, settings.batch_size, generator=generator)
     optimizer = torch.optim.AdamW([p for p in network.parameters() if p.requires_grad], lr=settings.lr, weight_decay=0)
-    total = settings.epochs * max(len(loader), 1)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)))
+    primary = task.primary_metric
 
-    def score() -> float:
+    def score() -> dict:
         network.eval()
-        metrics = network_metrics(task, labels, img_size, model, _infer(network), val_samples)
-        return float(metrics[task.primary_metric])
+        return {primary: float(network_metrics(task, labels, img_size, model, _infer(network), val_samples)[primary])}
 
+    history: list[dict] = []
+    loop = Loop(
+        Step(
+            network,
+            lambda inputs, targets: task.network_loss(model, network, inputs, targets),
+            optimizer,
+            cosine(optimizer, settings.epochs * max(len(loader), 1)),
+            train_mode=lambda: _train_mode(network),
+        ),
+        loader,
+        settings.epochs,
+        generator,
+        score=score,
+        primary=primary,
+    )
+
+    def payload() -> dict:
+        return {"fingerprint": fingerprint, "network": qat.state(network), "history": history, **loop.state_dict()}
+
+    saver = Checkpoints(folder, payload)
+    events = EventLog(folder / "events.jsonl", line="QAT epoch")
+    loop.callbacks = (_History(history, primary), saver, events)
     if saved is not None:
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        start, history = saved["epoch"], saved["history"]
-        generator.manual_seed(settings.seed + start)
-        append_jsonl(events, {"type": "resume", "epoch": start, "time": time.time()})
-        log.info("QAT: resuming after epoch %d of %d", start, settings.epochs)
-    else:
-        start, history = 0, [{"epoch": 0, task.primary_metric: score()}]  # epoch 0: calibrated, not trained
-        checkpoint.save(best, {"fingerprint": fingerprint, "network": qat.state(network), "epoch": 0})
-        append_jsonl(events, {"type": "start", "epochs": settings.epochs, "steps_per_epoch": len(loader),
-                              "val_init": history[0][task.primary_metric], "time": time.time()})  # fmt: skip
+        loop.load_state_dict(saved, settings.seed)
+        history.extend(saved["history"])
+        events.record({"type": "resume", "epoch": loop.epoch, "time": time.time()})
+        log.info("QAT: resuming after epoch %d of %d", loop.epoch, settings.epochs)
+    else:  # epoch 0: calibrated, not trained — the score every epoch must beat
+        first = score()
+        history.append({"epoch": 0, **first})
+        loop.best_value, loop.best_metrics = first[primary], first
+        saver.save("best.pt")
+        saver.save("last.pt")
+        events.record({"type": "start", "epochs": settings.epochs, "steps_per_epoch": len(loader),
+                       "val_init": first[primary], "time": time.time()})  # fmt: skip
+    status = loop.run()
+    if status == "cancelled":  # last.pt is at the last epoch boundary: a resume redoes the unfinished epoch
+        events.record({"type": "cancelled", "epoch": loop.epoch, "time": time.time()})
+        log.info("QAT: cancelled during epoch %d; run optimize again to resume", loop.epoch + 1)
+        raise Cancelled(loop.signal or signal.SIGTERM)
 
-    def payload(epoch: int) -> dict:
-        return {
-            "fingerprint": fingerprint,
-            "network": qat.state(network),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "epoch": epoch,
-            "history": history,
-        }
-
-    with StopFlag() as stop:
-        for epoch in range(start, settings.epochs):
-            began = time.perf_counter()
-            _train_mode(network)
-            total_loss, seen = 0.0, 0
-            for inputs, targets in loader:
-                loss = task.network_loss(model, network, inputs, targets)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                total_loss, seen = total_loss + loss.item() * len(targets), seen + len(targets)
-                if stop.requested:
-                    break
-            if stop.requested:
-                checkpoint.save(last, payload(epoch))  # a resume redoes this epoch
-                append_jsonl(events, {"type": "cancelled", "epoch": epoch, "time": time.time()})
-                log.info("QAT: cancelled during epoch %d; last.pt saved, run optimize again to resume", epoch + 1)
-                raise Cancelled
-            value = score()
-            improved = value > max(h[task.primary_metric] for h in history)
-            history.append({"epoch": epoch + 1, "train_loss": total_loss / max(seen, 1), task.primary_metric: value})
-            if improved:
-                checkpoint.save(best, {"fingerprint": fingerprint, "network": qat.state(network), "epoch": epoch + 1})
-            checkpoint.save(last, payload(epoch + 1))
-            took = time.perf_counter() - began
-            append_jsonl(events, {"type": "epoch", "epoch": epoch + 1, "epochs": settings.epochs, "best": improved,
-                                  **history[-1], "lr": optimizer.param_groups[0]["lr"], "epoch_s": took,
-                                  "eta_s": took * (settings.epochs - epoch - 1), "time": time.time()})  # fmt: skip
-            log.info("QAT epoch %d/%d: loss %.4f, val %s %.4f", epoch + 1, settings.epochs,
-                     history[-1]["train_loss"], task.primary_metric, value)  # fmt: skip
-
-    kept = checkpoint.load(best, qat.CHECKPOINT_CLASSES)
+    kept = checkpoint.load(folder / "best.pt", qat.CHECKPOINT_CLASSES)
     network.load_state_dict(kept["network"]["weights"])
     network.eval()
-    append_jsonl(events, {"type": "end", "best_epoch": kept["epoch"], "time": time.time()})
+    events.record({"type": "end", "best_epoch": kept["epoch"], "time": time.time()})
     facts = {"qat": {"epochs": settings.epochs, "best_epoch": kept["epoch"], "lr": settings.lr, "history": history}}
     return QATResult(network, model.eval(), facts)

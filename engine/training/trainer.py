@@ -1,7 +1,7 @@
-"""The training loop, torchvision-references style: ``train_one_epoch`` and ``evaluate`` read top to bottom.
-
-``fit`` adds what a product needs around them: one event per epoch in ``events.jsonl``, ``last.pt`` and
-``best.pt`` checkpoints, early stopping, resume, and a clean stop on SIGTERM/SIGINT.
+"""Training a run: ``fit`` builds the model, its loaders and optimizer and runs the one loop
+(:mod:`engine.training.loop`) over them with its callbacks: one event per epoch in ``events.jsonl``,
+``last.pt`` and ``best.pt`` checkpoints; the loop gives early stopping, resume, the stop on a non-finite loss
+and a clean stop on SIGTERM/SIGINT; ``evaluate`` scores the model.
 
 Resume is exact: ``last.pt`` is only ever written at an epoch boundary (epoch 0 included, before the first
 step) and holds the random-number states there (the shuffle's generator, torch's and numpy's), so a run that
@@ -12,8 +12,6 @@ that never stopped. A stop keeps the previous boundary's ``last.pt``: the partia
 from __future__ import annotations
 
 import logging
-import math
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
 
 from engine.store.atomic import append_jsonl
 from engine.tasks import Task
 from engine.training import checkpoint, threads
 from engine.training.config import TrainConfig
 from engine.training.distributed import SINGLE, Group, to_device
+from engine.training.loop import Diverged, Loop, Step, make_loader, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -42,71 +40,6 @@ class FitResult:
     pretrained: bool
     weights_notice: str
     signal: int = 0  # the signal that cancelled it
-
-
-class StopFlag:
-    """Set by SIGTERM/SIGINT; the loop checks it after every step."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.signum = 0
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> StopFlag:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        log.warning("received signal %s: stopping after the current step; resume restarts this epoch", signum)
-        self.requested, self.signum = True, signum
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
-def train_one_epoch(
-    model,
-    loader,
-    loss_fn,
-    optimizer,
-    scheduler,
-    *,
-    should_stop: Callable[[], bool],
-    max_steps=0,
-    group: Group = SINGLE,
-):
-    """One pass over ``loader``; with a distributed ``group`` the loss and throughput are those of all ranks."""
-    model.train()
-    total_loss, seen, steps = 0.0, 0, 0
-    start = time.perf_counter()
-    for batch_inputs, batch_targets in loader:
-        inputs, targets = to_device(batch_inputs, group.device), to_device(batch_targets, group.device)
-        loss = loss_fn(model, inputs, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        total_loss += loss.item() * len(targets)
-        seen += len(targets)
-        steps += 1
-        threads.BUDGET.adjust()  # a neighbour took a core (or gave it back): follow it
-        if should_stop() or (max_steps and steps >= max_steps):
-            break
-    elapsed = time.perf_counter() - start
-    return {
-        "train_loss": group.mean(total_loss / max(seen, 1)),
-        "images_per_s": group.world * seen / max(elapsed, 1e-9),
-        "steps": steps,
-        "threads": torch.get_num_threads(),
-    }
 
 
 @torch.inference_mode()
@@ -125,6 +58,48 @@ def evaluate(model, loader, task: Task, metrics, device: torch.device = SINGLE.d
     return {**val_loss, **metrics.compute()}
 
 
+@dataclass
+class Checkpoints:
+    """Callback: ``best.pt`` when the epoch improved, then ``last.pt`` (so a last.pt that names an epoch best
+    always has its best.pt). ``payload`` is called on every rank (last.pt holds each one's random states)."""
+
+    folder: Path
+    payload: Callable[[], dict]
+    main: bool = True
+
+    def save(self, name: str) -> None:
+        state = self.payload()
+        if self.main:
+            checkpoint.save(self.folder / name, state)
+
+    def on_epoch_end(self, loop: Loop, event: dict) -> None:
+        if event["best"]:
+            self.save("best.pt")
+        self.save("last.pt")
+
+
+@dataclass
+class EventLog:
+    """Callback: one line per epoch in ``events.jsonl`` (rank 0 alone) and, with ``line``, in the log."""
+
+    path: Path
+    main: bool = True
+    line: str = "epoch"
+
+    def record(self, event: dict) -> None:
+        if self.main:
+            append_jsonl(self.path, event)
+
+    def on_epoch_end(self, loop: Loop, event: dict) -> None:
+        self.record(event)
+        score = f" val_{loop.primary} {event[loop.primary]:.4f}" if loop.primary in event else ""
+        log.info(
+            "%s %d/%d loss %.4f%s (%.0f img/s, eta %.0fs)",
+            self.line, event["epoch"], event["epochs"], event["train_loss"], score,
+            event["images_per_s"], event["eta_s"],
+        )  # fmt: skip
+
+
 def fit(
     run_dir: Path,
     config: TrainConfig,
@@ -140,34 +115,12 @@ def fit(
     rank 0 alone evaluates and writes the run's files."""
     threads.BUDGET.start(share=group.local_world)
     generator = seed_everything(config.seed)
-    ckpt_dir = run_dir / "checkpoints"
-    events = run_dir / "events.jsonl"
+    events = EventLog(run_dir / "events.jsonl", main=group.main)
 
-    def record(event: dict) -> None:
-        if group.main:
-            append_jsonl(events, event)
-
-    def save(name: str, epoch: int) -> None:
-        state = payload(epoch)  # every rank takes part: last.pt holds each one's random-number states
-        if group.main:
-            checkpoint.save(ckpt_dir / name, state)
-
-    train_ds = task.make_dataset(train_samples, config.img_size, train=True)
-    val_ds = task.make_dataset(val_samples, config.img_size, train=False)
-    drop_last = len(train_ds) > config.batch_size
-    sampler = None
-    if group.active:  # each rank its 1/N of the same seeded shuffle; the global batch stays config.batch_size
-        sampler = DistributedSampler(train_ds, group.world, group.rank, seed=config.seed, drop_last=drop_last)
-    train_loader = DataLoader(
-        train_ds,
-        batch_size=config.batch_size // group.world,
-        shuffle=sampler is None,
-        sampler=sampler,
-        generator=generator if sampler is None else None,
-        drop_last=drop_last,
-        collate_fn=task.collate_fn,
+    train_loader = make_loader(
+        task, train_samples, config.img_size, config.batch_size, generator=generator, group=group, seed=config.seed
     )
-    val_loader = DataLoader(val_ds, batch_size=max(config.batch_size, 32), collate_fn=task.collate_fn)
+    val_loader = make_loader(task, val_samples, config.img_size, max(config.batch_size, 32), train=False)
 
     model, weights = task.build_model(config.model, len(labels), config.pretrained)
     model, net = _placed(model, task, group, config.seed)
@@ -176,42 +129,37 @@ def fit(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=config.warmup
     )
-    start_epoch, best_value, best_epoch, best_metrics, bad_epochs = 0, -math.inf, 0, {}, 0
 
-    def payload(epoch: int) -> dict:
-        return {
-            "task": task.name,
-            "arch": config.model,
-            "labels": labels,
-            "img_size": config.img_size,
-            "config": config.to_dict(),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "epoch": epoch,
-            "best_value": best_value,
-            "best_epoch": best_epoch,
-            "bad_epochs": bad_epochs,
-            "best_metrics": best_metrics,
-            "rng": _rng_state(generator),
-            **({"rng_ranks": group.gather(_rng_state(generator))} if group.active else {}),
-        }
+    def score() -> dict:
+        val = evaluate(model, val_loader, task, task.make_metrics(labels), group.device) if group.main else None
+        return group.from_main(val)
 
-    def stopping() -> bool:
-        return group.any(stop.requested)
+    loop = Loop(
+        Step(net, lambda inputs, targets: task.train_loss(net, inputs, targets), optimizer, scheduler),
+        train_loader,
+        config.epochs,
+        generator,
+        score=score,
+        primary=task.primary_metric,
+        patience=config.patience,
+        max_steps=config.max_steps,
+        group=group,
+    )
 
-    if resume and (ckpt_dir / "last.pt").is_file():
-        state = checkpoint.load(ckpt_dir / "last.pt")
+    def payload() -> dict:
+        about = {"task": task.name, "arch": config.model, "labels": labels, "img_size": config.img_size}
+        return {**about, "config": config.to_dict(), "model": model.state_dict(), **loop.state_dict()}
+
+    saver = Checkpoints(run_dir / "checkpoints", payload, main=group.main)
+    loop.callbacks = (saver, events)
+    if resume and (run_dir / "checkpoints" / "last.pt").is_file():
+        state = checkpoint.load(run_dir / "checkpoints" / "last.pt")
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, best_value = state["epoch"], state["best_value"]
-        best_epoch, bad_epochs, best_metrics = state["best_epoch"], state["bad_epochs"], state["best_metrics"]
-        _resume_rng(generator, state, group, config.seed + start_epoch)
-        record({"type": "resume", "epoch": start_epoch, "time": time.time()})
+        loop.load_state_dict(state, config.seed)
+        events.record({"type": "resume", "epoch": loop.epoch, "time": time.time()})
     else:
-        save("last.pt", 0)  # a stop in the first epoch resumes from here
-        record(
+        saver.save("last.pt")  # a stop in the first epoch resumes from here
+        events.record(
             {
                 "type": "start",
                 "time": time.time(),
@@ -224,76 +172,15 @@ def fit(
             },
         )
     log.info("%s", weights.notice)
-
-    status, done, fit_start, total_steps = "completed", start_epoch, time.perf_counter(), 0
-    with StopFlag() as stop:
-        for epoch in range(start_epoch, config.epochs):
-            if stopping():  # the signal came while the previous epoch was being scored and saved
-                status = "cancelled"
-                break
-            if sampler is not None:
-                sampler.set_epoch(epoch)
-            epoch_start = time.perf_counter()
-            remaining = config.max_steps - total_steps if config.max_steps else 0
-            train_stats = train_one_epoch(
-                net,
-                train_loader,
-                task.train_loss,
-                optimizer,
-                scheduler,
-                should_stop=stopping,
-                max_steps=remaining,
-                group=group,
-            )
-            total_steps += train_stats.pop("steps")
-            if stopping():  # last.pt stays at the previous boundary: resume redoes this epoch
-                status = "cancelled"
-                break
-            val = evaluate(model, val_loader, task, task.make_metrics(labels), group.device) if group.main else None
-            val = group.from_main(val)
-            value = val[task.primary_metric]
-            improved = value > best_value
-            if improved:
-                best_value, best_epoch, bad_epochs = value, epoch + 1, 0
-                best_metrics = {k: v for k, v in val.items() if not isinstance(v, list | dict)}
-            else:
-                bad_epochs += 1
-            if improved:  # best.pt first: a last.pt that names this epoch best always has its best.pt
-                save("best.pt", epoch + 1)
-            save("last.pt", epoch + 1)
-            epoch_time = time.perf_counter() - epoch_start
-            done = epoch + 1
-            event = {
-                "type": "epoch",
-                "epoch": done,
-                "epochs": config.epochs,
-                **train_stats,
-                **{k: v for k, v in val.items() if not isinstance(v, list | dict)},
-                "lr": optimizer.param_groups[0]["lr"],
-                "epoch_s": epoch_time,
-                "elapsed_s": time.perf_counter() - fit_start,
-                "eta_s": epoch_time * (config.epochs - done),
-                "best": improved,
-                "time": time.time(),
-            }
-            record(event)
-            log.info(
-                "epoch %d/%d loss %.4f val_%s %.4f (%.0f img/s, eta %.0fs)",
-                done,
-                config.epochs,
-                train_stats["train_loss"],
-                task.primary_metric,
-                value,
-                train_stats["images_per_s"],
-                event["eta_s"],
-            )
-            if config.max_steps and total_steps >= config.max_steps:
-                break
-            if bad_epochs >= config.patience:
-                status = "early_stopped"
-                break
-    record({"type": "end", "status": status, "time": time.time(), "best_epoch": best_epoch})
-    return FitResult(status, done, best_epoch, best_metrics, weights.pretrained, weights.notice, stop.signum)
+    try:
+        status = loop.run()
+    except Diverged:
+        events.record({"type": "end", "status": "failed", "time": time.time(), "best_epoch": loop.best_epoch})
+        raise
+    events.record({"type": "end", "status": status, "time": time.time(), "best_epoch": loop.best_epoch})
+    return FitResult(
+        status, loop.epoch, loop.best_epoch, loop.best_metrics, weights.pretrained, weights.notice, loop.signal
+    )
 
 
 def _placed(model, task: Task, group: Group, seed: int):
@@ -309,31 +196,3 @@ def _placed(model, task: Task, group: Group, seed: int):
         torch.manual_seed(seed + 1000 * group.rank)
         np.random.seed(seed + 1000 * group.rank)
     return model, net
-
-
-def _resume_rng(generator: torch.Generator, state: dict, group: Group, fallback_seed: int) -> None:
-    """This rank's random streams from ``last.pt`` (each rank's, when the same number of processes saved it)."""
-    ranks = state.get("rng_ranks", [])
-    if group.active and len(ranks) == group.world:
-        _restore_rng(generator, ranks[group.rank])
-    elif "rng" in state:
-        _restore_rng(generator, state["rng"])
-    else:  # a checkpoint from before the states were saved: a fresh, still deterministic, stream
-        generator.manual_seed(fallback_seed)
-
-
-def _rng_state(generator: torch.Generator) -> dict:
-    """The random streams an epoch draws from, as tensors and numbers (``weights_only`` loads them)."""
-    _, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {
-        "loader": generator.get_state(),
-        "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": pos, "has_gauss": has_gauss, "gauss": gauss},
-    }
-
-
-def _restore_rng(generator: torch.Generator, state: dict) -> None:
-    generator.set_state(state["loader"])
-    torch.set_rng_state(state["torch"])
-    n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
