@@ -7,7 +7,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     STUDIO_WORKSPACE=/workspace
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl libgl1 libglib2.0-0 \
+    && apt-get install -y --no-install-recommends curl libgl1 libglib2.0-0 g++ \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -20,6 +20,8 @@ RUN useradd --create-home --uid 1000 --user-group studio \
     && chown studio:studio /workspace /mlflow
 COPY --chown=root:root . .
 USER studio
+# NNCF's C++ quantization extension (QAT) compiled at build time, not on the first QAT of a running container
+RUN python -m engine.compression.nncf_extension
 
 VOLUME ["/workspace"]
 EXPOSE 8501

@@ -6,6 +6,7 @@ line and exits with status 2. Anything else is caught by the error boundary (``e
 CLI and of the dashboard's frame: one line for the user, the traceback in the workspace's error log.
 """
 
+import math
 import signal
 
 
@@ -17,6 +18,20 @@ def choice_error(what: str, value: object, valid: list[str] | tuple[str, ...]) -
     """Build the standard 'unknown X' error that lists the valid options."""
     msg = f"unknown {what} {value!r}; valid: {', '.join(valid)}"
     return StudioError(msg)
+
+
+def check_settings(rules: list[tuple[str, object, bool, str]]) -> None:
+    """Refuse the first setting that breaks its rule, naming the flag, the value given and what is valid:
+    ``rules`` are ``(flag, value, ok, what is valid)``. NaN breaks every comparison, so it is refused too."""
+    for flag, value, ok, valid in rules:
+        if not ok:
+            msg = f"{flag} must be {valid}, got {value}"
+            raise StudioError(msg)
+
+
+def finite(value: float | None) -> bool:
+    """True for None (not given) and finite numbers; False for NaN and infinities."""
+    return value is None or math.isfinite(value)
 
 
 class Cancelled(BaseException):

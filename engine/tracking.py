@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,21 +42,59 @@ def enabled() -> bool:
     return bool(os.environ.get(URI_ENV, "").strip())
 
 
+# MLflow's HTTP client retries a refused connection 7 times with backoff and waits 120 s per request: ~250 s
+# of a 2-s training spent on a server that is not there. Tracking is a copy, so it gets seconds, once.
+HTTP_SETTINGS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "5", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}  # fmt: skip
+PROBE_TIMEOUT_S = 3.0
+
+
 def after(verb: str, ctx: Context, result: dict) -> dict:
-    """Log a finished verb's result to MLflow (if tracking is on) and return it; never fails the verb."""
+    """Log a finished verb's result to MLflow (if tracking is on) and return it; never fails the verb.
+
+    A server that cannot be reached costs at most a few seconds and one warning, once per run: the run's
+    ``mlflow.json`` then records tracking as off for that server, and later verbs of the run skip it."""
     record = RECORDERS.get(verb)
     if record is None or not enabled() or not isinstance(result, dict) or "run" not in result:
         return result
+    uri = os.environ[URI_ENV].strip()
+    run = ctx.run(result["run"])
+    marker = ctx.run_dir(run) / MARKER
+    known = read_json(marker) if marker.is_file() else {}
+    if uri in known.get("off", {}):
+        log.debug("MLflow tracking at %s is off for run %s (%s)", uri, run["id"], known["off"][uri])
+        return result
+    for name, value in HTTP_SETTINGS.items():
+        os.environ.setdefault(name, value)
     try:
+        unreachable = _unreachable(uri)
+        if unreachable:
+            raise ConnectionError(unreachable)
         from mlflow import MlflowClient
 
-        client = MlflowClient(os.environ[URI_ENV])
-        run = ctx.run(result["run"])
+        client = MlflowClient(uri)
         record(client, _mlflow_run(client, ctx, run), ctx, run, result)
     except Exception as exc:  # tracking is a copy: the workspace keeps the run either way
-        log.warning("MLflow tracking at %s failed (%s: %s); the run is saved in the workspace",
-                    os.environ.get(URI_ENV), type(exc).__name__, exc)  # fmt: skip
+        why = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+        write_json(marker, {**known, "off": {**known.get("off", {}), uri: why}})
+        log.warning("MLflow tracking at %s failed (%s); tracking is off for run %s, which is saved in the workspace",
+                    uri, why, run["id"])  # fmt: skip
     return result
+
+
+def _unreachable(uri: str) -> str:
+    """Why an http(s) tracking server cannot be reached (a refused or silent port), in a few seconds; ""."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""  # a local store (file:, sqlite:): nothing to reach
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=PROBE_TIMEOUT_S):
+            return ""
+    except OSError as exc:
+        return f"cannot connect to {parts.hostname}:{port} ({exc.strerror or exc})"
 
 
 def _mlflow_run(client, ctx: Context, run: dict) -> str:
@@ -63,7 +102,7 @@ def _mlflow_run(client, ctx: Context, run: dict) -> str:
     marker = ctx.run_dir(run) / MARKER
     uri = os.environ[URI_ENV]
     known = read_json(marker) if marker.is_file() else {}
-    if known.get(uri):
+    if isinstance(known.get(uri), str):
         return known[uri]
     name = os.environ.get(EXPERIMENT_ENV) or DEFAULT_EXPERIMENT
     experiment = client.get_experiment_by_name(name)

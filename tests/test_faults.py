@@ -163,3 +163,36 @@ def test_a_failing_database_write_leaves_the_run_resumable(ws, monkeypatch):
     resumed = last_json(run_cli("train", "--resume", str(run), "--json", workspace=ws))
     assert resumed["status"] == "completed" and resumed["epochs_done"] == 1
     assert _status(ws, run) == "completed"
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_the_run_resumes(ws, monkeypatch):
+    """torch's zip writer reports a full disk as a RuntimeError from inline_container.cc: the user reads
+    ENOSPC and the fix (exit 2, not "internal error"); last.pt stays at the last boundary and resume works."""
+    import collections
+    import shutil
+
+    import torch
+
+    real_save = torch.save
+    calls = {"n": 0}
+
+    def full_disk(obj, f, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the epoch-0 last.pt is written; the first epoch's checkpoints are not
+            Path(f).write_bytes(b"PK\x03\x04 half a file")
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 4288 vs 4160")
+        return real_save(obj, f, *args, **kwargs)
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(torch, "save", full_disk)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    proc = run_cli("train", "--dataset", "1", "--epochs", "2", "--img-size", "32", workspace=ws, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert lines[-1].startswith("error: No space left on device") and "free some space" in lines[-1]
+    assert "train --resume" in lines[-1] and "internal error" not in proc.stderr
+    monkeypatch.undo()
+    run = _newest_run(ws)
+    assert _status(ws, run) == "failed"
+    resumed = last_json(run_cli("train", "--resume", str(run), "--json", workspace=ws))
+    assert resumed["status"] == "completed" and resumed["epochs_done"] == 2

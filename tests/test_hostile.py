@@ -330,6 +330,39 @@ CASES = [
         "qat-epochs",
     ),
     Case("flag-prune-ratio", lambda ws, t: ["optimize", "1", "--variants", "pruned", "--prune-ratio", "1.5"], "ratio"),
+    # every setting checked before any work (QAT calibration takes minutes), NaN included, no object dumps
+    Case(
+        "flag-qat-lr-negative",
+        lambda ws, t: ["optimize", "1", "--variants", "int8-qat", "--qat-lr", "-1"],
+        "--qat-lr must be a learning rate between 0 and 1, got -1.0",
+    ),
+    Case(
+        "flag-prune-lr-nan",
+        lambda ws, t: ["optimize", "1", "--variants", "pruned", "--prune-lr", "nan"],
+        "--prune-lr must be a learning rate between 0 and 1, got nan",
+    ),
+    Case(
+        "flag-prune-steps-zero",
+        lambda ws, t: ["optimize", "1", "--variants", "pruned", "--prune-steps", "0"],
+        "--prune-steps must be at least 1, got 0",
+    ),
+    Case(
+        "flag-search-budget-nan",
+        lambda ws, t: ["search", "--dataset", "1", "--budget-minutes", "nan"],
+        "positive number of minutes, got nan",
+    ),
+    Case("flag-search-size-zero", lambda ws, t: ["search", "--dataset", "1", "--sizes", "0"], "0 px is not an input"),
+    Case(
+        "flag-search-size-huge",
+        lambda ws, t: ["search", "--dataset", "1", "--sizes", "64,100000"],
+        "100000 px is not an input size",
+    ),
+    Case(  # a folder nobody may write (root included: /sys): the message is about --ovms, not the workspace
+        "flag-deploy-ovms-unwritable",
+        lambda ws, t: ["deploy", "1", "--variant", "int8", "--ovms", "/sys/studio-ovms"],
+        "cannot write the OVMS model repository at /sys/studio-ovms",
+    ),
+    Case("flag-search-resume-unknown", lambda ws, t: ["search", "--resume", "99"], "`python -m engine searches list`"),
     Case(
         "flag-save-is-a-file",
         lambda ws, t: ["predict", "1", str(_png(t / "x.png", 1)), "--save", str(_png(t / "f.png", 2))],

@@ -223,3 +223,34 @@ def test_detection_stats_in_info(tmp_path):
     assert sum(sum(s["per_class"].values()) for s in info["splits"].values()) == total
     assert info["boxes_per_image"]["histogram"] == {"1": 3, "2": 3, "3": 3}
     assert sum(info["box_size_buckets"].values()) == total
+
+
+def test_yolo_boxes_beyond_the_image_are_clipped_and_reported(tmp_path):
+    """YOLO coordinates above 1 reach outside the image: the box is cut to it and the user is told which."""
+    _detection_dataset().export(str(tmp_path / "yolo"), "yolo", save_media=True)
+    label_file = next(p for p in sorted((tmp_path / "yolo").rglob("img0.txt")))
+    cls, *_ = label_file.read_text().split()
+    label_file.write_text(f"{cls} 0.9 0.5 0.6 0.4\n")  # x from 0.6 to 1.2 of the width
+    result = read(tmp_path / "yolo", task="detection")
+    clipped = [p for p in result.problems if p["kind"] == "box clipped"]
+    assert len(clipped) == 1 and clipped[0]["file"].endswith("img0.jpg") and clipped[0]["action"] == "kept"
+    assert "reaches outside the 48x40 image" in clipped[0]["message"]
+    box = _targets(result)["img0"]["boxes"][0]
+    assert box[2] == pytest.approx(48)  # cut at the right edge
+
+
+def test_a_zip_inside_the_folder_is_named_not_a_staging_folder(tmp_path):
+    import zipfile
+
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    _detection_dataset().export(str(tmp_path / "coco"), "coco_instances", save_media=True)
+    with zipfile.ZipFile(folder / "mydata.zip", "w") as zf:
+        for path in (tmp_path / "coco").rglob("*"):
+            zf.write(path, path.relative_to(tmp_path / "coco"))
+    (folder / "notes.txt").write_text("the dataset is in the zip")
+    with pytest.raises(StudioError) as info:
+        read(folder)
+    message = str(info.value)
+    assert message.startswith(str(folder)) and "studio-staged" not in message
+    assert "it holds mydata.zip: import the zip itself" in message

@@ -90,3 +90,27 @@ def test_nothing_is_imported_or_logged_without_the_tracking_uri(tiny_imagenet, t
     args = [sys.executable, "-c", code, str(tiny_imagenet), str(tmp_path / "ws")]
     subprocess.run(args, env=env, cwd=ROOT, check=True)
     assert not list((tmp_path / "ws" / "runs").rglob("mlflow.json"))
+
+
+def test_an_unreachable_server_costs_seconds_and_one_warning_once_per_run(tiny_imagenet, tmp_path, monkeypatch, caplog):
+    """A tracking URI on a closed port: the verb finishes, one warning says tracking is off for the run, the
+    run's mlflow.json records it, and the next verb of the same run does not try again."""
+    import json
+    import logging
+    import time
+
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    dataset = engine.import_dataset(str(tiny_imagenet), workspace=ws)["dataset"]
+    caplog.set_level(logging.WARNING, logger="engine.tracking")
+    began = time.monotonic()
+    run = engine.train(dataset, epochs=1, img_size=32, max_steps=2, workspace=ws)["run"]
+    took = time.monotonic() - began
+    warnings = [r.getMessage() for r in caplog.records if r.name == "engine.tracking"]
+    assert len(warnings) == 1 and f"tracking is off for run {run}" in warnings[0] and "cannot connect" in warnings[0]
+    marker = json.loads((ws / "runs" / str(run) / "mlflow.json").read_text())
+    assert list(marker["off"]) == [os.environ["MLFLOW_TRACKING_URI"]]
+    assert took < 60  # not MLflow's ~250 s of retries (a loose bound: the training itself takes seconds)
+    caplog.clear()
+    engine.optimize(run, variants=["fp32"], calib_size=8, workspace=ws)
+    assert not [r for r in caplog.records if r.name == "engine.tracking"]  # once per run

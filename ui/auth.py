@@ -127,13 +127,15 @@ def gate() -> bool:
     import streamlit_authenticator as stauth
 
     cookie = config.get("cookie", {})
+    name = cookie.get("name", "edge_model_studio")
+    forged = _bad_cookie(name, cookie["key"])
+    if forged:  # streamlit-authenticator would raise on it (e.g. alg "none"): never read it, drop it, ask again
+        st.session_state["logout"] = True
     authenticator = stauth.Authenticate(
-        config["credentials"],
-        cookie.get("name", "edge_model_studio"),
-        cookie["key"],
-        float(cookie.get("expiry_days", 1)),
-        auto_hash=False,
+        config["credentials"], name, cookie["key"], float(cookie.get("expiry_days", 1)), auto_hash=False
     )
+    if forged:
+        authenticator.cookie_controller.delete_cookie()
     status = st.session_state.get("authentication_status")
     if not status:
         st.title("Edge Model Studio")
@@ -147,6 +149,21 @@ def gate() -> bool:
         st.caption(f"Signed in as **{st.session_state.get('name') or st.session_state.get('username')}**")
         authenticator.logout("Log out", location="sidebar")
     return True
+
+
+def _bad_cookie(name: str, key: str) -> bool:
+    """The browser sent a session cookie that is not a token signed with this key (HS256): forged, from
+    another deployment, or damaged."""
+    import jwt
+
+    token = st.context.cookies.get(name)
+    if not token:
+        return False
+    try:
+        jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        return True
+    return False
 
 
 if __name__ == "__main__":  # python -m ui.auth hash PASSWORD

@@ -28,6 +28,9 @@ CHECKPOINT_CLASSES = (QuantizationScheme,)  # what an NNCF config holds besides 
 
 def prepare(network: torch.nn.Module, samples: list, img_size: int, *, calib_size: int, seed: int) -> torch.nn.Module:
     """``network`` with NNCF fake-quantizers, their ranges calibrated on a seeded subset of ``samples``."""
+    from engine.compression.nncf_extension import ensure_loaded
+
+    ensure_loaded()  # compiled on first use, with a timeout that suits a small machine; a timeout is one line
     subset = calibration_subset(samples, calib_size, seed)
     log.info("QAT: inserting INT8 quantizers, %d calibration images", len(subset))
     dataset = nncf.Dataset(subset, transform_func=lambda s: torch.from_numpy(to_input(read_rgb(s[0]), img_size)))
@@ -48,6 +51,9 @@ def state(network: torch.nn.Module) -> dict:
 
 def restore(network: torch.nn.Module, saved: dict) -> torch.nn.Module:
     """A fresh (unquantized) ``network`` with the quantizers and weights of :func:`state`."""
+    from engine.compression.nncf_extension import ensure_loaded
+
+    ensure_loaded()
     quantized = load_from_config(network.eval(), saved["nncf_config"])
     quantized.load_state_dict(saved["weights"])
     return quantized

@@ -77,12 +77,23 @@ def read_dataset(
     if not fmt:
         try:
             fmt = detect_format(path, tasks, task)
-        except StudioError:
+        except StudioError as first:
             copy = stage_images(path) if path.is_dir() else None
             if copy is None:
                 raise
-            path, staged = copy  # non-image files stopped the format detection: retry without them
-            fmt = detect_format(path, tasks, task)
+            try:  # non-image files stopped the format detection: retry without them
+                fmt = detect_format(copy[0], tasks, task)
+            except StudioError:  # name the user's folder (never the staged copy) and what it holds
+                zips = sorted(path.rglob("*.zip"))
+                more = f" and {len(zips) - 1} more zips" if len(zips) > 1 else ""
+                hint = (
+                    f"; it holds {zips[0].relative_to(path)}{more}: import the zip itself"
+                    f" (`python -m engine data import {zips[0]}`)"
+                    if zips
+                    else ""
+                )
+                raise StudioError(f"{first}{hint}") from None
+            path, staged = copy
     if fmt not in Environment().importers:
         msg = f"unknown dataset format {fmt!r}; supported: {', '.join(supported_formats(tasks))}"
         raise StudioError(msg)
@@ -245,10 +256,19 @@ def _clean(
         raise NoUsableImages(msg + "; check the annotations and image files")
     used = sorted({c for _, classes, _, _ in kept for c in classes})
     if spec.min_classes and len(used) < spec.min_classes:
+        dropped = [p for p in problems if p["action"] == "kept" and p["kind"] != "empty class"]
+        if not used and dropped:  # annotations were there but none was usable: say which and why
+            msg = (
+                f"no usable {spec.count_unit if spec.count_unit != 'images' else 'annotations'} in the dataset:"
+                f" {len(dropped)} image(s) had theirs dropped, first: {dropped[0]['file']}: {dropped[0]['message']};"
+                " fix the annotations"
+            )
+            raise StudioError(msg)
         names = ", ".join(labels[i] for i in used) or "none"
+        need = "another class" if spec.min_classes - len(used) == 1 and used else "images of more classes"
         msg = (
-            f"{spec.name} needs at least {spec.min_classes} classes with images, found {len(used)} ({names});"
-            " add images of other classes"
+            f"{spec.name} needs at least {spec.min_classes} class{'es' if spec.min_classes > 1 else ''} with images,"
+            f" found {len(used)} ({names}); add {need}"
         )
         raise StudioError(msg)
     strata = [min(classes, default=-1) for _, classes, _, _ in kept]  # stratify by the first class present

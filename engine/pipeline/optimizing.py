@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.compression.prune import IMPORTANCE
-from engine.errors import StudioError, choice_error
+from engine.errors import StudioError, check_settings, choice_error, finite
 from engine.evaluation.evaluate import agreement_rate, evaluate_samples
 from engine.export import convert
 from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS, BuildContext, Pruning, parse
@@ -109,9 +109,15 @@ def optimize(
             qat_folder=run_dir / "qat",
             source=_source(ctx.variant_path(run, "torch-fp32")),
         )
+        failed: dict[str, str] = {}
         for name in names:
             log.info("run %s: building %s (%s)", run["id"], name, VARIANTS[name].how)
-            ov_model, fp16 = VARIANTS[name].build(build)
+            try:
+                ov_model, fp16 = VARIANTS[name].build(build)
+            except Exception as exc:  # one variant that cannot be built costs that variant, not the others
+                failed[name] = variant_failure(exc)
+                log.warning("run %s: %s failed: %s", run["id"], name, failed[name], exc_info=True)
+                continue
             xml = convert.save_ir(ov_model, run_dir / "variants" / name, fp16=fp16)
             metrics, preds = evaluate_samples(OpenVINOPredictor(xml, "CPU", EVAL_CONFIG), test)
             results[name] = _score(name, convert.ir_size(xml), metrics, preds, refs, base_metrics, task)
@@ -122,7 +128,20 @@ def optimize(
             if name == "fp32":
                 refs["fp32"] = preds
                 record("torch-fp32")  # its ratio now refers to this FP32 IR
-    return {"run": run["id"], "primary_metric": task.primary_metric, "variants": results}
+    if failed and len(failed) == len(names):
+        first = next(iter(failed.items()))
+        msg = f"no variant could be built: {first[0]}: {first[1]}" + (
+            f" (and {len(failed) - 1} more, see {run_dir / 'log.txt'})" if len(failed) > 1 else ""
+        )
+        raise StudioError(msg)
+    return {"run": run["id"], "primary_metric": task.primary_metric, "variants": results, "failed": failed}
+
+
+def variant_failure(exc: BaseException) -> str:
+    """One line for a variant that could not be built: the message of an ordinary condition (a StudioError
+    says what to do), else the exception's type and first line (the traceback is in the run's log)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return first if isinstance(exc, StudioError) else f"{type(exc).__name__}: {first}"
 
 
 def _check_scope(scope: list[str], network) -> None:
@@ -165,17 +184,16 @@ def read_scope(value: str | Sequence[str] | None) -> list[str]:
 
 def _resolved(pruning: Pruning, config: dict) -> Pruning:
     """Fine-tune pruned models like the run was trained: its peak learning rate and batch size, unless given."""
-    checks = {
-        "--prune-ratio must be between 0 and 1 (the share of channels removed)": 0 < pruning.ratio < 1,
-        "--prune-steps must be at least 1": pruning.steps >= 1,
-        "--prune-epochs and --prune-recovery cannot be negative": min(pruning.epochs_per_step, pruning.recovery_epochs)
-        >= 0,
-        "--prune-lr must be between 0 and 1": pruning.lr is None or 0 < pruning.lr < 1,
-    }
-    for what, ok in checks.items():
-        if not ok:
-            msg = f"{what}; got {pruning}"
-            raise StudioError(msg)
+    lr = pruning.lr
+    check_settings(
+        [
+            ("--prune-ratio", pruning.ratio, 0 < pruning.ratio < 1, "between 0 and 1 (the share of channels removed)"),
+            ("--prune-steps", pruning.steps, pruning.steps >= 1, "at least 1"),
+            ("--prune-epochs", pruning.epochs_per_step, pruning.epochs_per_step >= 0, "0 or more"),
+            ("--prune-recovery", pruning.recovery_epochs, pruning.recovery_epochs >= 0, "0 or more"),
+            ("--prune-lr", lr, lr is None or (finite(lr) and 0 < lr < 1), "a learning rate between 0 and 1"),
+        ]
+    )
     if pruning.importance not in IMPORTANCE:
         raise choice_error("--prune-importance", pruning.importance, IMPORTANCE)
     return dataclasses.replace(
@@ -186,10 +204,15 @@ def _resolved(pruning: Pruning, config: dict) -> Pruning:
 
 
 def _resolved_qat(settings: QATSettings, config: dict, calib_size: int, seed: int) -> QATSettings:
-    """QAT fine-tunes at a tenth of the run's training peak learning rate and its batch size, unless given."""
-    if settings.epochs < 1:
-        msg = f"--qat-epochs must be at least 1, got {settings.epochs}"
-        raise StudioError(msg)
+    """QAT fine-tunes at a tenth of the run's training peak learning rate and its batch size, unless given.
+    Checked before any work (calibration takes minutes)."""
+    lr = settings.lr
+    check_settings(
+        [
+            ("--qat-epochs", settings.epochs, settings.epochs >= 1, "at least 1"),
+            ("--qat-lr", lr, lr is None or (finite(lr) and 0 < lr < 1), "a learning rate between 0 and 1"),
+        ]
+    )
     return dataclasses.replace(
         settings,
         lr=settings.lr or (config.get("lr") or 2e-3) / 10,

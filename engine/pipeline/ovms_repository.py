@@ -10,6 +10,7 @@ Settings someone added to a model's entry by hand are kept.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
@@ -38,11 +39,26 @@ def versions(model_dir: Path) -> list[int]:
 
 
 def publish(xml: Path, repo: Path, name: str) -> dict:
-    """Copy the IR ``xml`` (+ ``.bin``) into ``repo`` as the next version of ``name``; rewrite config.json."""
+    """Copy the IR ``xml`` (+ ``.bin``) into ``repo`` as the next version of ``name``; rewrite config.json.
+    A repository that cannot be written is the user's --ovms folder, said so (not the workspace's)."""
     check_name(name)
     if repo.exists() and not repo.is_dir():
         msg = f"--ovms {repo} is a file; give the folder of the model repository (it is created if missing)"
         raise StudioError(msg)
+    try:
+        return _publish(xml, repo, name)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk is said as such, with its fix, by the error boundary
+        where = exc.filename or repo
+        msg = (
+            f"cannot write the OVMS model repository at {where} ({exc.strerror or exc}); give --ovms a folder"
+            " this user can write (the workspace is not affected)"
+        )
+        raise StudioError(msg) from None
+
+
+def _publish(xml: Path, repo: Path, name: str) -> dict:
     model_dir = repo / name
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))

@@ -116,3 +116,31 @@ def test_a_typo_in_the_secrets_file_keeps_every_page_closed(tmp_path):
             expect(page.get_by_text(str(ws))).to_have_count(0)
             for title in ("Home", "Runs", "Data"):
                 expect(page.get_by_role("heading", name=title)).to_have_count(0)
+
+
+def test_a_forged_session_cookie_shows_the_login_not_an_error(tmp_path):
+    """A cookie with ``alg: none`` (a forged token) used to raise inside streamlit-authenticator and show the
+    error page, and that browser could not log in until its cookies were cleared."""
+    import base64
+    import json
+    import time
+
+    from playwright.sync_api import expect
+
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    forged = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'username': 'ana', 'exp_date': time.time() + 3600})}."
+    env = {"STUDIO_AUTH": str(_users(tmp_path / "users.yaml"))}
+    with serve(tmp_path / "ws", tmp_path / "streamlit.log", env) as url, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        context.add_cookies([{"name": "studio_test", "value": forged, "url": url}])
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        expect(page.get_by_role("button", name="Login")).to_be_visible()
+        expect(page.locator('[data-testid="stSidebarNav"]')).to_have_count(0)  # the forged token let nobody in
+        page.get_by_label("Username").fill("ana")
+        page.get_by_role("textbox", name="Password").fill("s3cret-pass")
+        page.get_by_role("button", name="Login").click()
+        expect(page.get_by_text("Signed in as")).to_be_visible()
