@@ -49,7 +49,9 @@ def _optimize(result: r.OptimizeResult) -> str:
         {**v, "size_MB": v["size_bytes"] / 1e6, "agree_fp32": v["agreement"].get("fp32")}
         for v in result["variants"].values()
     ]
-    return table(rows, ["variant", "precision", key, "drop_vs_torch_pp", "agree_fp32", "size_MB", "size_ratio_vs_fp32"])
+    text = table(rows, ["variant", "precision", key, "drop_vs_torch_pp", "agree_fp32", "size_MB", "size_ratio_vs_fp32"])
+    failed = [f"{name} failed: {why}" for name, why in result.get("failed", {}).items()]
+    return "\n".join([text, *failed])
 
 
 def _profile(result: r.ProfileResult) -> str:
@@ -120,6 +122,11 @@ def _search(result: r.SearchResult) -> str:
         f"search {result['search']} on dataset {result['dataset']} ({result['task']}, {result['device']}):"
         f" {result['status']}, {result.get('seconds', 0) / 60:.1f} of {result['budget_minutes']:g} min",
         table(result["candidates"], ["arch", "img_size", "status", "run", "epochs", "seconds", "error"]),
+        *(
+            f"{c['arch']}@{c['img_size']} {variant} failed: {why}"
+            for c in result["candidates"]
+            for variant, why in (c.get("failed_variants") or {}).items()
+        ),
     ]
     front = set(result.get("front", []))
     rows = [
@@ -137,6 +144,12 @@ def _search(result: r.SearchResult) -> str:
             f"pick: {pick['candidate']} {pick['variant']} (run {pick['run']}): {name} {pick['metric']:.4f},"
             f" {pick['speedup']:.2f}x the reference's speed on {result['device']} ({pick['inference_precision']})"
         )
+        if pick.get("speedup_vs_default_arch") is not None:
+            default = result["default_arch_best"]
+            lines.append(
+                f"  {pick['speedup_vs_default_arch']:.2f}x the fastest {default['arch']} that keeps the accuracy"
+                f" ({default['candidate']} {default['variant']})"
+            )
     elif result.get("floor") is not None:
         lines.append("pick: none of the candidates keeps the accuracy")
     return "\n".join(lines)

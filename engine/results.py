@@ -66,14 +66,15 @@ class SearchResult(TypedDict, total=False):
     max_drop: float  # the floor is the reference FP32 IR's test metric minus this
     budget_minutes: float
     variants: list[str]
-    status: str  # running | completed | cancelled | failed
+    status: str  # running | completed | cancelled | failed | interrupted (killed: resume it)
     seconds: float  # spent so far, over every attempt
     candidates: list[dict]  # arch, img_size, status, run, epochs, epoch_s, seconds, error, points
     floor: float | None
     reference: dict | None  # the reference's FP32 point
     points: list[dict]  # candidate, variant, run, metric, latency_ms, speedup (vs the reference beside it)...
     front: list[str]  # "arch@size/variant" of the Pareto-optimal points, fastest first
-    pick: dict | None  # the fastest point at or above the floor
+    pick: dict | None  # the fastest point at or above the floor (with speedup_vs_default_arch)
+    default_arch_best: dict | None  # the fastest point of the default architecture at or above the floor
 
 
 class EvaluateResult(TypedDict):
@@ -88,6 +89,7 @@ class OptimizeResult(TypedDict):
     run: int
     primary_metric: str
     variants: dict[str, dict]  # name -> metric, drop_vs_torch_pp, agreement, size_bytes, size_ratio_vs_fp32...
+    failed: dict[str, str]  # name -> why that variant could not be built (the others were)
 
 
 class BenchmarkResult(TypedDict):

@@ -76,7 +76,7 @@ def test_search_finds_a_pick_above_the_floor_and_resumes_without_redoing(tiny_im
 def test_search_refuses_bad_settings(tiny_imagenet, workspace):
     dataset = engine.import_dataset(tiny_imagenet)["dataset"]
     bad = {
-        "budget_minutes": (0, "--budget-minutes must be positive, got 0"),
+        "budget_minutes": (0, "--budget-minutes must be a positive number of minutes, got 0"),
         "archs": (["vgg"], "unknown classification model 'vgg'; valid: mobilenet_v3_small"),
         "variants": (["fp16"], "unknown search variant 'fp16'; valid: int8, int8-qat, pruned-int8"),
         "max_drop": (5, "--max-drop is a fraction of the metric"),
@@ -85,8 +85,76 @@ def test_search_refuses_bad_settings(tiny_imagenet, workspace):
     for name, (value, message) in bad.items():
         with pytest.raises(engine.StudioError, match=message.replace("(", r"\(")):
             engine.search(dataset, **{name: value})
+    with pytest.raises(engine.StudioError, match="--budget-minutes must be a positive number of minutes, got nan"):
+        engine.search(dataset, budget_minutes=float("nan"))
+    for size in (0, -32, 100000):  # refused before anything is trained
+        with pytest.raises(engine.StudioError, match=f"--sizes: {size} px is not an input size"):
+            engine.search(dataset, sizes=[64, size])
     with pytest.raises(engine.StudioError, match="no search 7; known searches: none"):
         engine.search(resume=7)
     proc = run_cli("search", "--dataset", str(dataset), "--budget-minutes", "-1", workspace=workspace, check=False)
-    assert proc.returncode == 2 and proc.stderr.strip() == "error: --budget-minutes must be positive, got -1"
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --budget-minutes must be a positive number of minutes, got -1"
+    assert engine.list_runs() == []
     assert not (workspace / "searches").exists() or not list((workspace / "searches").glob("*.json"))
+
+
+def test_a_failed_variant_is_recorded_a_candidate_that_cannot_fit_is_skipped_and_a_pick_is_made(
+    tiny_imagenet, workspace, monkeypatch
+):
+    """pruned-int8 made to fail: every candidate records why and keeps its other variants; with the budget
+    spent, the last candidate is skipped with the numbers instead of being trained for fewer epochs."""
+    import dataclasses
+
+    from engine.export import variants
+
+    def broken(ctx):
+        raise RuntimeError("planted failure\nsecond line")
+
+    monkeypatch.setitem(
+        variants.VARIANTS, "pruned-int8", dataclasses.replace(variants.VARIANTS["pruned-int8"], build=broken)
+    )
+    dataset = engine.import_dataset(tiny_imagenet)["dataset"]
+    result = engine.search(
+        dataset,
+        budget_minutes=0.05,
+        archs=["mobilenet_v3_small"],
+        sizes=[32, 48],
+        max_drop=0.5,
+        variants=["int8", "pruned-int8"],
+    )
+    assert result["status"] == "completed"
+    reference, first, last = result["candidates"]
+    assert (reference["img_size"], first["img_size"], last["img_size"]) == (64, 32, 48)  # the data's size first
+    for candidate in (reference, first):
+        assert candidate["status"] == "done"
+        assert candidate["failed_variants"] == {"pruned-int8": "RuntimeError: planted failure"}
+        assert candidate["epochs"] == reference["epochs"]  # the same schedule for every candidate
+    assert last["status"] == "skipped" and "budget" in last["error"] and last["run"] is None
+    assert {p["variant"] for p in result["points"]} == {"fp32", "pruned", "int8"}
+    assert result["pick"] is not None and result["pick"]["metric"] >= result["floor"]
+    assert result["default_arch_best"]["arch"] == "mobilenet_v3_small"
+    assert result["pick"]["speedup_vs_default_arch"] == pytest.approx(1.0)  # only the default arch was searched
+
+
+def test_a_killed_search_is_interrupted_not_running(tiny_imagenet, workspace):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    dataset = engine.import_dataset(tiny_imagenet)["dataset"]
+    command = [sys.executable, "-m", "engine", "search", "--dataset", str(dataset), "--archs", "mobilenet_v3_small",
+               "--sizes", "32", "--budget-minutes", "5", "--workspace", str(workspace)]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while _state(workspace).get("candidates", [{}])[0].get("status") != "training":
+            assert time.monotonic() < deadline and proc.poll() is None, _state(workspace)
+            time.sleep(0.2)
+        assert engine.show_search(1)["status"] == "running"  # its owner is alive
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert engine.show_search(1)["status"] == "interrupted"
+    assert [s["status"] for s in engine.list_searches()] == ["interrupted"]

@@ -1,11 +1,15 @@
 """The search verb: the fastest model that keeps the accuracy, found on this machine.
 
-Candidates are architecture x input size; each is trained within its share of the time budget, optimized into
-the variants asked (INT8, QAT, pruned INT8) and benchmarked on the chosen device *interleaved with the
-reference* (the task's default architecture at its default size, as FP32 IR), so every latency is a ratio
-measured side by side, not two numbers from different minutes. The accuracy floor is the reference FP32 IR's
-test metric minus ``max_drop``. Every candidate's outcome is saved to ``searches/ID.json`` as soon as it is
-known: a cancelled or crashed search resumes (``resume=ID``) without redoing finished candidates.
+Candidates are architecture x input size (sizes below, at and above the one the data suggests); each trains
+the *same schedule* as the reference (the task's default epochs), so no candidate trained for one epoch is
+ranked against one trained for ten. Before a candidate trains, its cost is estimated from a few real steps;
+one whose whole schedule does not fit in what is left of the budget is skipped, and the search says so. Each
+is optimized into the variants asked (INT8, QAT, pruned INT8) and benchmarked on the chosen device
+*interleaved with the reference* (the task's default architecture at the data's size, as FP32 IR), so every
+latency is a ratio measured side by side. The accuracy floor is the reference FP32 IR's test metric minus
+``max_drop``. A variant or a candidate that fails is recorded with why and the search goes on. Every outcome
+is saved to ``searches/ID.json`` as soon as it is known: a cancelled or crashed search resumes (``resume=ID``)
+without redoing finished candidates.
 """
 
 from __future__ import annotations
@@ -20,26 +24,31 @@ from engine.errors import Cancelled, StudioError, choice_error
 from engine.export.variants import VARIANTS, Pruning
 from engine.pipeline import optimizing, training
 from engine.pipeline.context import Context
+from engine.store import lock
 from engine.store.atomic import read_json, write_json
 from engine.training.config import QATSettings, TrainConfig
 
 log = logging.getLogger(__name__)
 
 SEARCH_VARIANTS = ("int8", "int8-qat", "pruned-int8")  # what a candidate may be turned into
-TRAIN_SHARE = 0.55  # of a candidate's budget; the rest goes to QAT, pruning fine-tunes and benchmarking
-SIZES = (1.0, 0.75)  # default input sizes: the task's, and three quarters of it (a multiple of 16)
+SIZES = (0.75, 1.0, 1.5)  # default input sizes: the data's, and below and above it (multiples of 32)
+QAT_EPOCHS, PRUNE_STEPS, PRUNE_RECOVERY = 2, 2, 3  # every candidate's fine-tunes: the same for all
+FINE_TUNE_EPOCHS = QAT_EPOCHS + PRUNE_STEPS + PRUNE_RECOVERY
+OPTIMIZE_OVERHEAD_S = 20.0  # conversion, calibration, scoring and benchmarking of a candidate's variants
 
 
 @dataclass
 class Candidate:
     arch: str
     img_size: int
-    status: str = "pending"  # pending | training | optimizing | benchmarking | done | failed
+    status: str = "pending"  # pending | training | optimizing | benchmarking | done | failed | skipped
     run: int | None = None
     epochs: int | None = None
     epoch_s: float | None = None  # measured before training, to fit the budget
     seconds: float = 0.0
-    error: str = ""
+    error: str = ""  # why it failed or was skipped
+    estimate_s: float | None = None  # its whole schedule (training + fine-tunes + optimize), estimated
+    failed_variants: dict[str, str] = field(default_factory=dict)  # variant -> why it could not be built
     points: list[dict] = field(default_factory=list)  # one per variant: metric, latency, speed-up, size
 
     @property
@@ -47,10 +56,11 @@ class Candidate:
         return f"{self.arch}@{self.img_size}"
 
 
-def _sizes(default: int, sizes: Sequence[int] | None) -> list[int]:
+def _sizes(default: int, sizes: Sequence[int] | None, bounds: tuple[int, int]) -> list[int]:
     if sizes:
         return list(dict.fromkeys(int(s) for s in sizes))
-    return list(dict.fromkeys(max(32, round(default * f / 16) * 16) for f in SIZES))
+    lo, hi = bounds
+    return list(dict.fromkeys(min(max(round(default * f / 32) * 32, lo), hi) for f in SIZES))
 
 
 def _grid(task, archs: Sequence[str] | None, sizes: Sequence[int] | None, default_size: int) -> list[Candidate]:
@@ -60,7 +70,7 @@ def _grid(task, archs: Sequence[str] | None, sizes: Sequence[int] | None, defaul
         if arch not in task.archs:
             raise choice_error(f"{task.name} model", arch, list(task.archs))
     reference = Candidate(task.default_arch, default_size)
-    grid = [Candidate(a, s) for s in sorted(_sizes(default_size, sizes)) for a in chosen]
+    grid = [Candidate(a, s) for s in sorted(_sizes(default_size, sizes, task.size_bounds)) for a in chosen]
     return [reference, *[c for c in grid if c.key != reference.key]]
 
 
@@ -96,36 +106,73 @@ def search(
         write_json(_path(ctx, state["search"]), state)
         return state
 
+    with lock.hold(_owner_folder(ctx, state["search"]), f"search {state['search']}"):  # one writer; death is seen
+        return _search_candidates(ctx, state, candidates, task, dataset, save)
+
+
+def _search_candidates(ctx, state: dict, candidates: list[Candidate], task, dataset, save) -> dict:
     save()
     budget = state["budget_minutes"] * 60
-    for index, candidate in enumerate(candidates):
-        if candidate.status in ("done", "failed"):
+    for candidate in candidates:
+        if candidate.status in ("done", "failed", "skipped"):
             continue
-        spent = state["seconds"]
-        left = [c for c in candidates[index:] if c.status not in ("done", "failed")]
-        finished = sum(c.status == "done" for c in candidates)
-        if spent >= budget and finished >= 2:  # at least the reference and one candidate, whatever the budget
-            log.info("search %s: budget of %.0f min spent; %d candidates left", state["search"], budget / 60, len(left))
-            break
-        share = max(budget - spent, 0) / len(left)
         began = time.monotonic()
         try:
-            _run_candidate(ctx, state, candidate, task, dataset, share, save)
+            if candidate is not candidates[0] and not _fits(ctx, candidate, candidates, task, dataset, budget, save):
+                continue
+            _run_candidate(ctx, state, candidate, task, dataset, save)
             candidate.status = "done"
         except Cancelled:
             candidate.status = "pending"  # resumed later: its trained run and finished variants are kept
             candidate.seconds += time.monotonic() - began
             save("cancelled")
             raise
-        except StudioError as exc:
-            if candidate.key == candidates[0].key:
+        except Exception as exc:  # one candidate's failure is recorded; the search goes on without it
+            if candidate is candidates[0]:  # without the reference there is nothing to compare with
                 save("failed")
                 raise
-            candidate.status, candidate.error = "failed", str(exc)
-            log.warning("search %s: %s failed: %s", state["search"], candidate.key, exc)
+            candidate.status, candidate.error = "failed", optimizing.variant_failure(exc)
+            log.warning("search %s: %s failed: %s", state["search"], candidate.key, candidate.error, exc_info=True)
         candidate.seconds += time.monotonic() - began
         save()
     return save("completed")
+
+
+def _fits(ctx, candidate: Candidate, candidates: list[Candidate], task, dataset, budget: float, save) -> bool:
+    """Whether the candidate's whole schedule fits in what is left of the budget (estimated from a few real
+    training steps); one that does not is skipped with the numbers. The first candidate after the reference
+    always runs, so every search compares at least two models."""
+    if candidate.run is not None:  # started in an earlier attempt: finish it
+        return True
+    if candidate.estimate_s is None:
+        defaults = _schedule(task, dataset, candidate)
+        if candidate.epoch_s is None:
+            from engine.training.estimate import epoch_seconds
+
+            candidate.epoch_s = epoch_seconds(
+                task, candidate.arch, candidate.img_size, defaults.batch_size, ctx.samples(dataset, "train"),
+                len(dataset["info"]["labels"]),
+            )  # fmt: skip
+        candidate.epochs = defaults.epochs
+        candidate.estimate_s = candidate.epoch_s * (defaults.epochs + FINE_TUNE_EPOCHS) + OPTIMIZE_OVERHEAD_S
+    spent = sum(c.seconds for c in candidates)
+    left = budget - spent
+    others_done = sum(c.status == "done" for c in candidates[1:])
+    if candidate.estimate_s <= left or others_done == 0:
+        return True
+    candidate.status = "skipped"
+    candidate.error = (
+        f"needs ~{candidate.estimate_s / 60:.1f} min for the same {candidate.epochs}-epoch schedule as the reference;"
+        f" {max(left, 0) / 60:.1f} min of the budget left (raise --budget-minutes to include it)"
+    )
+    log.info("search: %s skipped: %s", candidate.key, candidate.error)
+    save()
+    return False
+
+
+def _schedule(task, dataset, candidate: Candidate) -> TrainConfig:
+    """The candidate's training settings: the task's defaults (the reference's schedule) at its size."""
+    return TrainConfig(task=task.name, model=candidate.arch, img_size=candidate.img_size).resolved(dataset["info"])
 
 
 def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, variants) -> dict:
@@ -135,11 +182,16 @@ def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, varian
     for name in names:
         if name not in SEARCH_VARIANTS:
             raise choice_error("search variant", name, SEARCH_VARIANTS)
-    if budget_minutes <= 0:
-        msg = f"--budget-minutes must be positive, got {budget_minutes:g}"
+    if not math.isfinite(budget_minutes) or budget_minutes <= 0:
+        msg = f"--budget-minutes must be a positive number of minutes, got {budget_minutes:g}"
+        raise StudioError(msg)
+    lo, hi = 32, 1024
+    bad = [s for s in sizes or () if not lo <= s <= hi]
+    if bad:
+        msg = f"--sizes: {bad[0]} px is not an input size; give sizes from {lo} to {hi} px, e.g. --sizes 96,128"
         raise StudioError(msg)
     drop = task.max_drop if max_drop is None else max_drop
-    if not 0 <= drop < 1:
+    if not math.isfinite(drop) or not 0 <= drop < 1:
         msg = f"--max-drop is a fraction of the metric (0.005 = 0.5 points), got {drop:g}"
         raise StudioError(msg)
     import openvino as ov
@@ -147,7 +199,7 @@ def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, varian
     from engine.inference.devices import check_device
 
     check_device(ov.Core(), device)
-    default_size = TrainConfig(task=task.name).resolved().img_size
+    default_size = TrainConfig(task=task.name).resolved(dataset["info"]).img_size
     grid = _grid(task, archs, sizes, default_size)
     folder = ctx.ws.root / "searches"
     folder.mkdir(parents=True, exist_ok=True)
@@ -175,7 +227,8 @@ def _load(ctx: Context, search_id: int) -> dict:
     path = _path(ctx, search_id)
     if not path.is_file():
         known = sorted(int(p.stem) for p in path.parent.glob("*.json") if p.stem.isdigit())
-        msg = f"no search {search_id}; known searches: {', '.join(map(str, known)) or 'none'} (`engine search list`)"
+        listed = ", ".join(map(str, known)) or "none"
+        msg = f"no search {search_id}; known searches: {listed} (`python -m engine searches list`)"
         raise StudioError(msg)
     return read_json(path)
 
@@ -183,53 +236,56 @@ def _load(ctx: Context, search_id: int) -> dict:
 def list_searches(ctx: Context) -> list[dict]:
     folder = ctx.ws.root / "searches"
     paths = sorted(folder.glob("*.json"), key=lambda p: int(p.stem)) if folder.is_dir() else []
-    return [read_json(p) for p in paths if p.stem.isdigit()]
+    return [_settled(ctx, read_json(p)) for p in paths if p.stem.isdigit()]
 
 
 def show_search(ctx: Context, search_id: int) -> dict:
-    return _load(ctx, search_id)
+    return _settled(ctx, _load(ctx, search_id))
 
 
-def _run_candidate(ctx, state, candidate: Candidate, task, dataset, share: float, save) -> None:
-    """Train (or resume) the candidate's run, build its variants, benchmark them beside the reference."""
-    labels = dataset["info"]["labels"]
+def _owner_folder(ctx: Context, search_id: int):
+    return ctx.ws.root / "searches" / f"{int(search_id)}.owner"
+
+
+def _settled(ctx: Context, state: dict) -> dict:
+    """A search marked running that no live process owns was killed: it is ``interrupted`` (resume it)."""
+    if state.get("status") == "running" and lock.owner(_owner_folder(ctx, state["search"])) is None:
+        state = {**state, "status": "interrupted"}
+        write_json(_path(ctx, state["search"]), state)
+    return state
+
+
+def _run_candidate(ctx, state, candidate: Candidate, task, dataset, save) -> None:
+    """Train (or resume) the candidate's run on the reference's schedule, build its variants, benchmark them
+    beside the reference."""
     train_samples = ctx.samples(dataset, "train")
-    defaults = TrainConfig(task=task.name, model=candidate.arch, img_size=candidate.img_size).resolved()
-    if candidate.epoch_s is None:
-        from engine.training.estimate import epoch_seconds
-
-        candidate.epoch_s = epoch_seconds(
-            task, candidate.arch, candidate.img_size, defaults.batch_size, train_samples, len(labels)
-        )
-    # the budget buys this many epochs in all: ~55 % train the model, the rest fine-tunes QAT and pruning
-    affordable = max(int(share / candidate.epoch_s), 1)
-    epochs = candidate.epochs or min(defaults.epochs, max(int(affordable * TRAIN_SHARE), 1))
-    candidate.epochs = epochs
-    fine = max(affordable - epochs, 0)
+    candidate.epochs = candidate.epochs or _schedule(task, dataset, candidate).epochs
     candidate.status = "training"
     save()
-    run = _trained_run(ctx, candidate, dataset, epochs, save)
+    run = _trained_run(ctx, candidate, dataset, candidate.epochs, save)
     candidate.status = "optimizing"
     save()
     done = {v["name"] for v in ctx.db.list_variants(run["id"])}
     wanted = ["fp32", *state["variants"]]
     if "pruned-int8" in wanted:
         wanted.insert(1, "pruned")  # its FP32 twin: shows what pruning alone buys
-    missing = [v for v in wanted if v not in done]
+    missing = [v for v in wanted if v not in done and v not in candidate.failed_variants]
     if missing:
-        qat_epochs = min(max(fine // 4, 1), 3)
-        recovery = min(max(fine - qat_epochs - 2, 1), 6)
-        optimizing.optimize(
+        result = optimizing.optimize(
             ctx,
             run["id"],
             variants=missing,
             calib_size=min(300, len(train_samples)),
-            pruning=Pruning(steps=2, epochs_per_step=1, recovery_epochs=recovery),
-            qat=QATSettings(epochs=qat_epochs),
+            pruning=Pruning(steps=PRUNE_STEPS, epochs_per_step=1, recovery_epochs=PRUNE_RECOVERY),
+            qat=QATSettings(epochs=QAT_EPOCHS),
         )
+        candidate.failed_variants.update(result.get("failed", {}))
+        for name, why in result.get("failed", {}).items():
+            log.warning("search %s: %s/%s failed: %s", state["search"], candidate.key, name, why)
     candidate.status = "benchmarking"
     save()
-    candidate.points = _benchmark(ctx, state, candidate, run, wanted, task)
+    built = [v for v in wanted if v not in candidate.failed_variants]
+    candidate.points = _benchmark(ctx, state, candidate, run, built, task)
 
 
 def _trained_run(ctx, candidate: Candidate, dataset, epochs: int, on_run) -> dict:
@@ -319,12 +375,20 @@ def _summary(state: dict, candidates: list[Candidate]) -> dict:
     front = pareto_front(points)
     eligible = [p for p in points if p["keeps_accuracy"]]
     best = max(eligible, key=lambda p: p["speedup"], default=None)
+    # the fastest model of the default architecture (any size, any variant) that keeps the accuracy: what
+    # the user would get without the search choosing an architecture
+    default_best = max(
+        (p for p in eligible if p["arch"] == candidates[0].arch), key=lambda p: p["speedup"], default=None
+    )
+    if best is not None and default_best is not None:
+        best = {**best, "speedup_vs_default_arch": best["speedup"] / default_best["speedup"]}
     return {
         "floor": floor,
         "reference": reference,
         "points": points,
         "front": [f"{p['candidate']}/{p['variant']}" for p in front],
         "pick": best,
+        "default_arch_best": default_best,
     }
 
 
