@@ -26,13 +26,15 @@ def settings_form() -> None:
         left, right = st.columns(2)
         dataset = widgets.dataset_picker(datasets, container=left)
         task = next(d["task"] for d in datasets if d["dataset"] == dataset)
-        defaults = engine.training_defaults(task)
-        archs = defaults["archs"]
+        defaults = engine.training_defaults(task, dataset)
+        archs, gains = defaults["archs"], defaults["int8_short"]
         arch = right.selectbox(
             "Architecture",
             list(archs),
             index=list(archs).index(defaults["model"]),
-            format_func=lambda a: f"{a} ({archs[a]})",
+            format_func=lambda a: f"{a} ({archs[a]})" + (f" · {gains[a]}" if a in gains else ""),
+            help="INT8 x: the INT8 IR's batch-1 speed over the FP32 IR at the CPU's default precision, measured by"
+            ' benchmarks/zoo.py ("elsewhere": on a CPU of another ISA tier, so not a claim about this one).',
         )
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input("Epochs", 1, 500, defaults["epochs"], help="Passes over the training split.")
@@ -43,7 +45,8 @@ def settings_form() -> None:
             1024,
             defaults["img_size"],
             step=16,
-            help="Images are resized to a square of this size; smaller is faster.",
+            help="Images are resized to a square of this size; smaller is faster. The default follows the"
+            f" dataset: {defaults['chosen'].get('img_size', 'the task default')}.",
         )
         lr = c4.number_input(
             "Peak learning rate",
@@ -53,6 +56,8 @@ def settings_form() -> None:
             format="%.4f",
             help="AdamW with a one-cycle schedule (warm-up, then cosine decay).",
         )
+        if "img_size" in defaults["chosen"]:
+            st.caption(f"Image size {defaults['img_size']} px from the data: {defaults['chosen']['img_size']}.")
         c5, c6, c7 = st.columns(3)
         patience = c5.number_input(
             "Early-stopping patience",

@@ -30,11 +30,25 @@ def workspace_root(workspace: Workspace = None) -> Path:
     return resolve_root(workspace)
 
 
-def training_defaults(task: str) -> dict:
-    """The Train form's starting values: the task's architectures (name -> summary) and resolved settings."""
-    config = TrainConfig(task=task).resolved()
+def training_defaults(task: str, dataset: int | None = None, *, workspace: Workspace = None) -> dict:
+    """The Train form's starting values: the task's architectures (name -> summary), what INT8 buys each on a
+    CPU like this one (name -> short text, from the measured zoo table) and the resolved settings — with a
+    ``dataset`` the input size follows its images (``chosen["img_size"]`` says why)."""
+    from engine.benchmark.machine import isa
+    from engine.models import zoo
+
+    info = Context.open(workspace).db.get_dataset(dataset)["info"] if dataset is not None else None
+    config = TrainConfig(task=task).resolved(info)
     archs = get_task(task).archs
-    return {**config.to_dict(), "archs": {name: arch.summary for name, arch in archs.items()}}
+    gains = zoo.int8_gains(task, isa())
+    return {
+        **config.to_dict(),
+        "archs": {name: arch.summary for name, arch in archs.items()},
+        "int8": {name: gain.text() for name, gain in gains.items()},
+        "int8_short": {
+            name: f"INT8 {gain.speedup:.1f}x" + ("" if gain.same_tier else " elsewhere") for name, gain in gains.items()
+        },
+    }
 
 
 def save_upload(name: str, data: bytes, *, workspace: Workspace = None) -> str:

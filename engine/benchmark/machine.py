@@ -25,11 +25,8 @@ def _cpu_text() -> str:
         return ""
 
 
-def cpu_facts() -> dict:
-    """The CPU's model name and the ISA flags that decide INT8/BF16 speed (lscpu, else /proc/cpuinfo), and what
-    OpenVINO's CPU plugin reports (capabilities and its default inference precision)."""
-    import openvino as ov
-
+def _model_and_flags() -> tuple[str, set[str]]:
+    """The CPU's model name and flags (lscpu, else /proc/cpuinfo)."""
     text = _cpu_text()
     model = re.search(r"Model name:\s*(.+)", text)
     flags_line = re.search(r"Flags:\s*(.+)", text)
@@ -38,9 +35,23 @@ def cpu_facts() -> dict:
         model = model or re.search(r"model name\s*:\s*(.+)", info)
         flags_line = re.search(r"flags\s*:\s*(.+)", info)
     flags = set(flags_line.group(1).split()) if flags_line else set()
+    return (model.group(1).strip() if model else platform.processor() or "unknown"), flags
+
+
+def isa() -> list[str]:
+    """The ISA flags of :data:`ISA` this CPU has (no OpenVINO needed)."""
+    return [f for f in ISA if f in _model_and_flags()[1]]
+
+
+def cpu_facts() -> dict:
+    """The CPU's model name and the ISA flags that decide INT8/BF16 speed (lscpu, else /proc/cpuinfo), and what
+    OpenVINO's CPU plugin reports (capabilities and its default inference precision)."""
+    import openvino as ov
+
+    model, flags = _model_and_flags()
     core = ov.Core()
     return {
-        "cpu_model": model.group(1).strip() if model else platform.processor() or "unknown",
+        "cpu_model": model,
         "cores": psutil.cpu_count(),
         "isa": [f for f in ISA if f in flags],
         "openvino": ov.get_version(),

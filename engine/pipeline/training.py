@@ -61,7 +61,9 @@ def train(
         if task != dataset["task"]:
             msg = f"dataset {dataset['id']} is a {dataset['task']} dataset; it cannot train a {task} model"
             raise StudioError(msg)
-        config = TrainConfig(task=task, **{k: v for k, v in settings.items() if v is not None}).resolved()
+        config = TrainConfig(task=task, **{k: v for k, v in settings.items() if v is not None}).resolved(
+            dataset["info"]
+        )
         run = {"id": ctx.db.add_run(dataset_id=dataset["id"], task=task, model=config.model, config=config.to_dict())}
     run_dir = ctx.run_dir(run)
     with lock.hold(run_dir, f"run {run['id']}"):  # a second writer (a resume of a running run) is refused

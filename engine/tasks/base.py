@@ -35,6 +35,24 @@ def label_name(labels: list[str], index: int) -> str:
     return labels[index] if 0 <= index < len(labels) else str(index)
 
 
+SIZE_STEP = 32  # input sizes are multiples of the networks' largest stride
+
+
+def image_based_size(info: Mapping[str, Any], bounds: tuple[int, int]) -> tuple[int, str]:
+    """``(size, why)`` from the median image size recorded at import (``image_size``), within ``bounds``."""
+    lo, hi = bounds
+    spread = info.get("image_size") or {}
+    side = min(
+        float((spread.get("width") or {}).get("median") or 0), float((spread.get("height") or {}).get("median") or 0)
+    )
+    if side <= 0:
+        return lo, f"no image sizes recorded: the smallest default, {lo} px"
+    size = min(max(int(side) // SIZE_STEP * SIZE_STEP, lo), hi)
+    where = "the upper bound" if size == hi and side > hi else "the lower bound" if size == lo and side < lo else ""
+    why = f"median image {side:.0f} px on its shorter side, rounded down to a multiple of {SIZE_STEP}"
+    return size, f"{why}; {where} of {lo}-{hi} px" if where else f"{why} (within {lo}-{hi} px)"
+
+
 @dataclass(frozen=True)
 class SampleRecipe:
     """The task's built-in sample dataset: its generator module and the tiny version's overrides."""
@@ -109,6 +127,13 @@ class Task(ABC):
     default_arch: ClassVar[str]
     train_defaults: ClassVar[Mapping[str, Any]]  # epochs, batch_size, img_size, lr reaching a good sample model
     output_names: ClassVar[tuple[str, ...]]  # the IR's outputs, in order
+    network_output_names: ClassVar[tuple[str, ...]] = ()  # export_module's outputs when they differ (ONNX names)
+    size_bounds: ClassVar[tuple[int, int]] = (64, 224)  # the range a default input size is chosen in (px)
+
+    def input_size(self, info: Mapping[str, Any]) -> tuple[int, str]:
+        """The default input size for a dataset (its ``data info``) and why, in words: the median image's
+        shorter side, rounded down to a multiple of 32, within :attr:`size_bounds`."""
+        return image_based_size(info, self.size_bounds)
 
     @abstractmethod
     def build_model(self, arch: str, num_classes: int, pretrained: bool) -> tuple[Any, Any]:

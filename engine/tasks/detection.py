@@ -16,7 +16,7 @@ from engine.data.detection import DetectionDataset, collate
 from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.models import detection as models
-from engine.tasks.base import Outputs, SampleRecipe, Task, label_name
+from engine.tasks.base import SIZE_STEP, Outputs, SampleRecipe, Task, image_based_size, label_name
 
 SHOW_THRESHOLD = 0.3  # detections below this score are not drawn nor compared (mAP uses them all)
 MATCH_IOU = 0.5
@@ -121,13 +121,37 @@ class Detection(Task):
     default_arch = "ssdlite320_mobilenet_v3_large"
     train_defaults = models.TRAIN_DEFAULTS
     output_names = ("boxes", "labels")
+    network_output_names = ("cls_logits", "bbox_regression")  # before the decoding and NMS the IR appends
     collate_fn = staticmethod(collate)
+    size_bounds = (192, 512)
+    min_box_px = 16  # the median object's shorter side at the network's input: smaller ones the detectors miss
+
+    def input_size(self, info):
+        """The image-based size, raised (within the bounds) until the median box is ``min_box_px`` on its
+        shorter side at the network's input."""
+        size, why = image_based_size(info, self.size_bounds)
+        boxes = [min(w, h) for w, h in info.get("box_sizes", []) if w > 0 and h > 0]
+        spread = info.get("image_size") or {}
+        side = min(float((spread.get(k) or {}).get("median") or 0) for k in ("width", "height"))
+        if not boxes or side <= 0:
+            return size, why
+        box = statistics.median(boxes)
+        needed = self.min_box_px * side / box  # the input size at which the median box is min_box_px
+        if needed <= size:
+            return size, f"{why}; the median box ({box:.0f} px) stays >= {self.min_box_px} px"
+        lo, hi = self.size_bounds
+        raised = min(max(-(-int(needed) // SIZE_STEP) * SIZE_STEP, lo), hi)
+        return (
+            raised,
+            f"median box {box:.0f} px in {side:.0f}-px images: raised to keep it >= {self.min_box_px} px"
+            f" (within {lo}-{hi} px)",
+        )
 
     # --- data
     def extract_target(self, item, labels):
         """Boxes (x1 y1 x2 y2, clipped to the image) and 0-based labels; an image without boxes is a negative."""
         size = getattr(item.media, "size", None)  # (h, w)
-        boxes, classes, dropped = [], [], []
+        boxes, classes, dropped, clipped = [], [], [], []
         for ann in item.annotations:
             if ann.type != dm.AnnotationType.bbox:
                 continue
@@ -139,15 +163,21 @@ class Detection(Task):
             if size:
                 x1, x2 = np.clip([x1, x2], 0, size[1])
                 y1, y2 = np.clip([y1, y2], 0, size[0])
+            box = f"[{x:g}, {y:g}, {w:g}, {h:g}] (x, y, w, h)"
             if x2 - x1 < 1 or y2 - y1 < 1:
-                dropped.append(f"[{x:g}, {y:g}, {w:g}, {h:g}] (x, y, w, h) is empty or outside the image")
+                dropped.append(f"{box} is empty or outside the image")
                 continue
+            if max(abs(x1 - x), abs(y1 - y), abs(x2 - x - w), abs(y2 - y - h)) > 1:  # more than rounding
+                clipped.append(f"{box} reaches outside the {size[1]}x{size[0]} image")
             boxes.append([float(x1), float(y1), float(x2), float(y2)])
             classes.append(int(ann.label))
         target = {"boxes": np.asarray(boxes, np.float32).reshape(-1, 4), "labels": np.asarray(classes, np.int64)}
         if dropped:
             count = f"{len(dropped)} box{'es' if len(dropped) > 1 else ''}"
             return target, ("bad box", f"{count} dropped, e.g. {dropped[0]}; the image is kept with the others")
+        if clipped:  # e.g. YOLO coordinates above 1: the box is cut to the image, and the user is told
+            count = f"{len(clipped)} box{'es' if len(clipped) > 1 else ''}"
+            return target, ("box clipped", f"{count} clipped to the image, e.g. {clipped[0]}; check the annotations")
         return target, None
 
     def classes_of(self, target: dict) -> list[int]:

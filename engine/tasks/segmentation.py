@@ -86,6 +86,7 @@ class Segmentation(Task):
     default_arch = "lraspp_mobilenet_v3_large"
     train_defaults = models.TRAIN_DEFAULTS
     output_names = ("scores",)
+    size_bounds = (128, 512)
 
     # --- data
     def extract_target(self, item, labels):

@@ -1,0 +1,173 @@
+"""Which architectures INT8 really speeds up on this CPU: every architecture of every task, batch 1.
+
+For each task (its built-in sample calibrates) and each architecture in the task's table (random init: speed
+does not depend on the weights' values):
+ 1. the product's own FP32 IR and NNCF PTQ INT8 IR (the ``fp32`` and ``int8`` rows of the variant table)
+    at a realistic input (classification 224, detection 320, segmentation 256 px; ``--sizes`` to change);
+ 2. batch-1 latency of PyTorch eager, the FP32 IR at the CPU plugin's default precision hint (bf16 where the CPU
+    has avx512_bf16 or AMX, else f32), the FP32 IR with the f32 hint, and the INT8 IR at the default hint,
+    *interleaved in rounds* (every configuration once per round), medians of the round medians;
+ 3. the speed-up of INT8 over each, and the IR sizes.
+
+Prints the CPU model, its ISA flags and the precision each configuration ran in. The product reads the table
+(``engine.models.zoo``) to say, per architecture, whether INT8 pays off on a CPU like the one measured.
+Usage: python -m benchmarks.zoo [--tasks classification,detection] [--rounds 3] [--seconds 1.5]
+Writes benchmarks/results/zoo.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import engine
+from benchmarks.common import F32, precision_of, write_results
+from engine.benchmark.machine import cpu_facts, versions
+from engine.benchmark.runner import timed_loop
+from engine.compression.calibration import calibration_subset
+from engine.export import convert
+from engine.export.variants import VARIANTS, BuildContext
+from engine.inference.predictor import OpenVINOPredictor, TorchPredictor
+from engine.inference.preprocess import to_input
+from engine.pipeline.context import Context
+from engine.tasks import TASKS, get_task
+
+OUT = Path(__file__).parent / "results"
+SIZES = {"classification": 224, "detection": 320, "segmentation": 256}
+CONFIGS = ("pytorch", "fp32 (default hint)", "fp32 (f32 hint)", "int8 (default hint)")
+
+
+def calibration_samples(task: str, tmp: Path) -> tuple[list, list[str]]:
+    """The train split of the task's built-in sample, imported as a user's data would be."""
+    ws = tmp / task / "ws"
+    engine.sample(task, str(tmp / task / "data"))
+    dataset = engine.import_dataset(str(tmp / task / "data"), workspace=ws)["dataset"]
+    ctx = Context.open(ws)
+    row = ctx.db.get_dataset(dataset)
+    return ctx.samples(row, "train"), row["info"]["labels"]
+
+
+def build_irs(task_name: str, arch: str, size: int, calib: list, labels: list[str], out: Path, calib_size: int):
+    """(torch model, FP32 IR path, INT8 IR path): built by the product's own variant table."""
+    task = get_task(task_name)
+    model, _ = task.build_model(arch, len(labels), pretrained=False)
+    model.eval()
+    build = BuildContext(
+        fp32_model=convert.to_openvino(model, size, task),
+        finish=lambda m, trained=None: convert.finish(m, task, trained or model, size, labels),
+        convert=lambda trained: convert.to_openvino(trained, size, task),
+        torch_model=model,
+        train_samples=calib,
+        val_samples=[],
+        calibration=calibration_subset(calib, calib_size),  # speed does not depend on how many calibrate
+        task=task,
+        labels=labels,
+        img_size=size,
+        seed=0,
+    )
+    paths = {}
+    for name in ("fp32", "int8"):
+        ir, fp16 = VARIANTS[name].build(build)
+        paths[name] = convert.save_ir(ir, out / f"{task_name}_{arch}_{size}_{name}", fp16=fp16)
+    return model, paths["fp32"], paths["int8"]
+
+
+def measure_arch(
+    task_name: str, arch: str, size: int, calib, labels, out: Path, rounds: int, seconds: float, calib_size: int = 64
+) -> dict:
+    task = get_task(task_name)
+    began = time.perf_counter()
+    model, fp32, int8 = build_irs(task_name, arch, size, calib, labels, out, calib_size)
+    build_s = time.perf_counter() - began
+    predictors = {
+        "pytorch": TorchPredictor(model, task, labels, size),
+        "fp32 (default hint)": OpenVINOPredictor(fp32, "CPU", {}),
+        "fp32 (f32 hint)": OpenVINOPredictor(fp32, "CPU", F32),
+        "int8 (default hint)": OpenVINOPredictor(int8, "CPU", {}),
+    }
+    x = to_input(np.zeros((size, size, 3), dtype=np.uint8), size)
+    per_round: dict[str, list[float]] = {name: [] for name in predictors}
+    for _ in range(rounds):
+        for name, predictor in predictors.items():  # interleaved: every configuration once per round
+            samples = timed_loop(lambda p=predictor: p.infer(x), iterations=0, seconds=seconds, warmup=5)
+            per_round[name].append(statistics.median(samples))
+    median = {name: statistics.median(v) for name, v in per_round.items()}
+    int8_ms = median["int8 (default hint)"]
+    return {
+        "task": task_name,
+        "arch": arch,
+        "size": size,
+        "latency_ms": median,
+        "latency_ms_rounds": per_round,
+        "precision": {name: precision_of(p) for name, p in predictors.items()},
+        "int8_vs_fp32_default": median["fp32 (default hint)"] / int8_ms,
+        "int8_vs_fp32_f32": median["fp32 (f32 hint)"] / int8_ms,
+        "int8_vs_pytorch": median["pytorch"] / int8_ms,
+        "fp32_ir_bytes": convert.ir_size(fp32),
+        "int8_ir_bytes": convert.ir_size(int8),
+        "build_s": build_s,
+        "default": arch == task.default_arch,
+    }
+
+
+def table(rows: list[dict], machine: dict) -> str:
+    lines = [
+        f"CPU: {machine['cpu_model']} ({machine['cores']} cores; {', '.join(machine['isa']) or 'no AVX2'})",
+        f"OpenVINO {machine['openvino']}: default CPU inference precision {machine['default_inference_precision']}",
+        "",
+        "| task | architecture | px | PyTorch ms | FP32 IR ms (default) | FP32 IR ms (f32) | INT8 ms |"
+        " INT8 vs FP32 default | vs f32 | vs PyTorch | IR size ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ms = r["latency_ms"]
+        lines.append(
+            f"| {r['task']} | {r['arch']}{' (default)' if r['default'] else ''} | {r['size']} | {ms['pytorch']:.2f} |"
+            f" {ms['fp32 (default hint)']:.2f} ({r['precision']['fp32 (default hint)']}) |"
+            f" {ms['fp32 (f32 hint)']:.2f} | {ms['int8 (default hint)']:.2f} | **{r['int8_vs_fp32_default']:.2f}x** |"
+            f" {r['int8_vs_fp32_f32']:.2f}x | {r['int8_vs_pytorch']:.1f}x |"
+            f" {r['fp32_ir_bytes'] / r['int8_ir_bytes']:.1f}x |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--archs", default="", help="comma list: only these architectures")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=1.5, help="timing window per configuration per round")
+    parser.add_argument("--calib", type=int, default=64, help="calibration images (speed does not depend on it)")
+    parser.add_argument("--sizes", default="", help="task=px,... (default: classification=224,detection=320,...)")
+    args = parser.parse_args()
+    sizes = dict(SIZES)
+    for item in filter(None, args.sizes.split(",")):
+        name, _, px = item.partition("=")
+        sizes[name] = int(px)
+    only = set(filter(None, args.archs.split(",")))
+    machine = cpu_facts()
+    isa = ", ".join(machine["isa"])
+    print(f"CPU: {machine['cpu_model']}; ISA: {isa}; default {machine['default_inference_precision']}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for task_name in args.tasks.split(","):
+            calib, labels = calibration_samples(task_name, Path(tmp))
+            for arch in get_task(task_name).archs:
+                if only and arch not in only:
+                    continue
+                row = measure_arch(
+                    task_name, arch, sizes[task_name], calib, labels, Path(tmp), args.rounds, args.seconds, args.calib
+                )
+                print(f"{task_name} {arch}: INT8 {row['int8_vs_fp32_default']:.2f}x the FP32 IR (default hint)")
+                rows.append(row)
+    payload = {"machine": machine, "versions": versions(), "rounds": args.rounds, "seconds": args.seconds, "rows": rows}
+    write_results(OUT, "zoo", payload, table(rows, machine))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""What INT8 buys each architecture, from the measured zoo table (``python -m benchmarks.zoo``).
+
+The table records the CPU it was measured on (model name and ISA flags). INT8's speed-up over the FP32 IR
+depends on the CPU's ISA tier far more than on anything else: AMX, AVX-512 VNNI (+BF16: OpenVINO's default
+precision is then bf16, a stronger baseline), AVX-VNNI, or AVX2 alone. A row is said to hold "here" only when
+this CPU is of the same tier; otherwise the product says where it was measured and does not claim it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+TABLE = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "zoo.json"
+TIERS = (  # strongest first: the first tier whose flags a CPU has is its tier
+    ("AMX", ("amx_int8",)),
+    ("AVX-512 VNNI + BF16", ("avx512_vnni", "avx512_bf16")),
+    ("AVX-512 VNNI", ("avx512_vnni",)),
+    ("AVX-VNNI", ("avx_vnni",)),
+    ("AVX2", ("avx2",)),
+)
+PAYS_OFF = 1.3  # an INT8 speed-up below this is within what timings drift between runs on 2 cores
+
+
+def tier(isa: list[str] | tuple[str, ...]) -> str:
+    """The ISA tier that decides INT8 speed on a CPU with these flags."""
+    flags = set(isa)
+    return next((name for name, needs in TIERS if flags.issuperset(needs)), "no AVX2")
+
+
+@dataclass(frozen=True)
+class Int8Gain:
+    speedup: float  # INT8 IR vs the FP32 IR at the CPU's default precision, batch 1
+    size: int  # input px it was measured at
+    cpu: str  # where
+    same_tier: bool  # measured on a CPU of this machine's tier
+
+    def text(self) -> str:
+        verdict = "INT8 pays off" if self.speedup >= PAYS_OFF else "INT8 barely faster"
+        where = "on a CPU like this one" if self.same_tier else f"on {self.cpu}, not a CPU like this one"
+        return f"{verdict}: {self.speedup:.2f}x the FP32 IR at {self.size} px ({where})"
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict:
+    try:
+        return json.loads(TABLE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def int8_gains(task: str, here_isa: list[str] | tuple[str, ...]) -> dict[str, Int8Gain]:
+    """Architecture -> its measured INT8 gain for ``task`` (absent: not measured)."""
+    table = _table()
+    machine = table.get("machine", {})
+    same = tier(machine.get("isa", [])) == tier(here_isa)
+    cpu = f"{machine.get('cpu_model', 'another CPU')} ({tier(machine.get('isa', []))})"
+    return {
+        row["arch"]: Int8Gain(row["int8_vs_fp32_default"], row["size"], cpu, same)
+        for row in table.get("rows", [])
+        if row["task"] == task
+    }

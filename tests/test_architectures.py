@@ -1,0 +1,103 @@
+"""Every architecture of every task (the list comes from the registry) goes through the pipeline's parts on a
+tiny real dataset: it builds, trains steps through the one loop, converts to a static IR, quantizes with the
+product's PTQ into an IR with int8 weights whose outputs agree with FP32, and keeps its class count when pruned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import openvino as ov
+import pytest
+import torch
+
+import engine
+from engine.compression.calibration import calibration_subset
+from engine.compression.prune import prune
+from engine.compression.ptq import quantize_int8
+from engine.data.images import read_rgb
+from engine.export import convert
+from engine.inference.preprocess import to_input
+from engine.pipeline.context import Context
+from engine.tasks import TASKS, get_task
+from engine.training.loop import Loop, Step, cosine, make_loader, seed_everything
+
+pytestmark = pytest.mark.slow
+
+SIZES = {"classification": 64, "detection": 128, "segmentation": 96}  # small: this checks mechanics, not speed
+CASES = [(task.name, arch) for task in TASKS.values() for arch in task.archs]
+F32 = {"INFERENCE_PRECISION_HINT": "f32"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """``tiny(task)``: (train samples, test samples, labels) of the task's tiny sample, imported."""
+    made = {}
+
+    def get(task: str):
+        if task not in made:
+            root = tmp_path_factory.mktemp(f"arch-{task}")
+            get_task(task).write_sample(root / "data", tiny=True)
+            dataset = engine.import_dataset(str(root / "data"), workspace=root / "ws")["dataset"]
+            ctx = Context.open(root / "ws")
+            row = ctx.db.get_dataset(dataset)
+            made[task] = (ctx.samples(row, "train"), ctx.samples(row, "test"), row["info"]["labels"])
+        return made[task]
+
+    return get
+
+
+def _outputs(compiled: ov.CompiledModel, images: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.concatenate([v.ravel() for v in compiled(x).values()]) for x in images])
+
+
+@pytest.mark.parametrize(("task_name", "arch"), CASES, ids=[f"{t}-{a}" for t, a in CASES])
+def test_architecture_trains_converts_quantizes_and_prunes(task_name, arch, tiny):
+    task = get_task(task_name)
+    train, test, labels = tiny(task_name)
+    size = SIZES[task_name]
+    generator = seed_everything(0)
+    model, status = task.build_model(arch, len(labels), pretrained=False)
+    assert not status.pretrained
+
+    # two real optimisation steps through the one loop
+    loader = make_loader(task, train[:8], size, 4, generator=generator)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    loop = Loop(
+        Step(model, lambda x, y: task.train_loss(model, x, y), optimizer, cosine(optimizer, 2)),
+        loader,
+        epochs=1,
+        generator=generator,
+        max_steps=2,
+    )
+    assert loop.run() == "completed" and loop.total_steps == 2
+
+    # static FP32 IR and the product's INT8 PTQ of the same network, outputs side by side
+    model.eval()
+    fp32 = convert.to_openvino(model, size, task)
+    assert list(fp32.inputs[0].get_partial_shape().to_shape()) == [1, 3, size, size]
+    int8 = quantize_int8(fp32, calibration_subset(train, 16), size)
+    kinds = {op.get_element_type().get_type_name() for op in int8.get_ops() if op.get_type_name() == "Constant"}
+    assert kinds & {"i8", "u8"}, f"no int8 constants in the INT8 IR of {arch}: {kinds}"
+    finished = convert.finish(int8, task, model, size, labels)
+    assert [o.get_any_name() for o in finished.outputs] == list(task.output_names)
+    core = ov.Core()
+    images = [to_input(read_rgb(path), size) for path, _ in test[:4]]
+    a = _outputs(core.compile_model(fp32, "CPU", F32), images)
+    b = _outputs(core.compile_model(int8, "CPU", F32), images)
+    cosine_similarity = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+    assert cosine_similarity > 0.9, f"{arch}: INT8 outputs differ from FP32 (cosine {cosine_similarity:.3f})"
+
+    # pruning removes channels but never the outputs' (one per class / per anchor and class)
+    network = task.export_module(model)
+    example = torch.zeros(1, 3, size, size)
+    with torch.no_grad():
+        before = [o.shape for o in _as_tuple(network(example))]
+    report = prune(network, example, ratio=0.3, steps=1, keep=task.output_layers(model))
+    with torch.no_grad():
+        after = [o.shape for o in _as_tuple(network.eval()(example))]
+    assert report.macs_after < report.macs_before
+    assert after == before
+
+
+def _as_tuple(out) -> tuple:
+    return out if isinstance(out, tuple) else (out,)
