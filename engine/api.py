@@ -280,6 +280,7 @@ def deploy(
     out: str | None = None,
     ovms: str | None = None,
     name: str | None = None,
+    format: str = "openvino",
     workspace: Workspace = None,
 ) -> DeployResult:
     """A zip with the IR, labels, Model API metadata and how to run it (default: ``<run>/deploy/<name>.zip``);
@@ -289,8 +290,9 @@ def deploy(
     Python: ``engine.deploy(3, variant="int8", out="model.zip")["path"]``
     CLI:    ``python -m engine deploy 3 --variant int8 --out model.zip``
             ``python -m engine deploy 3 --variant int8 --ovms models/ [--name shapes]``
+            ``python -m engine deploy 3 --variant fp32 --format onnx`` (the FP32 network as ONNX)
     """
-    return deploying.deploy(Context.open(workspace), run, variant, out, ovms, name)
+    return deploying.deploy(Context.open(workspace), run, variant, out, ovms, name, format)
 
 
 # --- runs, devices, jobs -----------------------------------------------------------------------------------

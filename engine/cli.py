@@ -85,7 +85,17 @@ COMMANDS = (
     Command(("compare",), "compare", "two variants on a split, most-disagreeing images first"),
     Command(("saliency",), "saliency", "where the original and the optimized model look (RISE maps), and how alike"),
     Command(("report",), "report", "write the run's report card: one HTML file that opens offline"),
-    Command(("deploy",), "deploy", "zip a variant's IR with labels, Model API metadata and run instructions"),
+    Command(
+        ("deploy",),
+        "deploy",
+        "zip a variant's IR with labels, Model API metadata and run instructions (or the FP32 network as ONNX)",
+        helps={
+            "format": "openvino (the variant's IR; the default) or onnx (the trained FP32 network, opset 17)",
+            "ovms": "an OpenVINO Model Server repository folder: publish the IR as the model's next version",
+            "name": "the OVMS model name (default: <architecture>-<variant>)",
+        },
+        choices={"format": ("openvino", "onnx")},
+    ),
     Command(("runs", "list"), "list_runs", "every run"),
     Command(("runs", "show"), "show_run", "a run's configuration, epochs, variants and benchmarks"),
     Command(("runs", "variants"), "variant_table", "a run's variants: metric, drop, agreement, size"),

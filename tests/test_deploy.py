@@ -104,3 +104,34 @@ def test_ovms_export_refuses_bad_names_a_file_as_repository_and_out_with_ovms(ti
     with pytest.raises(engine.StudioError, match="not both"):
         engine.deploy(run, variant="fp32", ovms=str(tmp_path / "m"), out=str(tmp_path / "a.zip"), workspace=ws)
     assert not (tmp_path / "m").exists()
+
+
+def test_onnx_holds_the_fp32_network_and_computes_what_the_ir_computes(tiny_run, tmp_path):
+    from engine.data.images import read_rgb
+    from engine.inference.preprocess import to_input
+
+    out = tmp_path / "model-onnx.zip"
+    result = engine.deploy(tiny_run["run"], variant="fp32", out=str(out), format="onnx", workspace=tiny_run["ws"])
+    with zipfile.ZipFile(out) as zf:
+        assert sorted(zf.namelist()) == ["README.txt", "labels.txt", "model.onnx"] == sorted(result["files"])
+        zf.extractall(tmp_path / "unzipped")
+        assert "opset 17" in zf.read("README.txt").decode()
+    core = ov.Core()
+    onnx_model = core.read_model(tmp_path / "unzipped" / "model.onnx")
+    assert onnx_model.inputs[0].get_any_name() == "image" and onnx_model.outputs[0].get_any_name() == "logits"
+    assert list(onnx_model.inputs[0].get_partial_shape().to_shape()) == [1, 3, 32, 32]
+    xml = tiny_run["ws"] / "runs" / str(tiny_run["run"]) / "variants" / "fp32" / "model.xml"
+    f32 = {"INFERENCE_PRECISION_HINT": "f32"}
+    x = to_input(read_rgb(next((tiny_run["data"] / "test").rglob("*.png"))), 32)
+    from_onnx = core.compile_model(onnx_model, "CPU", f32)(x)[0]
+    from_ir = core.compile_model(xml, "CPU", f32)(x)[0]
+    np.testing.assert_allclose(from_onnx, from_ir, rtol=1e-4, atol=1e-4)
+
+
+def test_onnx_refuses_int8_and_ovms(tiny_run, tmp_path):
+    with pytest.raises(engine.StudioError, match="INT8 variants are OpenVINO IRs"):
+        engine.deploy(tiny_run["run"], variant="int8", format="onnx", workspace=tiny_run["ws"])
+    with pytest.raises(engine.StudioError, match="--ovms publishes OpenVINO IRs"):
+        engine.deploy(tiny_run["run"], variant="fp32", format="onnx", ovms=str(tmp_path), workspace=tiny_run["ws"])
+    with pytest.raises(engine.StudioError, match="unknown --format 'tflite'; valid: openvino, onnx"):
+        engine.deploy(tiny_run["run"], variant="fp32", format="tflite", workspace=tiny_run["ws"])

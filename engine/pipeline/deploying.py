@@ -8,8 +8,9 @@ import shlex
 import zipfile
 from pathlib import Path
 
-from engine.errors import StudioError
+from engine.errors import StudioError, choice_error
 from engine.export import model_info
+from engine.export.onnx_export import FORMATS, ONNX_VARIANTS
 from engine.export.variants import VARIANTS
 from engine.pipeline.context import Context
 from engine.store.atomic import write_bytes
@@ -62,11 +63,16 @@ def deploy(
     out: str | Path | None = None,
     ovms: str | Path | None = None,
     name: str | None = None,
+    fmt: str = "openvino",
 ) -> dict:
     """Write ``model.xml/.bin``, ``labels.txt``, ``model_info.json`` and ``README.txt`` as one zip to ``out``
     (default: ``<run>/deploy/<name>.zip``); or, with ``ovms``, the IR as the next version of model ``name``
-    (default ``<architecture>-<variant>``) in that OpenVINO Model Server repository. Returns where it is, what
-    it holds and the snippets."""
+    (default ``<architecture>-<variant>``) in that OpenVINO Model Server repository; or, with ``fmt="onnx"``,
+    the FP32 network as ``model.onnx`` in the zip. Returns where it is, what it holds and the snippets."""
+    if fmt not in FORMATS:
+        raise choice_error("--format", fmt, FORMATS)
+    if fmt == "onnx":
+        return _onnx(ctx, ctx.run(run_id), variant, out, ovms)
     run = ctx.run(run_id)
     if VARIANTS.get(variant) is None or VARIANTS[variant].backend != "openvino":
         valid = [n for n, v in VARIANTS.items() if v.backend == "openvino"]
@@ -124,4 +130,58 @@ def _to_ovms(ctx: Context, run: dict, variant: str, xml: Path, repo: Path, name:
         "files": sorted(f.name for f in folder.iterdir()),
         "snippets": snippets(ctx, run, variant),
         "ovms": version,
+    }
+
+
+def _onnx(ctx: Context, run: dict, variant: str, out: str | Path | None, ovms) -> dict:
+    """The run's trained FP32 network as ONNX, zipped with its labels and how to run it."""
+    from engine.export.onnx_export import to_onnx
+    from engine.inference.predictor import TorchPredictor
+
+    if variant not in ONNX_VARIANTS:
+        msg = (
+            f"--format onnx writes the FP32 network ({', '.join(ONNX_VARIANTS)}), not {variant!r}: INT8 variants are"
+            " OpenVINO IRs (deploy them with --format openvino)"
+        )
+        raise StudioError(msg)
+    if ovms is not None:
+        msg = "--ovms publishes OpenVINO IRs; drop --format onnx, or drop --ovms to write an ONNX zip"
+        raise StudioError(msg)
+    name = f"run{run['id']}-{run['model']}-fp32-onnx.zip"
+    target = Path(out) if out else ctx.run_dir(run) / "deploy" / name
+    if target.is_dir():
+        msg = f"--out {target} is a folder; give the path of the zip file to write, e.g. {target / name}"
+        raise StudioError(msg)
+    baseline = TorchPredictor.from_checkpoint(ctx.variant_path(run, "torch-fp32"))
+    task, size = baseline.task, baseline.img_size
+    onnx_path = to_onnx(baseline.model, task, size, ctx.run_dir(run) / "deploy" / "model.onnx")
+    outputs = list(task.network_output_names or task.output_names)
+    readme = (
+        f"Edge Model Studio run {run['id']} ({run['model']}, {run['task']}), FP32 network as ONNX (opset 17).\n"
+        f"Input 'image': float32 [1, 3, {size}, {size}], RGB scaled to 0-1 and normalised with ImageNet's mean and"
+        f" std. Outputs: {', '.join(outputs)}.\n"
+        + (
+            "Box decoding and NMS are not in the ONNX graph (the OpenVINO IR of this run has them).\n"
+            if task.network_output_names
+            else ""
+        )
+        + "\nOpenVINO reads it directly:\n\n    import openvino as ov\n"
+        "    compiled = ov.Core().compile_model('model.onnx', 'CPU')\n"
+    )
+    labels = ctx.db.get_dataset(run["dataset_id"])["info"]["labels"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.write(onnx_path, "model.onnx")
+        zf.writestr("labels.txt", "\n".join(labels) + "\n")
+        zf.writestr("README.txt", readme)
+        files = zf.namelist()
+    write_bytes(target, buffer.getvalue())
+    return {
+        "run": run["id"],
+        "variant": variant,
+        "path": str(target),
+        "size_bytes": target.stat().st_size,
+        "files": files,
+        "snippets": {"onnx": readme},
+        "ovms": None,
     }
