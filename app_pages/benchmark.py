@@ -5,6 +5,7 @@ import streamlit as st
 
 import engine
 from engine import charts
+from ui import format as fmt
 from ui import headline, jobs, profile_view, state, widgets
 
 st.title("Benchmark")
@@ -69,26 +70,15 @@ if not scatter.empty:
     st.altair_chart(charts.accuracy_vs_latency(scatter, measured["metric_name"]), width="stretch")
 st.subheader("Results")
 MAIN = ["config", "median ms", "p90 ms", "fps", "speed-up vs FP32", measured["metric_name"], "contended"]
-ms = st.column_config.NumberColumn(format="%.3g ms")
-st.dataframe(
-    table[MAIN],
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "config": st.column_config.TextColumn("variant · device · precision ran", width="large"),
-        "median ms": ms,
-        "p90 ms": ms,
-        "fps": st.column_config.NumberColumn("images/s", format="%.0f"),
-        "speed-up vs FP32": st.column_config.NumberColumn(format="%.2fx"),
-        measured["metric_name"]: st.column_config.NumberColumn(f"test {measured['metric_name']}", format="percent"),
-    },
-)
+kinds = {"median ms": "ms", "p90 ms": "ms", "speed-up vs FP32": "ratio", measured["metric_name"]: "percent"}
+shown = table[MAIN].rename(columns={"config": "variant · device · precision ran", "fps": "images/s"})
+st.dataframe(fmt.frame(shown, kinds), hide_index=True, width="stretch")
 with st.expander("All statistics"):
+    every = table.drop(columns=["config"])
     st.dataframe(
-        table.drop(columns=["config"]),
+        fmt.frame(every, {**kinds, **{c: "ms" for c in every.columns if c.endswith(" ms")}}),
         hide_index=True,
         width="stretch",
-        column_config={c: ms for c in table.columns if c.endswith(" ms")},
     )
 st.download_button(
     "Download CSV", table.to_csv(index=False), f"run{run['run']}-benchmark.csv", "text/csv", icon=":material/download:"

@@ -33,13 +33,14 @@ with right:  # the variant measured fastest within the accuracy budget here, els
 mtimes = {v: engine.variant_file(run["run"], v).stat().st_mtime for v in (a, b)}
 
 source = st.segmented_control("Image", ["Test split", "Upload", "Camera"], default="Test split", required=True)
-image = None
+image, image_path = None, None
 if source == "Test split":
     samples = engine.dataset_samples(run["dataset"], "test", captions=False)
     if "cmp_index" in st.session_state:  # a row of the ranking below was chosen: show that image
         st.session_state["cmp_slider"] = min(st.session_state.pop("cmp_index"), len(samples) - 1)
     index = st.slider("Test image", 0, len(samples) - 1, key="cmp_slider")
-    image = engine.read_image(samples[index]["image"])
+    image_path = samples[index]["image"]
+    image = engine.read_image(image_path)
 else:
     upload = (
         st.file_uploader("Image", type=["png", "jpg", "jpeg", "bmp", "webp"])
@@ -77,7 +78,7 @@ if image is not None:
             )
 
     if a != b:
-        saliency_view.render(models, image)
+        saliency_view.render(run["run"], a, b, image, image_path)
 
 st.subheader("Where they disagree")
 want = {"run": run["run"], "a": a, "b": b}
@@ -91,7 +92,14 @@ if not done:
             jobs.start("compare", want, title)
         st.stop()
     if not any(j["status"] in ("queued", "starting", "running") for j in compare_jobs):
-        jobs.start("compare", want, title)  # both models on every test image, in the background
+        st.caption(
+            "Run both models on every test image and rank the images by how much they disagree: a background"
+            " job, kept for this pair of variants."
+        )
+        if st.button("Find where they disagree", icon=":material/difference:", key="cmp_go"):
+            jobs.start("compare", want, title)
+            st.rerun()
+        st.stop()
 
     @st.fragment(run_every=2)
     def ranking_job() -> None:
@@ -109,7 +117,7 @@ table = pd.DataFrame(result["rows"])
 table.insert(0, "file", table["image"].map(lambda p: Path(p).name))
 table.insert(0, "test image", table.pop("index"))  # the slider's number, so a row and the slider agree
 picked = st.dataframe(
-    table.drop(columns=["image"]),
+    fmt.frame(table.drop(columns=["image"])),
     hide_index=True,
     width="stretch",
     on_select="rerun",

@@ -1,11 +1,14 @@
 """Data: import a dataset (zip upload or server path), see its statistics, samples and problems."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 import engine
 from engine import charts
 from ui import auth, jobs, state, widgets
+from ui import format as fmt
 
 MAX_UPLOAD_MB = int(st.get_option("server.maxUploadSize"))  # .streamlit/config.toml, or --server.maxUploadSize
 
@@ -29,6 +32,7 @@ with st.expander("Import a dataset", expanded=not engine.list_datasets()):
                 st.error(f"{upload.name} is {upload.size / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB.")
             else:  # the import job checks and extracts the zip safely
                 path = engine.save_upload(upload.name, upload.getvalue())
+                name = name or Path(upload.name).stem  # the user's file name, not the stored copy's
     else:
         roots = auth.data_roots()
         if roots == []:
@@ -48,9 +52,19 @@ with st.expander("Import a dataset", expanded=not engine.list_datasets()):
         jobs.start("import_dataset", kwargs, f"Import {name or path}")
 
 
+def _imported(job: dict) -> None:
+    """This session's import finished: its dataset becomes the one shown, and the user is told."""
+    result = job["result"] or {}
+    state.make_active(dataset=result.get("dataset"))
+    st.session_state["_import_note"] = (
+        f"Imported dataset {result.get('dataset')} · {result.get('name', '')}: {result.get('num_images', 0)} images,"
+        f" {len(result.get('labels', []))} classes ({result.get('task', '')}, {result.get('format', '')})"
+    )
+
+
 @st.fragment(run_every=2)
 def import_job() -> None:
-    jobs.follow("import_dataset", "data")
+    jobs.follow("import_dataset", "data", on_done=_imported)
 
 
 import_job()
@@ -59,8 +73,9 @@ datasets = engine.list_datasets()
 if not datasets:
     st.info("No dataset yet: import one above, or load the sample project on Home.")
     st.stop()
-active = state.active_run()
-choice = widgets.dataset_picker(datasets, prefer=active["dataset"] if active else None)
+if "_import_note" in st.session_state:
+    st.success(st.session_state.pop("_import_note"), icon=":material/check_circle:")
+choice = widgets.active_dataset_picker(datasets, key="data_dataset")
 info = engine.dataset_info(choice)
 st.caption(
     f"Format **{info['format']}** (auto-detected by Datumaro) · task **{info['task']}** · from `{info['source']}`"
@@ -92,6 +107,6 @@ st.subheader("Problems found")
 problems = info.get("problems", [])
 if problems:
     st.warning(f"{len(problems)} problem(s). Skipped items are not used; fix the files and import again to use them.")
-    st.dataframe(pd.DataFrame(problems), width="stretch", hide_index=True)
+    st.dataframe(fmt.frame(problems), width="stretch", hide_index=True)
 else:
     st.success("No problems: every image decoded and annotated, no image appears in two splits.")

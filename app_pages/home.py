@@ -22,42 +22,71 @@ if run is not None:
             "app_pages/live.py", label="Booth mode: both models live, side by side", icon=":material/videocam:"
         )
         right.link_button("Full screen (kiosk)", "./live?kiosk=1", icon=":material/fullscreen:")
-datasets = engine.list_datasets()
-variants = run["variants"] if run else []
-benchmarks = measured["rows"] if measured else []
-steps = [
-    ("Data", "app_pages/data.py", f"{len(datasets)} dataset(s)" if datasets else "import a dataset", bool(datasets)),
-    (
-        "Train",
-        "app_pages/train.py",
-        f"run {run['run']}: {run['status']}" if run else "no run yet",
-        bool(run) and run["status"] in ("completed", "early_stopped"),
-    ),
-    (
-        "Optimize",
-        "app_pages/optimize.py",
-        ", ".join(v for v in variants if v != "torch-fp32") or "no IR yet",
-        "int8" in variants,
-    ),
-    (
-        "Benchmark",
-        "app_pages/benchmark.py",
-        f"{len(benchmarks)} result(s)" if benchmarks else "not measured",
-        bool(benchmarks),
-    ),
-    (
-        "Compare",
-        "app_pages/compare.py",
-        "original vs optimized" if "int8" in variants else "needs INT8",
-        "int8" in variants,
-    ),
-    ("Deploy", "app_pages/deploy.py", "download the IR" if len(variants) > 1 else "needs an IR", len(variants) > 1),
-]
-for col, (name, page, status, done) in zip(st.columns(len(steps)), steps, strict=True):
-    with col.container(border=True):
-        st.markdown(f"{':material/check_circle:' if done else ':material/radio_button_unchecked:'} **{name}**")
-        st.caption(status)
-        st.page_link(page, label=f"Open {name}")
+STAGE_CARD = {"import": "Data", "train": "Train", "optimize": "Optimize", "benchmark": "Benchmark"}
+
+
+def _running_job() -> dict | None:
+    active = [j for j in engine.list_jobs(active_only=True) if j["status"] in ("starting", "running")]
+    return active[-1] if active else None
+
+
+@st.fragment(run_every=2 if engine.list_jobs(active_only=True) else None)
+def cards() -> None:
+    """The pipeline's steps for the active run, refreshed while a job works: the step a job is on says so."""
+    run = state.active_run()
+    measured = engine.benchmark_table(run["run"]) if run else None
+    datasets = engine.list_datasets()
+    variants = run["variants"] if run else []
+    benchmarks = measured["rows"] if measured else []
+    job = _running_job()
+    progress = engine.job_progress(job) if job else None
+    working = STAGE_CARD.get(progress["stage"]) if progress else None
+    if job and job["verb"] in ("train", "optimize", "benchmark", "import_dataset"):
+        working = {"import_dataset": "Data"}.get(job["verb"], job["verb"].capitalize())
+    steps = [
+        (
+            "Data",
+            "app_pages/data.py",
+            f"{len(datasets)} dataset(s)" if datasets else "import a dataset",
+            bool(datasets),
+        ),
+        (
+            "Train",
+            "app_pages/train.py",
+            f"run {run['run']}: {run['status']}" if run else "no run yet",
+            bool(run) and run["status"] in ("completed", "early_stopped"),
+        ),
+        (
+            "Optimize",
+            "app_pages/optimize.py",
+            ", ".join(v for v in variants if v != "torch-fp32") or "no IR yet",
+            "int8" in variants,
+        ),
+        (
+            "Benchmark",
+            "app_pages/benchmark.py",
+            f"{len(benchmarks)} result(s)" if benchmarks else "not measured",
+            bool(benchmarks),
+        ),
+        (
+            "Compare",
+            "app_pages/compare.py",
+            "original vs optimized" if "int8" in variants else "needs INT8",
+            "int8" in variants,
+        ),
+        ("Deploy", "app_pages/deploy.py", "download the IR" if len(variants) > 1 else "needs an IR", len(variants) > 1),
+    ]
+    for col, (name, page, status, done) in zip(st.columns(len(steps)), steps, strict=True):
+        with col.container(border=True):
+            icon = ":material/pending:" if name == working else ":material/check_circle:" if done else (
+                ":material/radio_button_unchecked:"
+            )  # fmt: skip
+            st.markdown(f"{icon} **{name}**")
+            st.caption(f"in progress: {progress['text'].lower()}" if name == working and progress else status)
+            st.page_link(page, label="Open", help=f"Open the {name} page")
+
+
+cards()
 
 st.divider()
 left, right = st.columns([1, 2])
@@ -108,10 +137,13 @@ def current_job() -> None:
             st.caption(text)
         else:
             st.progress(progress["fraction"], text=text)
+    # the sample project this session started has finished: its run becomes the active one (a job of another
+    # session, or one that finished before this session looked, never changes this session's run)
     new = job["verb"] == "demo" and job["status"] == "completed" and st.session_state.get("_announced") != job["id"]
-    if new and job["run_id"]:
+    if new and job["run_id"] and jobs.is_mine(job):
         st.session_state["_announced"] = job["id"]
-        st.session_state["pending_run"] = job["run_id"]
+        state.make_active(run=job["run_id"], dataset=(job["result"] or {}).get("dataset"))
+        st.toast(f"Sample project ready: run {job['run_id']} is now the active run", icon=":material/check_circle:")
         st.rerun()
 
 

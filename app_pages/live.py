@@ -61,14 +61,21 @@ def stream() -> None:
             c1, c2 = st.columns(2)
             c1.metric(f"{name} · FPS", f"{meter.fps:,.0f}" if meter.fps else "-")
             c2.metric("latency (median of 30 frames)", fmt.ms(meter.median_ms))
-    a, b = live[original].median_ms, live[optimized].median_ms
-    if a and b:
+    meters = (live[original], live[optimized])
+    if all(m.ready for m in meters):  # the same 30 frames for both, warm-up excluded: a ratio of medians
+        a, b = (m.median_ms for m in meters)
         st.markdown(
             f"### {optimized} runs **{a / b:.1f}x** the frame rate of the original here"
             if a > b
             else f"### {optimized} is not faster than the original on this machine ({a / b:.2f}x)"
         )
-    st.caption(f"frame {live['i']} · FPS = 1000 / median per-frame time (pre-process + inference + post-process)")
+    else:
+        counted = min(len(m.times) for m in meters)
+        st.markdown(f"### Measuring… {counted}/{meters[0].times.maxlen} frames after the warm-up")
+    st.caption(
+        f"frame {live['i']} · FPS = 1000 / median per-frame time (pre-process + inference + post-process) over the"
+        f" last {meters[0].times.maxlen} frames of both models, the first {meters[0].warmup} not counted"
+    )
 
 
 stream()

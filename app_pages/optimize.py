@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import engine
+from ui import format as fmt
 from ui import jobs, quantization_view, state
 
 st.title("Optimize")
@@ -85,18 +86,20 @@ if len(table["rows"]) <= 1:
 st.subheader("Variants")
 for warning in table["warnings"]:
     st.warning(warning, icon=":material/warning:")
+metric = f"test {table['metric_name']}"
 st.dataframe(
-    pd.DataFrame(table["rows"]).rename(columns={"metric": f"test {table['metric_name']}"}),
+    fmt.frame(
+        pd.DataFrame(table["rows"]).rename(columns={"metric": metric}),
+        {
+            metric: "percent",
+            "agreement with FP32": "percent",
+            "size ratio vs FP32": "ratio",
+            "MACs vs original": "percent",
+            "drop vs PyTorch (pp)": "pp",
+        },
+    ),
     hide_index=True,
     width="stretch",
-    column_config={
-        f"test {table['metric_name']}": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
-        "agreement with FP32": st.column_config.NumberColumn(format="percent"),
-        "size ratio vs FP32": st.column_config.NumberColumn(format="%.2fx"),
-        "size (MB)": st.column_config.NumberColumn(format="%.2f"),
-        "MACs vs original": st.column_config.NumberColumn(format="percent"),
-        "drop vs PyTorch (pp)": st.column_config.NumberColumn(format="%.2f"),
-    },
 )
 st.caption(
     "Accuracy is scored with INFERENCE_PRECISION_HINT=f32, so each number reflects the variant's own"

@@ -7,6 +7,7 @@ import streamlit as st
 
 import engine
 from engine import charts
+from ui import format as fmt
 from ui import jobs as job_view
 from ui import state
 
@@ -31,7 +32,7 @@ table = pd.DataFrame(
         for r in runs
     ]
 )
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(fmt.frame(table), hide_index=True, width="stretch")
 
 st.subheader("Run details")
 current = state.active_run(runs)
@@ -39,15 +40,14 @@ ids = [r["run"] for r in runs]
 choice = st.selectbox(
     "Run", ids, index=ids.index(current["run"]), format_func=lambda i: state.run_label(runs[ids.index(i)])
 )
+if choice != current["run"] and st.button(f"Make run {choice} active", icon=":material/radio_button_checked:"):
+    state.make_active(run=choice)  # every page then acts on it (the sidebar shows it)
+    st.toast(f"Run {choice} is now the active run", icon=":material/check_circle:")
+    st.rerun()
 shown = engine.show_run(choice)
 left, right = st.columns([2, 3])
 with left:
-    settings = {k: v for k, v in shown["config"].items() if not isinstance(v, dict | list)}
-    st.dataframe(
-        pd.DataFrame({"setting": list(settings), "value": [str(v) for v in settings.values()]}),
-        hide_index=True,
-        width="stretch",
-    )
+    st.dataframe(fmt.frame(engine.run_settings(shown)), hide_index=True, width="stretch")
     if shown["metrics"].get("weights_notice"):
         st.caption(shown["metrics"]["weights_notice"])
     st.caption(f"Folder: `{shown['folder']}`")
@@ -57,16 +57,12 @@ with right:
         st.altair_chart(charts.training_curves(epochs), width="stretch")
     variants = engine.variant_table(choice)["rows"]
     if variants:
+        metric = f"test {runs[ids.index(choice)]['metric_name']}"
+        shown_variants = pd.DataFrame(variants)[["variant", "precision", "metric", "size (MB)"]]
         st.dataframe(
-            pd.DataFrame(variants)[["variant", "precision", "metric", "size (MB)"]],
+            fmt.frame(shown_variants.rename(columns={"metric": metric}), {metric: "percent"}),
             hide_index=True,
             width="stretch",
-            column_config={
-                "metric": st.column_config.NumberColumn(
-                    f"test {runs[ids.index(choice)]['metric_name']}", format="percent"
-                ),
-                "size (MB)": st.column_config.NumberColumn(format="%.2f"),
-            },
         )
 
 st.markdown("**Report card** · one HTML file with the machine, versions, settings, curves, variants, benchmark charts"
@@ -89,7 +85,7 @@ st.subheader("Jobs")
 jobs = engine.list_jobs()
 if jobs:
     st.dataframe(
-        pd.DataFrame(
+        fmt.frame(
             [
                 {
                     "job": j["id"],
@@ -99,17 +95,16 @@ if jobs:
                     if j["run_id"] is not None
                     else j["kwargs"].get("run", j["kwargs"].get("resume")),
                     "where": job_view.where(j),
+                    "started": j["started"],
                     "error": j["error"] or "",
                 }
                 for j in reversed(jobs)
-            ]
+            ],
+            {"started": "time"},
         ),
         hide_index=True,
         width="stretch",
-        column_config={
-            "run": st.column_config.NumberColumn(format="%d"),
-            "error": st.column_config.TextColumn(width="large"),
-        },
+        column_config={"error": st.column_config.TextColumn(width="large")},
     )
     active = [j for j in jobs if j["status"] in ("queued", "starting", "running")]
     for j in active:

@@ -5,6 +5,7 @@ import streamlit as st
 
 import engine
 from engine import charts
+from ui import format as fmt
 from ui import jobs, widgets
 
 st.title("Search")
@@ -87,10 +88,14 @@ def progress() -> None:
     if len(took):
         st.caption(f"A candidate took {took.median():.0f} s here (median of {len(took)}), training included.")
     st.dataframe(
-        candidates[["arch", "img_size", "status", "run", "epochs", "seconds", "error"]],
+        fmt.frame(
+            candidates[["arch", "img_size", "status", "run", "epochs", "seconds", "error"]].rename(
+                columns={"seconds": "time"}
+            ),
+            {"time": "seconds"},
+        ),
         hide_index=True,
         width="stretch",
-        column_config={"seconds": st.column_config.NumberColumn("time (s)", format="%.0f")},
     )
     points = pd.DataFrame(result.get("points", []))
     if points.empty or result.get("floor") is None:
@@ -115,16 +120,12 @@ def progress() -> None:
         st.warning(f"No candidate keeps {name} above the floor ({result['floor']:.1%}) yet.")
     table = points[["label", "metric", "latency_ms", "speedup", "inference_precision", "size_bytes", "keeps_accuracy"]]
     table = table.rename(columns={"inference_precision": "float ops ran in"})
-    st.dataframe(
-        table.rename(columns={"metric": name, "size_bytes": "IR bytes"}),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            name: st.column_config.NumberColumn(format="percent"),
-            "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%.3f"),
-            "speedup": st.column_config.NumberColumn("speed-up vs reference", format="%.2fx"),
-        },
+    table = table.assign(size_bytes=table["size_bytes"] / 1e6)
+    table = table.rename(
+        columns={"metric": name, "size_bytes": "IR size", "latency_ms": "latency", "speedup": "speed-up vs reference"}
     )
+    kinds = {name: "percent", "latency": "ms", "speed-up vs reference": "ratio", "IR size": "mb"}
+    st.dataframe(fmt.frame(table, kinds), hide_index=True, width="stretch")
 
 
 # Poll only while a search runs (every poll costs the server a rerun); a finished search is drawn once, so its

@@ -24,7 +24,7 @@ if not datasets:
 def settings_form() -> None:
     with st.form("train"):
         left, right = st.columns(2)
-        dataset = widgets.dataset_picker(datasets, container=left)
+        dataset = widgets.dataset_picker(datasets, container=left, prefer=state.active_dataset(datasets))
         task = next(d["task"] for d in datasets if d["dataset"] == dataset)
         defaults = engine.training_defaults(task, dataset)
         archs, gains = defaults["archs"], defaults["int8_short"]
@@ -90,9 +90,11 @@ CURVE_REFRESH_S = 10  # while a run trains its curves redraw this often; the pro
 
 
 def _watched() -> tuple[dict | None, int | None]:
-    """The training job this page follows (this session's, else the newest) and its run (else the active run)."""
+    """The training job this page follows (this session's, else the newest) and its run: the job's own (a
+    resume names it before the job starts), else the active run."""
     job = jobs.latest_job("train") or jobs.latest_job("demo")
-    return job, (job or {}).get("run_id") or (state.active_run() or {}).get("run")
+    run = (job or {}).get("run_id") or (job or {}).get("kwargs", {}).get("resume")
+    return job, run or (state.active_run() or {}).get("run")
 
 
 @st.fragment(run_every=2)
@@ -114,6 +116,10 @@ def live(known_datasets: int) -> None:
         st.rerun()
     total = shown["config"].get("epochs", 1)
     st.subheader(f"Run {run_id} · {shown['model']} · {shown['status']}")
+    active = state.active_run()
+    if active is not None and active["run"] != run_id and st.button(f"Make run {run_id} active", key="train_active"):
+        state.make_active(run=run_id)  # Optimize, Benchmark and Deploy then act on it
+        st.rerun(scope="app")
     if shown["metrics"].get("weights_notice"):
         st.caption(shown["metrics"]["weights_notice"])
     if not shown["epochs"]:

@@ -178,3 +178,10 @@ def explain_failure(exc: Exception, where: str) -> str:
     except Exception:
         root = None
     return report(exc, root if root is not None and root.is_dir() else None, f"page {where}").message
+
+
+def run_settings(shown: dict) -> list[dict]:
+    """A run's (``show_run``) settings as rows for a table: what was asked and what was used, each named."""
+    from engine.pipeline.runs import settings_rows
+
+    return settings_rows(shown)

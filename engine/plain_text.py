@@ -5,6 +5,8 @@ A result is rendered by the type its verb declares (:mod:`engine.results`), neve
 
 from __future__ import annotations
 
+import datetime
+import math
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +16,7 @@ from engine.tasks import get_task
 
 
 def table(rows: list[dict], columns: list[str]) -> str:
-    cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
+    cells = [[_fmt(row.get(c), c) for c in columns] for row in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
@@ -216,17 +218,27 @@ def verdict(result: r.BenchmarkTable) -> str:
     )
 
 
+def precision_label(variant: str, ran: str | None) -> str:
+    """What the device's precision hint means for this variant, in words that cannot be misread: an INT8 IR
+    runs its quantized layers in int8 whatever the hint; the hint is the precision of its float layers."""
+    if not ran:
+        return "precision not reported"
+    if "int8" in variant:
+        return f"int8 layers; float layers in {ran}, the plugin's default hint"
+    return f"{ran}, the plugin's default hint"
+
+
 def headline(result: r.BenchmarkTable) -> str:
     """The benchmark's headline as one sentence (the pages show the same numbers as big figures)."""
     h = result.get("headline")
     if not h:
         return "no OpenVINO variant benchmarked yet"
-    where = f"{h['variant']} on {h['device']} ({h['precision_ran'] or 'precision not reported'})"
+    where = f"{h['variant']} IR on {h['device']} ({precision_label(h['variant'], h['precision_ran'])})"
     parts = []
+    if h["speedup_vs_fp32_ir"] is not None:  # the baseline first: the same IR in FP32, same device and hint
+        parts.append(f"{h['speedup_vs_fp32_ir']:.2f}x the FP32 IR's speed")
     if h["speedup_vs_original"] is not None:
-        parts.append(f"{h['speedup_vs_original']:.1f}x the speed of the original PyTorch model")
-    if h["speedup_vs_fp32_ir"] is not None:
-        parts.append(f"{h['speedup_vs_fp32_ir']:.2f}x the FP32 IR")
+        parts.append(f"{h['speedup_vs_original']:.1f}x the PyTorch model's")
     if h["metric_change_pp"] is not None:
         parts.append(f"{h['metric_change_pp']:+.1f} pp {result['metric_name']}")
     if h["size_ratio_vs_fp32"]:
@@ -275,8 +287,11 @@ def _deploy(result: r.DeployResult) -> str:
             f"wrote {result['path']} ({result['size_bytes'] / 1e6:.2f} MB): {', '.join(result['files'])}",
             *where,
             "",
-            "run it with Model API:",
-            result["snippets"]["model_api"],
+            *(
+                ["run it with Model API:", result["snippets"]["model_api"]]
+                if "model_api" in result["snippets"]
+                else [result["snippets"]["onnx"]]
+            ),
         ]
     )
 
@@ -309,11 +324,30 @@ def _dataset(info: r.DatasetInfo) -> str:
     return "\n".join(lines)
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
+TIME_COLUMNS = ("created", "started", "finished", "updated", "time")  # Unix times, shown as local time
+
+
+def number(value: float) -> str:
+    """At most 4 significant digits and never e-notation: 0.3842, 12.35, 497.4, 12,346 (CLI and pages alike)."""
+    if math.isnan(value):
+        return "-"
+    if value == 0:
+        return "0"
+    if abs(value) < 1e-4:
+        return "<0.0001" if value > 0 else ">-0.0001"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    digits = min(max(0, 3 - math.floor(math.log10(abs(value)))), 4)
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+
+
+def _fmt(value: Any, column: str = "") -> str:
     if value is None:
         return "-"
+    if column in TIME_COLUMNS and isinstance(value, int | float) and value > 1e8:
+        return datetime.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float):
+        return number(value)
     return str(value)
 
 

@@ -73,3 +73,31 @@ def test_a_users_file_that_is_not_a_mapping_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(auth.ENV_VAR, str(users))
     with pytest.raises(auth.AuthConfigError, match="mapping"):
         auth.settings()
+
+
+@pytest.mark.parametrize(("address", "allowed", "served"), [
+    ("127.0.0.1", None, True),  # the default: this machine only, no login needed
+    ("0.0.0.0", None, False),  # on the network without a login: refused
+    ("", None, False),  # every interface (Streamlit's own default)
+    ("0.0.0.0", "1", True),  # explicitly allowed (a loopback-only port mapping, an authenticating proxy)
+])  # fmt: skip
+def test_the_app_serves_the_network_only_with_a_login(secrets_file, monkeypatch, tmp_path, address, allowed, served):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("STUDIO_WORKSPACE", str(tmp_path / "ws"))
+    if allowed:
+        monkeypatch.setenv(auth.OPEN_ENV, allowed)
+    else:
+        monkeypatch.delenv(auth.OPEN_ENV, raising=False)
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", address)
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    finally:
+        st_config.set_option("server.address", before)
+    assert not at.exception
+    refused = [e.value for e in at.error if "without a login" in e.value]
+    assert bool(refused) != served
+    assert bool(at.title) == served  # no page at all when refused

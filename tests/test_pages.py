@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -122,7 +124,11 @@ def test_compare_page_shows_both_models_and_ranks_disagreements(on, task):
     assert len([m for m in at.metric if m.label == "Benchmarked median"]) == 2
     assert len(latencies) == 2 and all(m.value.endswith(" ms") for m in latencies)
     assert len(at.get("image")) == 2
-    # the disagreement ranking runs as a background job; once it is done the page shows it
+    # visiting starts nothing; the button starts the ranking as a background job, shown once it is done
+    before = [j["id"] for j in engine.list_jobs() if j["verb"] in ("compare", "saliency")]
+    at = _page("compare")
+    assert [j["id"] for j in engine.list_jobs() if j["verb"] in ("compare", "saliency")] == before
+    next(b for b in at.button if b.label == "Find where they disagree").click().run()
     job = next(j for j in reversed(engine.list_jobs()) if j["verb"] == "compare")
     assert job["kwargs"] == {"run": pipeline["train"]["run"], "a": "torch-fp32", "b": "int8"}
     finished = wait_for(job["id"], ("completed", "failed"))
@@ -131,6 +137,11 @@ def test_compare_page_shows_both_models_and_ranks_disagreements(on, task):
     ranking = at.dataframe[0].value
     assert list(ranking["test image"]) == [r["index"] for r in finished["result"]["rows"]]  # = the slider
     assert len(ranking) == pipeline["dataset"]["splits"]["test"]["images"] and "disagreement" in ranking
+    # saliency, too, is a job started by its button (the page never blocks on it)
+    next(b for b in at.button if b.label == "Explain this image").click().run()
+    job = next(j for j in reversed(engine.list_jobs()) if j["verb"] == "saliency")
+    assert job["kwargs"]["run"] == pipeline["train"]["run"] and job["kwargs"]["masks"] == 300
+    assert job["kwargs"]["image"].endswith((".png", ".jpg")) and "saliency" in job["kwargs"]["save"]
 
 
 def test_deploy_and_runs_pages(on):
@@ -150,3 +161,25 @@ def test_deploy_and_runs_pages(on):
     assert pipeline["train"]["status"] in ("completed", "early_stopped")
     assert not at.get("json")  # details as tables and a chart, not a raw JSON tree
     assert [b for b in at.button if b.key == "report_go"]  # the report card (the verb: test_report_card.py)
+
+
+RAW = re.compile(r"^(None|nan|NaN|<NA>|NaT)$|\d\.\d{5,}|\de[+-]\d")  # a raw value where a formatted one belongs
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_no_page_shows_a_raw_value(on, task):
+    """Every table on every page, and every line of text, is formatted: no None, nan, e-notation or a float's
+    16 digits (the Runs jobs table showed None, Compare's disagreement table 497.3508)."""
+    on(task)
+    pages = ["home", "data", "train", "optimize", "benchmark", "search", "compare", "live", "deploy", "runs"]
+    for name in pages:
+        at = _page(name)
+        for frame in at.dataframe:
+            table = frame.value
+            for column in table.columns:
+                for value in table[column]:
+                    assert isinstance(value, str), (name, column, value)  # formatted by ui.format.frame
+                    assert not RAW.search(value), (name, column, value)
+        texts = [*(m.value for m in at.markdown), *(c.value for c in at.caption), *(m.value for m in at.metric)]
+        for text in texts:
+            assert not re.search(r"\bNone\b|\bnan\b", str(text)), (name, text)

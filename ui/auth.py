@@ -115,14 +115,37 @@ def allowed_path(path: str, roots: list[str] | None) -> bool:
     return any(resolved.is_relative_to(root) for root in roots)
 
 
+OPEN_ENV = "STUDIO_ALLOW_UNAUTHENTICATED"  # "1": listen beyond loopback without a login (e.g. behind a proxy)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def exposed_address() -> str | None:
+    """The address the server listens on when it is not loopback-only (``""``: every interface), else None."""
+    address = str(st.get_option("server.address") or "")
+    if address in LOOPBACK or address.startswith("unix://"):
+        return None
+    return address or "every interface"
+
+
 def gate() -> bool:
-    """Render the login when one is configured and nobody is logged in; True when the pages may show."""
+    """Render the login when one is configured and nobody is logged in; True when the pages may show.
+    Without a login the app serves only on loopback: listening on the network needs one (or an explicit
+    ``STUDIO_ALLOW_UNAUTHENTICATED=1``, e.g. behind an authenticating proxy or a loopback-only port mapping)."""
     try:
         config = settings()
     except AuthConfigError as exc:
         st.error(str(exc), icon=":material/lock:")
         return False
     if config is None:
+        address = exposed_address()
+        if address and os.environ.get(OPEN_ENV) != "1":
+            st.error(
+                f"This dashboard listens on {address} without a login, so anyone on the network could open it:"
+                f" configure the login ({ENV_VAR}, see the README's Shared deployments), or serve it on 127.0.0.1"
+                f" (the default), or set {OPEN_ENV}=1 if something in front of it already authenticates users.",
+                icon=":material/lock:",
+            )
+            return False
         return True
     import streamlit_authenticator as stauth
 

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+import math
+
+import pandas as pd
+
+from engine.plain_text import number
+
 
 def duration(seconds: float | None) -> str:
     """``75`` -> "about 1 min", ``2522`` -> "about 42 min", ``20`` -> "20 s", ``5400`` -> "about 1 h 30 min"."""
@@ -28,3 +35,45 @@ def ms(value: float | None) -> str:
 
 def ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}x" if value >= 10 or value < 0.995 else f"{value:.2f}x"
+
+
+MISSING = "—"  # what a table shows for a value that does not exist (never "None" or "nan")
+
+
+def missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT
+
+
+def cell(value: object, kind: str = "") -> str:
+    """One table cell as text. ``kind``: percent, ratio, ms, pp, mb, seconds, time (a Unix time), or "" (by type)."""
+    if missing(value):
+        return MISSING
+    if isinstance(value, bool) or kind == "bool":
+        return "yes" if value else "no"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = float(value) if kind else value
+        formats = {
+            "percent": lambda v: f"{v:.1%}",
+            "ratio": ratio,
+            "ms": ms,
+            "pp": lambda v: f"{v:+.2f} pp",
+            "mb": lambda v: f"{v:.2f} MB",
+            "seconds": duration,
+            "time": lambda v: datetime.datetime.fromtimestamp(v).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        if kind in formats:
+            return formats[kind](value)
+        return str(value) if isinstance(value, int) else number(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(cell(v) for v in value) or MISSING
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {cell(v)}" for k, v in value.items()) or MISSING
+    return str(value)
+
+
+def frame(data: pd.DataFrame | list[dict], kinds: dict[str, str] | None = None) -> pd.DataFrame:
+    """A table as people read it: every cell text (:func:`cell`), each column formatted by its ``kinds`` entry.
+    What every page hands to ``st.dataframe``, so no page shows None, nan or a float's 16 digits."""
+    table = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    kinds = kinds or {}
+    return pd.DataFrame({col: [cell(v, kinds.get(col, "")) for v in table[col]] for col in table.columns})

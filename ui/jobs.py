@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 import engine
@@ -36,6 +38,11 @@ def where(job: dict) -> str:
     return f"ray · {job['backend_id']}" if job["backend"] == "ray" else "local"
 
 
+def is_mine(job: dict) -> bool:
+    """Whether this browser session started ``job``."""
+    return job["id"] in st.session_state.get("_my_jobs", {}).values()
+
+
 def latest_job(verb: str | None = None) -> dict | None:
     """The job this session started last for ``verb`` (several people may share the app), else the newest."""
     jobs = [j for j in engine.list_jobs() if verb is None or j["verb"] == verb]
@@ -66,8 +73,9 @@ def job_status(job: dict, *, key: str) -> None:
             st.code("\n".join(tail), language=None)
 
 
-def follow(verb: str, key: str, *, run: int | None = None) -> None:
-    """Show the newest ``verb`` job while it is unfinished; rerun the page once when it completes.
+def follow(verb: str, key: str, *, run: int | None = None, on_done: Callable[[dict], None] | None = None) -> None:
+    """Show the newest ``verb`` job while it is unfinished; rerun the page once when it completes (after
+    ``on_done(job)``, for a job this session started: select what it made, say so).
 
     Call it inside an ``st.fragment(run_every=...)`` so the page polls without blocking.
     """
@@ -83,4 +91,6 @@ def follow(verb: str, key: str, *, run: int | None = None) -> None:
         job_status(job, key=key)
     elif st.session_state[seen] != job["id"]:  # it finished while the page was open: refresh the results
         st.session_state[seen] = job["id"]
+        if on_done is not None and is_mine(job):
+            on_done(job)
         st.rerun(scope="app")

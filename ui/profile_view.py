@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import engine
+from ui import format as fmt
 from ui import jobs
 
 
@@ -70,14 +71,14 @@ def _show(result: dict) -> None:
         )
     st.altair_chart(precision_bars(profiles), width="stretch")
     st.markdown("**Time by op type** (ms per inference)")
-    st.dataframe(pd.DataFrame(result["by_type"]).round(4), hide_index=True, width="stretch")
+    st.dataframe(fmt.frame(result["by_type"]), hide_index=True, width="stretch")
     for name, prof in profiles.items():
         st.markdown(f"**{name}: slowest layers** ({prof['layer_count']} executed)")
-        slow = pd.DataFrame(prof["layers"])[["name", "type", "kernel", "precision", "ms"]].round(4)
-        st.dataframe(slow, hide_index=True, width="stretch")
+        slow = pd.DataFrame(prof["layers"])[["name", "type", "kernel", "precision", "ms"]]
+        st.dataframe(fmt.frame(slow, {"ms": "ms"}), hide_index=True, width="stretch")
         if prof["float_compute"] and prof["quantized_ops"]:
             st.markdown(f"**{name}: {len(prof['float_compute'])} compute layers left in float**")
-            st.dataframe(pd.DataFrame(prof["float_compute"]), hide_index=True, width="stretch")
+            st.dataframe(fmt.frame(prof["float_compute"]), hide_index=True, width="stretch")
     st.caption(
         f"{result['device']}, precision asked: {result['precision']}; the kernel names are what OpenVINO reported"
         " running (PERF_COUNT), their suffix the precision they computed in."

@@ -10,6 +10,7 @@ import streamlit as st
 
 import engine
 from engine import charts
+from ui import format as fmt
 from ui import jobs
 
 SIZES = (16, 32, 64, 128, 300, 1000, 0)  # 0: the whole split
@@ -69,15 +70,8 @@ def _show_sensitivity(run: dict, result: dict) -> None:
         layers=groups["operations"].map(", ".join),
         types=groups["types"].map(lambda t: ", ".join(dict.fromkeys(t))),
     )[["group", "metric", "recovered_pp", "quantizers", "types", "layers"]]
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "metric": st.column_config.NumberColumn(f"val {name} (%)", format="%.2f"),
-            "recovered_pp": st.column_config.NumberColumn("recovered (pp)", format="%+.2f"),
-        },
-    )
+    table = table.rename(columns={"metric": f"val {name} (%)", "recovered_pp": "recovered"})
+    st.dataframe(fmt.frame(table, {"recovered": "pp"}), hide_index=True, width="stretch")
     st.markdown(f"**Suggested ignored scope** (max drop {100 * result['max_drop']:.2g} pp): {suggested['why']}.")
     if not suggested["ignored_scope"]:
         return
@@ -129,18 +123,11 @@ def _show_calibration(result: dict) -> None:
         classes=rows["classes_covered"].map(lambda n: f"{n}/{result['classes']}"),
         overlap=rows["overlap"].map(lambda o: ", ".join(f"{k}: {v}" for k, v in o.items())),
     )[["size", "metric", "drop_pp", "quantize_s", "classes", "overlap"]]
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "size": st.column_config.NumberColumn(f"{result['split']} images"),
-            "metric": st.column_config.NumberColumn(f"val {name} (%)", format="%.2f"),
-            "drop_pp": st.column_config.NumberColumn("drop vs FP32 (pp)", format="%.2f"),
-            "quantize_s": st.column_config.NumberColumn("quantize (s)", format="%.1f"),
-            "overlap": st.column_config.TextColumn("also in (same content)"),
-        },
-    )
+    table = table.rename(
+        columns={"size": f"{result['split']} images", "metric": f"val {name} (%)", "drop_pp": "drop vs FP32",
+                 "quantize_s": "quantize", "overlap": "also in (same content)"}
+    )  # fmt: skip
+    st.dataframe(fmt.frame(table, {"drop vs FP32": "pp", "quantize": "seconds"}), hide_index=True, width="stretch")
     for warning in dict.fromkeys(w for row in result["rows"] for w in row["warnings"]):
         st.warning(warning, icon=":material/warning:")
     size = st.selectbox("Class coverage of the subset of", list(rows["size"]), index=len(rows) - 1)

@@ -46,6 +46,20 @@ def dataset_picker(datasets: list[dict], *, container=st, key: str | None = None
     return container.selectbox("Dataset", ids, index=index, format_func=names.get, key=key)
 
 
+def active_dataset_picker(datasets: list[dict], *, key: str) -> int:
+    """Pick this session's active dataset (``ui.state``): shows it, and a pick makes the picked one active
+    (outside forms: it needs a callback)."""
+    from ui import state
+
+    names = {d["dataset"]: f"{d['dataset']} · {d['name']} · {d['task']} · {d['images']} images" for d in datasets}
+    st.session_state[key] = state.active_dataset(datasets)  # an import may have changed it since the last run
+
+    def picked() -> None:
+        state.make_active(dataset=st.session_state[key])
+
+    return st.selectbox("Dataset", list(names), format_func=names.get, key=key, on_change=picked)
+
+
 def precision_note() -> str:
     """What each device reports about its precisions, read from OpenVINO (never assumed)."""
     parts = []

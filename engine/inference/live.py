@@ -38,13 +38,23 @@ class LoopingFeed:
 
 
 class RateMeter:
-    """Frames per second from the last ``window`` per-frame times (median, so one slow frame does not swing it)."""
+    """Frames per second from the last ``window`` per-frame times (median, so one slow frame does not swing it),
+    after ``warmup`` frames that are not counted (first calls allocate, compile kernels and fill caches)."""
 
-    def __init__(self, window: int = 30) -> None:
+    def __init__(self, window: int = 30, warmup: int = 10) -> None:
         self.times: collections.deque[float] = collections.deque(maxlen=window)
+        self.warmup = warmup
+        self.seen = 0
 
     def add(self, ms: float) -> None:
-        self.times.append(ms)
+        self.seen += 1
+        if self.seen > self.warmup:
+            self.times.append(ms)
+
+    @property
+    def ready(self) -> bool:
+        """A full window after the warm-up: only then is a ratio of two meters' medians worth showing."""
+        return len(self.times) == self.times.maxlen
 
     @property
     def median_ms(self) -> float | None:

@@ -82,7 +82,8 @@ def import_dataset(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     ctx.db.update_dataset(dataset_id, path=str(folder), info=info)
-    return {"dataset": dataset_id, **info}
+    # the per-image and per-box size samples are the Data page's charts (``data info``), not the import's summary
+    return {"dataset": dataset_id, **{k: v for k, v in info.items() if k not in ("image_sizes", "box_sizes")}}
 
 
 def dataset_info(ctx: Context, dataset_id: int | str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shlex
+import sys
 import zipfile
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def snippets(ctx: Context, run: dict, variant: str) -> dict[str, str]:
     image = str(Path(samples[0][0]).resolve()) if samples else "image.jpg"
     labels = ctx.db.get_dataset(run["dataset_id"])["info"]["labels"]
     cli = (
-        f"PYTHONPATH={shlex.quote(str(REPO))} python3 -m engine predict {run['id']} {shlex.quote(image)}"
+        f"PYTHONPATH={shlex.quote(str(REPO))} {shlex.quote(sys.executable)} -m engine predict {run['id']}"
+        f" {shlex.quote(image)}"
         f" --variant {variant} --save out/ --workspace {shlex.quote(str(ctx.ws.root.resolve()))}"
     )
     model_api = (

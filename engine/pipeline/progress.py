@@ -47,10 +47,27 @@ def job_progress(ctx: Context, job: dict) -> dict:
     before = sum(share for name, share in DEMO_STAGES[: [s for s, _ in DEMO_STAGES].index(stage)])
     share = dict(DEMO_STAGES)[stage]
     within = training["fraction"] if stage == "train" and training else 0.0
-    out |= {"stage": stage, "text": STAGE_TEXT[stage], "fraction": before + share * within}
+    fraction = before + share * within
+    out |= {"stage": stage, "text": STAGE_TEXT[stage], "fraction": fraction}
     if stage == "train" and training:
-        out |= {k: training[k] for k in ("epoch", "epochs", "eta_s")}
+        out |= {k: training[k] for k in ("epoch", "epochs")}
+    out["eta_s"] = _whole_job_eta(training, stage)
     return out
+
+
+def _whole_job_eta(training: dict | None, stage: str) -> float | None:
+    """Seconds left for the whole sample project, not just its training: the stages after training take
+    their measured share of the time relative to training's (``DEMO_STAGES``), scaled by how long this
+    machine's training takes (its epochs so far)."""
+    if not training or not training.get("epoch_s"):
+        return None
+    shares = dict(DEMO_STAGES)
+    train_total = training["epoch_s"] * training["epochs"]
+    after_training = train_total * (shares["optimize"] + shares["benchmark"]) / shares["train"]
+    if stage == "train":
+        return (training["eta_s"] or 0.0) + after_training
+    done_after = train_total * (shares["optimize"] if stage == "benchmark" else 0.0) / shares["train"]
+    return max(after_training - done_after, 0.0)
 
 
 def _training(ctx: Context, run: dict) -> dict | None:
@@ -64,5 +81,6 @@ def _training(ctx: Context, run: dict) -> dict | None:
         "epoch": epoch,
         "epochs": epochs,
         "eta_s": done[-1].get("eta_s") if done else None,
+        "epoch_s": sum(e.get("epoch_s", 0.0) for e in done) / len(done) if done else None,
         "fraction": min(epoch / epochs, 1.0),
     }

@@ -156,8 +156,9 @@ def _dataset(dataset: dict) -> str:
 
 
 def _training(shown: dict) -> str:
-    config = [{"setting": k, "value": v} for k, v in shown["config"].items() if not isinstance(v, dict | list)]
-    parts = [_table(config)]
+    from engine.pipeline.runs import settings_rows
+
+    parts = [_table(settings_rows(shown))]
     notice = shown["metrics"].get("weights_notice")
     if notice:
         parts.append(f"<p class='muted'>{html.escape(notice)}</p>")

@@ -125,3 +125,19 @@ def devices() -> list[dict]:
         }
     )
     return out
+
+
+def settings_rows(shown: dict) -> list[dict]:
+    """A run's settings as (setting, value) rows that cannot be misread: ``pretrained`` is what was *asked*
+    (use ImageNet weights when present), so the weights actually used are their own row."""
+    rows = []
+    for key, value in shown["config"].items():
+        if isinstance(value, dict | list):
+            continue
+        rows.append({"setting": "ImageNet weights asked for" if key == "pretrained" else key, "value": value})
+    used = shown["metrics"].get("pretrained")
+    if used is not None:
+        rows.append({"setting": "weights used", "value": "ImageNet (pretrained)" if used else "random init"})
+    for key, why in (shown["config"].get("chosen") or {}).items():
+        rows.append({"setting": f"why {key}", "value": why})
+    return rows

@@ -64,10 +64,14 @@ def open_page(page, name: str, heading: str | None = None) -> None:
     expect(title).to_be_visible()
 
 
-def _record_requests(page) -> list[str]:
-    """Every URL the browser asks for from now on (the page is reloaded so its first load counts too)."""
+def _record_requests(page, errors: list[str] | None = None) -> list[str]:
+    """Every URL the browser asks for from now on (the page is reloaded so its first load counts too), and
+    into ``errors`` every console error and uncaught page error."""
     urls: list[str] = []
     page.context.on("request", lambda request: urls.append(request.url))
+    if errors is not None:
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
     page.reload()
     return urls
 
@@ -75,7 +79,8 @@ def _record_requests(page) -> list[str]:
 def test_sample_project_to_compare_and_benchmark(page, shots, tmp_path):
     from playwright.sync_api import expect
 
-    requests = _record_requests(page)
+    console_errors: list[str] = []
+    requests = _record_requests(page, console_errors)
     expect(page.get_by_role("button", name="Load sample project")).to_be_visible()
     page.get_by_role("button", name="Load sample project").click()
     expect(page.get_by_text("Sample classification project: import, train, optimize, benchmark").first).to_be_visible()
@@ -121,10 +126,12 @@ def test_sample_project_to_compare_and_benchmark(page, shots, tmp_path):
     _report_card_opens_with_the_variant_table(page, shots, tmp_path)
     outside = sorted({u for u in requests if not u.startswith(("http://127.0.0.1", "data:", "blob:", "file:"))})
     assert not outside, f"the dashboard asked the network for {outside} (it must work offline)"
+    assert not console_errors, f"the browser's console reported errors across the tour: {console_errors[:5]}"
 
 
 def _home_headline_reads_the_benchmark(page, shots: Path, ws: Path) -> None:
-    """Home's three big numbers are the Benchmark job's: speed-up, metric change (pp), size ratio."""
+    """Home's four big numbers are the Benchmark job's: speed vs the FP32 IR (the baseline) and vs PyTorch,
+    metric change (pp), size ratio; the label says INT8 layers run int8 and the hint is for the float ones."""
     from playwright.sync_api import expect
 
     import engine
@@ -137,12 +144,14 @@ def _home_headline_reads_the_benchmark(page, shots: Path, ws: Path) -> None:
     box = page.locator(".st-key-headline")
     expect(box).to_be_visible()
     values = box.locator('[data-testid="stMetricValue"]')
-    expect(values).to_have_count(3)
-    speed = h["speedup_vs_original"] or h["speedup_vs_fp32_ir"]
-    expect(values.nth(0)).to_have_text(fmt.ratio(speed))
-    expect(values.nth(1)).to_have_text(f"{h['metric_change_pp']:+.1f} pp")
-    expect(values.nth(2)).to_have_text(f"{fmt.ratio(h['size_ratio_vs_fp32'])} smaller")
-    expect(box.get_by_text(f"{h['variant']} on {h['device']}")).to_be_visible()
+    expect(values).to_have_count(4)
+    expect(values.nth(0)).to_have_text(fmt.ratio(h["speedup_vs_fp32_ir"]))
+    expect(values.nth(1)).to_have_text(fmt.ratio(h["speedup_vs_original"]))
+    expect(values.nth(2)).to_have_text(f"{h['metric_change_pp']:+.1f} pp")
+    expect(values.nth(3)).to_have_text(f"{fmt.ratio(h['size_ratio_vs_fp32'])} smaller")
+    expect(box.get_by_text(f"{h['variant']} IR on {h['device']}")).to_be_visible()
+    if "int8" in h["variant"]:
+        expect(box.get_by_text("int8 layers; float layers in")).to_be_visible()
     page.screenshot(path=shots / "home-headline.png", full_page=True)
 
 
@@ -218,6 +227,7 @@ if os.environ.get("STUDIO_SCREENSHOT_DIR"):
             expect(images).to_have_count(2, timeout=120_000)
             boxes = [images.nth(i).bounding_box() for i in range(2)]
             assert all(b and b["width"] > 100 for b in boxes), boxes
+            page.get_by_role("button", name="Find where they disagree").click()
             expect(page.get_by_text(re.compile(r"They differ on \d+ of \d+ test images"))).to_be_visible(
                 timeout=300_000
             )
