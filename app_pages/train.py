@@ -27,12 +27,17 @@ def settings_form() -> None:
         dataset = widgets.dataset_picker(datasets, container=left, prefer=state.active_dataset(datasets))
         task = next(d["task"] for d in datasets if d["dataset"] == dataset)
         defaults = engine.training_defaults(task, dataset)
-        archs, gains = defaults["archs"], defaults["int8_short"]
+        archs, gains, weights = defaults["archs"], defaults["int8_short"], defaults["weights"]
+
+        def label(a: str) -> str:
+            imagenet = "ImageNet weights present" if weights.get(a) else "no ImageNet weights"
+            return f"{a} ({archs[a]}) · {imagenet}" + (f" · {gains[a]}" if a in gains else "")
+
         arch = right.selectbox(
             "Architecture",
             list(archs),
             index=list(archs).index(defaults["model"]),
-            format_func=lambda a: f"{a} ({archs[a]})" + (f" · {gains[a]}" if a in gains else ""),
+            format_func=label,
             help="INT8 x: the INT8 IR's batch-1 speed over the FP32 IR at the CPU's default precision, measured by"
             ' benchmarks/zoo.py ("elsewhere": on a CPU of another ISA tier, so not a claim about this one).',
         )
@@ -56,6 +61,12 @@ def settings_form() -> None:
             format="%.4f",
             help="AdamW with a one-cycle schedule (warm-up, then cosine decay).",
         )
+        if not all(weights.values()):
+            st.caption(
+                "Architectures without ImageNet weights train from random init. On this machine: copy the"
+                " checkpoint files (e.g. a `hub/checkpoints` folder or a zip) and run `python -m engine weights"
+                " import PATH`; online: `python -m engine weights fetch ARCH`. `weights list` names the files."
+            )
         if "img_size" in defaults["chosen"]:
             st.caption(f"Image size {defaults['img_size']} px from the data: {defaults['chosen']['img_size']}.")
         c5, c6, c7 = st.columns(3)

@@ -19,6 +19,7 @@ from engine.api_explain import report, saliency
 from engine.api_jobs import cancel_job, job_logs, list_jobs, repair_workspace
 from engine.api_quantization import calibration_sweep, sensitivity
 from engine.api_search import list_searches, search, show_search
+from engine.api_weights import fetch_weights, import_weights, list_weights
 from engine.errors import StudioError, choice_error
 from engine.pipeline import (
     comparing,
@@ -378,6 +379,11 @@ VERBS: dict[str, Callable] = {
         cancel_job,
         job_logs,
         repair_workspace,
+        list_weights,
+        import_weights,
+        fetch_weights,
     )
 }
-JOB_VERBS = tuple(n for n in VERBS if "job" not in n and n != "repair_workspace")  # what a background job may run
+JOB_VERBS = tuple(
+    n for n in VERBS if "job" not in n and n not in ("repair_workspace", "fetch_weights")
+)  # what a background job may run

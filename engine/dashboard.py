@@ -36,6 +36,7 @@ def training_defaults(task: str, dataset: int | None = None, *, workspace: Works
     ``dataset`` the input size follows its images (``chosen["img_size"]`` says why)."""
     from engine.benchmark.machine import isa
     from engine.models import zoo
+    from engine.pipeline.weights_store import list_weights
 
     info = Context.open(workspace).db.get_dataset(dataset)["info"] if dataset is not None else None
     config = TrainConfig(task=task).resolved(info)
@@ -48,6 +49,7 @@ def training_defaults(task: str, dataset: int | None = None, *, workspace: Works
         "int8_short": {
             name: f"INT8 {gain.speedup:.1f}x" + ("" if gain.same_tier else " elsewhere") for name, gain in gains.items()
         },
+        "weights": {row["arch"]: row["present"] for row in list_weights() if row["task"] == task},
     }
 
 

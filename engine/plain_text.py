@@ -351,7 +351,24 @@ def _fmt(value: Any, column: str = "") -> str:
     return str(value)
 
 
+def _weights(rows: list[r.WeightsRow]) -> str:
+    shown = [{**row, "present": "yes" if row["present"] else "no", "sha256": row["sha256"][:12]} for row in rows]
+    folder = rows[0]["folder"] if rows else ""
+    text = table(shown, ["arch", "task", "kind", "file", "present", "sha256", "source"])
+    return f"weights folder: {folder}\n{text}"
+
+
+def _weights_import(result: r.WeightsImport) -> str:
+    lines = [
+        f"stored {i['file']} ({i['kind']}, sha256 {i['sha256'][:12]}, checked by {i['checked']})"
+        for i in result["imported"]
+    ]
+    return "\n".join([*lines, f"in {result['folder']}"])
+
+
 RENDERERS: dict[object, Callable[[Any], str]] = {
+    list[r.WeightsRow]: _weights,
+    r.WeightsImport: _weights_import,
     r.OptimizeResult: _optimize,
     r.BenchmarkResult: _benchmark,
     r.ProfileResult: _profile,

@@ -269,3 +269,27 @@ class JobLogs(TypedDict):
     backend: str
     status: str
     lines: list[str]
+
+
+class WeightsRow(TypedDict):
+    arch: str
+    task: str
+    weights: str  # the torchvision enum, e.g. ResNet18_Weights.IMAGENET1K_V1
+    kind: str  # full model | backbone
+    file: str  # torchvision's file name in the weights folder
+    present: bool
+    source: str  # where it was imported or fetched from
+    sha256: str
+    folder: str
+
+
+class WeightsImport(TypedDict):
+    imported: list[dict]  # file, sha256, kind, checked (how), path
+    folder: str
+
+
+class WeightsFetch(TypedDict):
+    arch: str
+    file: str
+    path: str
+    downloaded: bool  # False: it was already there

@@ -46,7 +46,14 @@ def test_cli_parameters_and_defaults_equal_the_verbs(command):
     sub = _subparser(cli.build_parser(), command.words)
     assert _cli_params(sub) == _verb_params(engine.VERBS[command.verb])
     accepts_workspace = "workspace" in inspect.signature(engine.VERBS[command.verb]).parameters
-    assert accepts_workspace or command.verb in ("sample", "devices", "list_formats")  # no workspace involved
+    assert accepts_workspace or command.verb in (
+        "sample",
+        "devices",
+        "list_formats",
+        "list_weights",
+        "import_weights",
+        "fetch_weights",
+    )  # no workspace involved
 
 
 def test_train_exposes_every_training_setting():

@@ -10,7 +10,7 @@ from engine.models.classification import ARCHS, build_model
 def test_every_architecture_builds_with_the_right_head(arch, monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # empty cache: random init, never a download
     model, status = build_model(arch, num_classes=3)
-    assert not status.pretrained and "not in the local torch cache" in status.notice
+    assert not status.pretrained and "not in the weights folder" in status.notice
     with torch.no_grad():
         assert model.eval()(torch.zeros(2, 3, 64, 64)).shape == (2, 3)
 

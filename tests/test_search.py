@@ -66,7 +66,8 @@ def test_search_finds_a_pick_above_the_floor_and_resumes_without_redoing(tiny_im
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)  # the page renders the finished search
     at.switch_page("app_pages/search.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert len(at.get("vega_lite_chart")) == 1  # the Pareto chart
+    shown = [e.value for e in at.error] + [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert len(at.get("vega_lite_chart")) == 1, shown  # the Pareto chart
     assert any(f"Pick: {pick['candidate']} · {pick['variant']}" in m.value for m in at.success)
     make_active = next(b for b in at.button if b.label == f"Make run {pick['run']} the active run")
     make_active.click().run()

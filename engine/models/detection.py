@@ -140,7 +140,7 @@ def build_model(arch: str, num_classes: int, pretrained: bool = True) -> tuple[n
     model = ARCHS[arch].builder(num_classes + 1, weights)
     model.transform = _NoResize()
     model.arch_name = arch
-    status = backbone_status(weights, pretrained)
+    status = backbone_status(weights, pretrained, ARCHS[arch].backbone_weights)
     if not status.pretrained:
         tune_for_scratch(model)
     return model, status

@@ -64,7 +64,7 @@ def build_model(arch: str, num_classes: int, pretrained: bool = True) -> tuple[n
     backbone = cached_or_none(ARCHS[arch].backbone_weights) if pretrained else None
     extra = {"aux_loss": False} if arch.startswith("deeplab") else {}
     model = ARCHS[arch].builder(weights=None, weights_backbone=backbone, num_classes=num_classes, **extra)
-    status = backbone_status(backbone, pretrained)
+    status = backbone_status(backbone, pretrained, ARCHS[arch].backbone_weights)
     if not status.pretrained:
         tune_for_scratch(model)
     return model, status

@@ -73,6 +73,8 @@ def train(
         metrics = run_metrics(
             result.best_epoch, result.epochs_done, result.pretrained, result.weights_notice, result.best_metrics
         )
+        if result.weights_sha256:  # which pretrained file the run started from, to the byte
+            metrics |= {"weights_file": result.weights_file, "weights_sha256": result.weights_sha256}
         ctx.db.update_run(run["id"], status=result.status, metrics=metrics)
     out = {"run": run["id"], "status": result.status, "task": config.task, "model": config.model, **metrics}
     return {**out, "signal": result.signal} if result.signal else out

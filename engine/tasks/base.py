@@ -143,6 +143,11 @@ class Task(ABC):
     def output_layers(self, model: Any) -> list[Any]:
         """The layers that produce the task's outputs (classes, boxes): pruning never removes their channels."""
 
+    def new_layers(self, model: Any) -> list[Any]:
+        """The layers that start from random init when the rest is pretrained (fine-tuning trains them faster):
+        the output layers by default."""
+        return self.output_layers(model)
+
     def export_module(self, model: Any) -> Any:
         """The module that is converted to OpenVINO (returns a tensor or a tuple of tensors)."""
         return model

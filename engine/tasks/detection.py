@@ -238,6 +238,11 @@ class Detection(Task):
     def build_model(self, arch, num_classes, pretrained):
         return models.build_model(arch, num_classes, pretrained)
 
+    def new_layers(self, model):
+        """The detection head (only the backbone is pretrained), and the FPN where there is one."""
+        fpn = getattr(model.backbone, "fpn", None)
+        return [model.head, *([fpn] if fpn is not None else [])]
+
     def output_layers(self, model):
         """The head's last convolutions, which lay out per-anchor class scores and box deltas."""
         keep = []

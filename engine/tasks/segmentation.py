@@ -129,6 +129,10 @@ class Segmentation(Task):
     def build_model(self, arch, num_classes, pretrained):
         return models.build_model(arch, num_classes, pretrained)
 
+    def new_layers(self, model):
+        """The segmentation head (only the backbone is pretrained)."""
+        return [m for m in (model.classifier, getattr(model, "aux_classifier", None)) if m is not None]
+
     def output_layers(self, model):
         """The classifier convolutions with one output channel per class."""
         convs = [m for m in model.classifier.modules() if isinstance(m, torch.nn.Conv2d)]

@@ -40,6 +40,8 @@ class FitResult:
     pretrained: bool
     weights_notice: str
     signal: int = 0  # the signal that cancelled it
+    weights_file: str = ""  # the pretrained checkpoint used, and its SHA-256
+    weights_sha256: str = ""
 
 
 @torch.inference_mode()
@@ -124,10 +126,14 @@ def fit(
 
     model, weights = task.build_model(config.model, len(labels), config.pretrained)
     model, net = _placed(model, task, group, config.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    groups = parameter_groups(model, task, config.lr, pretrained=weights.pretrained)
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(len(train_loader), 1)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=config.warmup
+        optimizer,
+        max_lr=[g["lr"] for g in groups],
+        total_steps=config.epochs * steps_per_epoch,
+        pct_start=config.warmup,
     )
 
     def score() -> dict:
@@ -165,6 +171,8 @@ def fit(
                 "time": time.time(),
                 "pretrained": weights.pretrained,
                 "weights_notice": weights.notice,
+                "weights_file": weights.file,
+                "weights_sha256": weights.sha256,
                 "epochs": config.epochs,
                 "steps_per_epoch": steps_per_epoch,
                 "processes": group.world,
@@ -179,8 +187,31 @@ def fit(
         raise
     events.record({"type": "end", "status": status, "time": time.time(), "best_epoch": loop.best_epoch})
     return FitResult(
-        status, loop.epoch, loop.best_epoch, loop.best_metrics, weights.pretrained, weights.notice, loop.signal
+        status,
+        loop.epoch,
+        loop.best_epoch,
+        loop.best_metrics,
+        weights.pretrained,
+        weights.notice,
+        loop.signal,
+        weights.file,
+        weights.sha256,
     )
+
+
+PRETRAINED_LR_SCALE = 0.1  # fine-tuning: the pretrained part learns at a tenth of the new layers' rate
+
+
+def parameter_groups(model, task: Task, lr: float, *, pretrained: bool) -> list[dict]:
+    """One group at ``lr`` from random init; fine-tuning pretrained weights, the task's new layers (head) at
+    ``lr`` and the pretrained rest at a tenth of it, so the first steps do not wash out what was learned."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not pretrained:
+        return [{"params": params, "lr": lr}]
+    new = {id(p) for module in task.new_layers(model) for p in module.parameters()}
+    head = [p for p in params if id(p) in new]
+    body = [p for p in params if id(p) not in new]
+    return [g for g in ({"params": head, "lr": lr}, {"params": body, "lr": lr * PRETRAINED_LR_SCALE}) if g["params"]]
 
 
 def _placed(model, task: Task, group: Group, seed: int):
