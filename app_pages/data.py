@@ -104,6 +104,10 @@ for col, (shown, caption) in zip(st.columns(6) * 2, engine.gallery(choice, split
     col.image(shown, caption=caption, width="stretch")  # the annotations, drawn
 
 st.subheader("Problems found")
+for note in info.get("notes", []):
+    st.info(
+        f"**{note['kind'].capitalize()}**: {note['message']}. {note['action'].capitalize()}.", icon=":material/info:"
+    )
 problems = info.get("problems", [])
 if problems:
     st.warning(f"{len(problems)} problem(s). Skipped items are not used; fix the files and import again to use them.")

@@ -96,6 +96,8 @@ st.dataframe(
             "size ratio vs FP32": "ratio",
             "MACs vs original": "percent",
             "drop vs PyTorch (pp)": "pp",
+            "balanced accuracy": "percent",
+            "macro F1": "percent",
         },
     ),
     hide_index=True,

@@ -316,6 +316,7 @@ def _dataset(info: r.DatasetInfo) -> str:
     notes = get_task(info["task"]).dataset_notes(info)
     if notes:
         lines += ["", *notes]
+    lines += [f"note: {n['kind']}: {n['message']} — {n['action']}" for n in info.get("notes", [])]
     problems = info.get("problems", [])
     lines += ["", f"problems: {len(problems) or 'none'}"]
     lines += [f"  {p['kind']}: {p['file']} — {p['message']} ({p['action']})" for p in problems[:20]]

@@ -29,6 +29,7 @@ class DatasetInfo(TypedDict, total=False):
     problems: list[dict]  # {"kind", "file", "message", "action"}
     count_unit: str  # what the per-class counts count ("images", "objects")
     charts: list[dict]  # the task's statistics as charts: {"kind", "title", "x", "y", "rows"}
+    notes: list[dict]  # what the statistics mean for training: {"kind", "message", "action"} (engine.data.notes)
 
 
 class DatasetRow(TypedDict):

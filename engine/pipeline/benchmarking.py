@@ -138,7 +138,7 @@ def benchmark_table(ctx: Context, run_id: int | str) -> dict:
             }
         )
         samples += [{"config": config, "latency_ms": value} for value in r.get("latency_samples_ms", [])]
-    pick = _rate(rows, variants, task.max_drop)
+    pick = _rate(rows, variants, task)
     return {
         "run": run["id"],
         "metric": task.primary_metric,
@@ -154,16 +154,17 @@ def benchmark_table(ctx: Context, run_id: int | str) -> dict:
 FASTER = 1.05  # a speed-up below this is within the timing noise of a shared machine: not "faster"
 
 
-def _rate(rows: list[dict], variants: dict[str, dict], max_drop: float) -> dict | None:
+def _rate(rows: list[dict], variants: dict[str, dict], task) -> dict | None:
     """Add each row's speed-up over the FP32 IR at the device's default precision (same device) and whether
-    it is faster and keeps accuracy; return the fastest such row (None when no variant is faster here)."""
+    it is faster and keeps accuracy (the task's rule: for classification per class too); return the fastest
+    such row (None when no variant is faster here)."""
     default = [r for r in rows if r["precision asked"] == "default"]
     reference = {r["device"]: r["median ms"] for r in default if r["variant"] == "fp32"}
     for row in rows:
         base, median = reference.get(row["device"]), row["median ms"]
         row["speed-up vs FP32"] = base / median if base and median else None
-        drop = variants.get(row["variant"], {}).get("drop_vs_torch_pp")
-        row["keeps accuracy"] = drop is not None and drop / 100 <= max_drop + 1e-9
+        kept, why = task.accuracy_kept(variants.get(row["variant"], {}), variants.get("torch-fp32", {}))
+        row["keeps accuracy"], row["accuracy lost"] = kept, why
         row["faster"] = bool(row["speed-up vs FP32"] and row["speed-up vs FP32"] >= FASTER)
     candidates = [r for r in default if r["faster"] and r["keeps accuracy"] and not r["contended"]]
     if not candidates:

@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.data import stored
 from engine.data.archive import dataset_root, safe_extract
 from engine.data.importer import read_dataset, supported_formats
+from engine.data.notes import data_notes
 from engine.errors import StudioError
 from engine.pipeline.context import Context
 from engine.store.atomic import write_bytes
@@ -83,7 +84,13 @@ def import_dataset(
         raise
     ctx.db.update_dataset(dataset_id, path=str(folder), info=info)
     # the per-image and per-box size samples are the Data page's charts (``data info``), not the import's summary
-    return {"dataset": dataset_id, **{k: v for k, v in info.items() if k not in ("image_sizes", "box_sizes")}}
+    summary = {k: v for k, v in info.items() if k not in ("image_sizes", "box_sizes")}
+    task = get_task(result.task)
+    return {
+        "dataset": dataset_id,
+        **summary,
+        "notes": data_notes({**info, "count_unit": task.count_unit}, task.size_bounds),
+    }
 
 
 def dataset_info(ctx: Context, dataset_id: int | str) -> dict:
@@ -98,6 +105,7 @@ def dataset_info(ctx: Context, dataset_id: int | str) -> dict:
         **info,
         "count_unit": task.count_unit,
         "charts": task.statistics_charts(info),
+        "notes": data_notes({**info, "count_unit": task.count_unit}, task.size_bounds),
     }
 
 

@@ -34,12 +34,14 @@ def variant_table(ctx: Context, run_id: int | str) -> dict:
     run = ctx.run(run_id)
     task = ctx.task(run)
     variants = sorted(ctx.db.list_variants(run["id"]), key=lambda v: list(VARIANTS).index(v["name"]))
+    original = next((v["metrics"] for v in variants if v["name"] == "torch-fp32"), {})
     rows = [
         {
             "variant": v["name"],
             "precision": v["precision"],
             "backend": v["metrics"].get("backend"),
             "metric": v["metrics"].get(task.primary_metric),
+            **{name: v["metrics"].get("metrics", {}).get(key) for key, name in task.side_metrics.items()},
             "drop vs PyTorch (pp)": v["metrics"].get("drop_vs_torch_pp"),
             "agreement with FP32": v["metrics"].get("agreement", {}).get("fp32"),
             "size (MB)": v["size_bytes"] / 1e6,
@@ -47,6 +49,8 @@ def variant_table(ctx: Context, run_id: int | str) -> dict:
             "MACs vs original": v["metrics"].get("pruning", {}).get("macs_ratio"),
             "calibration": _calibration(v["metrics"].get("calibration")),
             "layers kept in float": len(v["metrics"]["ignored_scope"]) if "ignored_scope" in v["metrics"] else None,
+            "keeps accuracy": task.accuracy_kept(v["metrics"], original)[0] if v["name"] != "torch-fp32" else None,
+            "accuracy lost": task.accuracy_kept(v["metrics"], original)[1] if v["name"] != "torch-fp32" else None,
         }
         for v in variants
     ]

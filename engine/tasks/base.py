@@ -70,6 +70,8 @@ class Task(ABC):
     metric_name: ClassVar[str]  # how the primary metric is shown ("top-1", "mAP@0.5", "mIoU")
     primary_metric: ClassVar[str]  # the metric key that picks the best checkpoint and ranks variants
     max_drop: ClassVar[float] = 0.005  # the largest metric drop (absolute, 0-1) a variant may cost and still count
+    # metric key -> column name of the other metrics every variant table shows beside the primary one
+    side_metrics: ClassVar[Mapping[str, str]] = {}
     count_unit: ClassVar[str] = "images"  # what a dataset's per-class counts count
     deploy_result: ClassVar[str] = "print(result)\n"  # how the Deploy snippet reads Model API's result
     # how the plain-OpenVINO Deploy snippet reads ``outputs`` (the compiled model's result, in output order)
@@ -142,6 +144,16 @@ class Task(ABC):
     @abstractmethod
     def output_layers(self, model: Any) -> list[Any]:
         """The layers that produce the task's outputs (classes, boxes): pruning never removes their channels."""
+
+    def accuracy_kept(self, variant: dict, original: dict) -> tuple[bool, str]:
+        """Whether a variant keeps the original's accuracy, and why not: its primary metric may drop at most
+        ``max_drop`` (``variant``/``original``: stored variant entries with ``drop_vs_torch_pp`` and ``metrics``)."""
+        drop = variant.get("drop_vs_torch_pp")
+        if drop is None:
+            return False, "not scored"
+        if drop / 100 > self.max_drop + 1e-9:
+            return False, f"{self.metric_name} -{drop:.1f} pp"
+        return True, ""
 
     def new_layers(self, model: Any) -> list[Any]:
         """The layers that start from random init when the rest is pretrained (fine-tuning trains them faster):

@@ -17,6 +17,25 @@ from engine.models import classification as models
 from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
 
 
+def per_class_scores(confusion: list[list[int]], labels: list[str]) -> dict:
+    """From a confusion matrix (rows: true class, columns: predicted): each class's precision and recall, the
+    balanced accuracy (mean recall: every class counts alike, however few its images) and the macro F1. A class
+    with no images has no recall and is left out of the means; one never predicted has precision 0."""
+    matrix = np.asarray(confusion, dtype=np.float64)
+    hits, truths, calls = np.diag(matrix), matrix.sum(axis=1), matrix.sum(axis=0)
+    present = truths > 0
+    recall = np.divide(hits, truths, out=np.zeros_like(hits), where=present)
+    precision = np.divide(hits, calls, out=np.zeros_like(hits), where=calls > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(hits), where=both > 0)
+    return {
+        "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class_precision": {n: float(v) for n, v, ok in zip(labels, precision, present, strict=True) if ok},
+        "per_class_recall": {n: float(v) for n, v, ok in zip(labels, recall, present, strict=True) if ok},
+    }
+
+
 class ClassificationMetrics:
     """top-1, top-5 (when there are more than 5 classes), per-class accuracy and confusion matrix."""
 
@@ -44,16 +63,20 @@ class ClassificationMetrics:
             out["top5"] = float(self.top5.compute())
         out["per_class"] = dict(zip(self.labels, (float(v) for v in self.per_class.compute()), strict=True))
         out["confusion"] = self.confusion.compute().tolist()
-        return out
+        return out | per_class_scores(out["confusion"], self.labels)
 
     def _metrics(self) -> list:
         return [m for m in (self.top1, self.top5, self.per_class, self.confusion) if m is not None]
+
+
+CLASS_RECALL_DROP = 0.05  # the most any one class's recall may drop (5 pp) for a variant to keep accuracy
 
 
 class Classification(Task):
     name = "classification"
     metric_name = "top-1"
     primary_metric = "top1"
+    side_metrics = MappingProxyType({"balanced_accuracy": "balanced accuracy", "macro_f1": "macro F1"})
     deploy_result = "print(result.top_labels[0])\n"
     ddp_unused_parameters = False
     deploy_openvino_result = (
@@ -101,6 +124,25 @@ class Classification(Task):
 
     def model_info(self) -> dict[str, str]:
         return {"model_type": "Classification", "multilabel": "False", "hierarchical": "False", "topk": "1"}
+
+    def accuracy_kept(self, variant: dict, original: dict) -> tuple[bool, str]:
+        """Top-1 within ``max_drop`` is not enough on imbalanced data: the balanced accuracy may drop at most
+        twice that, and no class's recall more than ``CLASS_RECALL_DROP`` (a variant that loses the minority
+        class does not keep accuracy, however little top-1 moves)."""
+        kept, why = super().accuracy_kept(variant, original)
+        if not kept:
+            return kept, why
+        ours, theirs = variant.get("metrics", {}), original.get("metrics", {})
+        if "balanced_accuracy" in ours and "balanced_accuracy" in theirs:
+            drop = theirs["balanced_accuracy"] - ours["balanced_accuracy"]
+            if drop > 2 * self.max_drop + 1e-9:
+                return False, f"balanced accuracy -{100 * drop:.1f} pp"
+        recalls, before = ours.get("per_class_recall", {}), theirs.get("per_class_recall", {})
+        losses = {c: before[c] - recalls[c] for c in recalls if c in before}
+        worst = max(losses, key=losses.get, default=None)
+        if worst is not None and losses[worst] > CLASS_RECALL_DROP + 1e-9:
+            return False, f"recall of class {worst!r} -{100 * losses[worst]:.1f} pp"
+        return True, why
 
     # --- training
     @staticmethod
