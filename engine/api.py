@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine import jobs as job_queue
-from engine import tracking
+from engine import lazy, tracking
 from engine.api_benchmark import benchmark, benchmark_table, devices, profile
 from engine.api_explain import report, saliency
 from engine.api_jobs import cancel_job, job_logs, list_jobs, repair_workspace
@@ -21,16 +21,6 @@ from engine.api_quantization import calibration_sweep, sensitivity
 from engine.api_search import list_searches, search, show_search
 from engine.api_weights import fetch_weights, import_weights, list_weights
 from engine.errors import StudioError, choice_error
-from engine.pipeline import (
-    comparing,
-    datasets,
-    deploying,
-    optimizing,
-    predicting,
-    runs,
-    training,
-)
-from engine.pipeline import demo as demo_project
 from engine.pipeline.context import Context
 from engine.results import (
     CompareResult,
@@ -50,6 +40,16 @@ from engine.results import (
     VariantTable,
 )
 from engine.tasks import DEFAULT_TASK
+
+# the pipeline is imported when a verb runs: the CLI's help, lists and jobs verbs start without torch
+comparing = lazy.module("engine.pipeline.comparing")
+datasets = lazy.module("engine.pipeline.datasets")
+deploying = lazy.module("engine.pipeline.deploying")
+optimizing = lazy.module("engine.pipeline.optimizing")
+predicting = lazy.module("engine.pipeline.predicting")
+runs = lazy.module("engine.pipeline.runs")
+training = lazy.module("engine.pipeline.training")
+demo_project = lazy.module("engine.pipeline.demo")
 
 Workspace = str | Path | None
 

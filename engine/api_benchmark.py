@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine import tracking
-from engine.pipeline import benchmarking, profiling, runs
+from engine import lazy, tracking
 from engine.pipeline.context import Context
 from engine.results import BenchmarkResult, BenchmarkTable, ProfileResult
+
+benchmarking = lazy.module("engine.pipeline.benchmarking")
+profiling = lazy.module("engine.pipeline.profiling")
+runs = lazy.module("engine.pipeline.runs")
 
 Workspace = str | Path | None
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import tracking
-from engine.pipeline import explaining, report_card
+from engine import lazy, tracking
 from engine.pipeline.context import Context
 from engine.results import ReportResult, SaliencyResult
+
+explaining = lazy.module("engine.pipeline.explaining")
+report_card = lazy.module("engine.pipeline.report_card")
 
 Workspace = str | Path | None
 

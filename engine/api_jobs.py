@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine import jobs as job_queue
+from engine import lazy
 from engine.errors import StudioError
-from engine.pipeline import repair
 from engine.pipeline.context import Context
 from engine.results import JobLogs, JobRow, RepairResult
+
+repair = lazy.module("engine.pipeline.repair")
 
 Workspace = str | Path | None
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.pipeline import calibrating
-from engine.pipeline import sensitivity as sensitivity_analysis
+from engine import lazy
+from engine.choices import CALIBRATION_SWEEP
 from engine.pipeline.context import Context
 from engine.results import CalibrationSweepResult, SensitivityResult
+
+calibrating = lazy.module("engine.pipeline.calibrating")
+sensitivity_analysis = lazy.module("engine.pipeline.sensitivity")
 
 Workspace = str | Path | None
 
@@ -37,7 +40,7 @@ def sensitivity(
 def calibration_sweep(
     run: int,
     *,
-    sizes: Sequence[int] = calibrating.SWEEP,
+    sizes: Sequence[int] = CALIBRATION_SWEEP,
     split: str = "train",
     workspace: Workspace = None,
 ) -> CalibrationSweepResult:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.pipeline import searching
+from engine import lazy
+from engine.choices import SEARCH_VARIANTS
 from engine.pipeline.context import Context
 from engine.results import SearchResult
+
+searching = lazy.module("engine.pipeline.searching")
+search_store = lazy.module("engine.pipeline.search_store")
 
 Workspace = str | Path | None
 
@@ -20,7 +24,7 @@ def search(
     budget_minutes: float = 20.0,
     archs: Sequence[str] | None = None,
     sizes: Sequence[int] | None = None,
-    variants: Sequence[str] = searching.SEARCH_VARIANTS,
+    variants: Sequence[str] = SEARCH_VARIANTS,
     resume: int | None = None,
     workspace: Workspace = None,
 ) -> SearchResult:
@@ -50,9 +54,9 @@ def search(
 
 def list_searches(*, workspace: Workspace = None) -> list[SearchResult]:
     """Python: ``engine.list_searches()``      CLI: ``python -m engine searches list``"""
-    return searching.list_searches(Context.open(workspace))
+    return search_store.list_searches(Context.open(workspace))
 
 
 def show_search(search: int, *, workspace: Workspace = None) -> SearchResult:
     """Python: ``engine.show_search(1)``      CLI: ``python -m engine searches show 1``"""
-    return searching.show_search(Context.open(workspace), search)
+    return search_store.show_search(Context.open(workspace), search)

@@ -186,22 +186,19 @@ HELP = {  # parameter help shared by every command that has the parameter
 
 def _choices() -> dict[str, list[str]]:
     from engine.api import JOB_VERBS
-    from engine.benchmark.runner import HINTS
-    from engine.compression.calibration import CALIBRATION_SPLITS
-    from engine.compression.prune import IMPORTANCE
-    from engine.data.splits import SPLITS
+    from engine.choices import CALIBRATION_SPLITS, HINTS, PRUNE_IMPORTANCE, SPLITS
     from engine.export.variants import VARIANTS
-    from engine.tasks import TASKS
+    from engine.tasks import TASK_NAMES
 
     return {
-        "task": list(TASKS),
+        "task": list(TASK_NAMES),
         "variant": list(VARIANTS),
         "a": list(VARIANTS),
         "b": list(VARIANTS),
         "hint": list(HINTS),
         "split": list(SPLITS),
         "verb": list(JOB_VERBS),
-        "prune_importance": list(IMPORTANCE),
+        "prune_importance": list(PRUNE_IMPORTANCE),
         "calib_split": list(CALIBRATION_SPLITS),
     }
 

@@ -104,3 +104,25 @@ def test_qat_checkpoint_loads_with_weights_only(tmp_path):
     fresh = qat.restore(torchvision.models.mobilenet_v3_small(num_classes=3), loaded["network"])
     with torch.no_grad():
         assert torch.allclose(fresh.eval()(x), quantized.eval()(x), atol=1e-5)
+
+
+def test_an_nncf_extension_that_does_not_load_in_time_fails_qat_alone(tiny_imagenet, tmp_path, monkeypatch):
+    """NNCF compiles its C++ extension on first use; when that does not finish in time (a busy machine, a stale
+    lock) the QAT variant fails with one line saying what to do, and the other variants are built."""
+    from nncf.torch.quantization import extensions
+
+    def stuck(cls):
+        time.sleep(5)  # a compile that would not finish in time
+
+    monkeypatch.setenv("NNCF_EXTENSION_LOAD_TIMEOUT", "1")
+    monkeypatch.setattr(extensions.QuantizedFunctionsCPU, "_loaded_namespace", None)
+    monkeypatch.setattr(extensions.QuantizedFunctionsCPULoader, "load", classmethod(stuck))
+    ws = tmp_path / "ws"
+    dataset = engine.import_dataset(str(tiny_imagenet), workspace=ws)["dataset"]
+    run = engine.train(dataset, epochs=1, max_steps=2, img_size=32, workspace=ws)["run"]
+    result = engine.optimize(run, variants=["fp32", "int8", "int8-qat"], calib_size=8, workspace=ws)
+    assert set(result["variants"]) == {"torch-fp32", "fp32", "int8"}
+    why = result["failed"]["int8-qat"]
+    assert why.startswith("NNCF's C++ extension for QAT did not compile within 1 s") and "\n" not in why
+    assert "python -m engine.compression.nncf_extension" in why
+    assert engine.list_jobs(workspace=ws) == []  # nothing left running

@@ -17,7 +17,6 @@ import numpy as np
 from engine.benchmark.stats import CpuWatch, latency_stats
 from engine.inference.devices import check_device
 
-HINTS = ("latency", "throughput", "both")
 PRECISIONS = ("default", "f32", "bf16", "f16")
 
 

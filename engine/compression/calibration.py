@@ -21,7 +21,6 @@ import numpy as np
 from engine.data.images import read_rgb
 from engine.errors import StudioError
 
-CALIBRATION_SPLITS = ("train", "val")  # test stays unseen: it is what every variant is scored on
 EXAMPLES = 5  # overlapping files named in a report
 
 

@@ -12,20 +12,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
+from engine.choices import PRUNE_IMPORTANCE
 from engine.errors import StudioError, choice_error
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 log = logging.getLogger(__name__)
 
-IMPORTANCE = {  # criterion -> how a channel's importance is estimated
-    "l1": "L1 norm of the channel's weights (magnitude)",
-    "l2": "L2 norm of the channel's weights (magnitude)",
-    "bn": "|gamma| of the BatchNorm after the channel (Network Slimming)",
-    "fpgm": "distance to the geometric median of its layer's filters (FPGM): redundant channels go first",
-}
+IMPORTANCE = PRUNE_IMPORTANCE
 ROUND_TO = 8  # channel counts stay multiples of 8, which CPU kernels (AVX2/AVX-512 blocks) run at full width
 
 
@@ -62,6 +60,7 @@ def _importance(name: str):
 
 def count(network: nn.Module, example: torch.Tensor) -> tuple[int, int]:
     """(MACs, parameters) of one forward pass on ``example``."""
+    import torch
     import torch_pruning as tp
 
     with torch.no_grad():
@@ -81,6 +80,7 @@ def prune(
 ) -> PruneReport:
     """Remove ``ratio`` of the prunable channels of ``network`` in ``steps`` steps, calling ``fine_tune(step)``
     after each one; the modules in ``keep`` (output layers) keep their output channels. In place."""
+    import torch
     import torch_pruning as tp
 
     if not 0 < ratio < 1:

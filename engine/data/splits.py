@@ -6,7 +6,6 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS = {"val": 0.15, "test": 0.15}
 
 # Datumaro subset names seen in the wild, mapped to ours. Anything else joins the pool to be split.

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import datumaro as dm
 
+from engine.choices import SPLITS
 from engine.data.importer import ImportResult
-from engine.data.splits import SPLITS
 from engine.errors import StudioError
 from engine.store.atomic import read_json, write_json
 

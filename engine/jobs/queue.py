@@ -74,8 +74,9 @@ def tick(ctx: Context) -> None:
         if job["backend"] == "local" and job["status"] in ACTIVE and job["pid"] and not _alive(job["pid"], job["id"]):
             fresh = ctx.db.get_job(job["id"])  # it may have finished between the two reads
             if fresh["status"] in ACTIVE:
-                ctx.db.update_job(job["id"], status="failed", finished=time.time(),
-                                  error="the job's process ended without reporting (killed or crashed)")  # fmt: skip
+                ctx.db.update_job(job["id"], status="interrupted", finished=time.time(),
+                                  error="the job's process ended without reporting (killed or crashed); a training"
+                                  " run resumes from its last finished epoch")  # fmt: skip
     for job_id in ctx.db.claim_queued_jobs(max_jobs()):
         _start(ctx, job_id)
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from engine.benchmark import runner
+from engine.choices import HINTS
 from engine.errors import StudioError, choice_error
 from engine.export.variants import VARIANTS, parse
 from engine.pipeline.context import Context, run_log
@@ -88,8 +89,8 @@ def _check(devices: list[str], precisions: list[str], hint: str, iterations: int
     if not devices or not precisions:
         msg = "give at least one device (e.g. CPU) and one precision (e.g. default)"
         raise StudioError(msg)
-    if hint not in runner.HINTS:
-        raise choice_error("hint", hint, runner.HINTS)
+    if hint not in HINTS:
+        raise choice_error("hint", hint, HINTS)
     for p in precisions:
         if p not in runner.PRECISIONS:
             raise choice_error("precision", p, runner.PRECISIONS)

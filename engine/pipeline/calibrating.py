@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from engine.choices import CALIBRATION_SWEEP
 from engine.compression.ptq import quantize_int8
 from engine.errors import StudioError
 from engine.pipeline.context import Context, run_log
@@ -20,7 +21,7 @@ from engine.store.atomic import write_json
 
 log = logging.getLogger(__name__)
 
-SWEEP = (16, 64, 300, 0)  # 0 = every image of the split
+SWEEP = CALIBRATION_SWEEP
 
 
 def calibration_sweep(

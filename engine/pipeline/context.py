@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.data import stored
 from engine.errors import StudioError
 from engine.export.variants import VARIANTS
 from engine.store import Database, Workspace, integrity, lock
@@ -54,6 +53,8 @@ class Context:
 
     def samples(self, row: dict, split: str) -> list[tuple[str, object]]:
         """``(image path, target)`` pairs of one split of a dataset row, or of a run's dataset."""
+        from engine.data import stored  # Datumaro: imported by the verbs that read images
+
         dataset_id = row.get("dataset_id", row["id"])
         return stored.split_samples(self.dataset_dir(dataset_id), split, self.task(row))
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import openvino as ov
 
+from engine.choices import CALIBRATION_SPLITS
 from engine.compression import calibration
 from engine.errors import StudioError, choice_error
 from engine.evaluation.evaluate import compiled_infer, network_metrics
@@ -52,8 +53,8 @@ def val_samples(ctx: Context, run: dict) -> list:
 
 def calibration_set(ctx: Context, run: dict, split: str, size: int, seed: int = 0) -> tuple[list, dict]:
     """The calibration subset of ``split`` and its report (coverage, overlap with the other splits, warnings)."""
-    if split not in calibration.CALIBRATION_SPLITS:
-        raise choice_error("--calib-split", split, calibration.CALIBRATION_SPLITS)
+    if split not in CALIBRATION_SPLITS:
+        raise choice_error("--calib-split", split, CALIBRATION_SPLITS)
     samples = ctx.samples(run, split)
     if not samples:
         msg = f"the {split} split of run {run['id']}'s dataset is empty: calibrate on another (--calib-split)"

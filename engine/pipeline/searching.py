@@ -20,17 +20,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
+from engine.choices import SEARCH_VARIANTS
 from engine.errors import Cancelled, StudioError, choice_error
 from engine.export.variants import VARIANTS, Pruning
 from engine.pipeline import optimizing, training
 from engine.pipeline.context import Context
+from engine.pipeline.search_store import load_search, owner_folder, search_path
 from engine.store import lock
-from engine.store.atomic import read_json, write_json
+from engine.store.atomic import write_json
 from engine.training.config import QATSettings, TrainConfig
 
 log = logging.getLogger(__name__)
 
-SEARCH_VARIANTS = ("int8", "int8-qat", "pruned-int8")  # what a candidate may be turned into
 SIZES = (0.75, 1.0, 1.5)  # default input sizes: the data's, and below and above it (multiples of 32)
 QAT_EPOCHS, PRUNE_STEPS, PRUNE_RECOVERY = 2, 2, 3  # every candidate's fine-tunes: the same for all
 FINE_TUNE_EPOCHS = QAT_EPOCHS + PRUNE_STEPS + PRUNE_RECOVERY
@@ -87,7 +88,7 @@ def search(
     resume: int | None = None,
 ) -> dict:
     if resume is not None:
-        state = _load(ctx, resume)
+        state = load_search(ctx, resume)
     else:
         if dataset_id is None:
             msg = "search needs --dataset ID (see `python -m engine data list`) or --resume SEARCH"
@@ -103,10 +104,10 @@ def search(
         state.update(candidates=[asdict(c) for c in candidates], status=status)
         state["seconds"] = spent_before + time.monotonic() - started
         state.update(_summary(state, candidates))
-        write_json(_path(ctx, state["search"]), state)
+        write_json(search_path(ctx, state["search"]), state)
         return state
 
-    with lock.hold(_owner_folder(ctx, state["search"]), f"search {state['search']}"):  # one writer; death is seen
+    with lock.hold(owner_folder(ctx, state["search"]), f"search {state['search']}"):  # one writer; death is seen
         return _search_candidates(ctx, state, candidates, task, dataset, save)
 
 
@@ -217,42 +218,6 @@ def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, varian
         "created": time.time(),
         "candidates": [asdict(c) for c in grid],
     }
-
-
-def _path(ctx: Context, search_id: int):
-    return ctx.ws.root / "searches" / f"{int(search_id)}.json"
-
-
-def _load(ctx: Context, search_id: int) -> dict:
-    path = _path(ctx, search_id)
-    if not path.is_file():
-        known = sorted(int(p.stem) for p in path.parent.glob("*.json") if p.stem.isdigit())
-        listed = ", ".join(map(str, known)) or "none"
-        msg = f"no search {search_id}; known searches: {listed} (`python -m engine searches list`)"
-        raise StudioError(msg)
-    return read_json(path)
-
-
-def list_searches(ctx: Context) -> list[dict]:
-    folder = ctx.ws.root / "searches"
-    paths = sorted(folder.glob("*.json"), key=lambda p: int(p.stem)) if folder.is_dir() else []
-    return [_settled(ctx, read_json(p)) for p in paths if p.stem.isdigit()]
-
-
-def show_search(ctx: Context, search_id: int) -> dict:
-    return _settled(ctx, _load(ctx, search_id))
-
-
-def _owner_folder(ctx: Context, search_id: int):
-    return ctx.ws.root / "searches" / f"{int(search_id)}.owner"
-
-
-def _settled(ctx: Context, state: dict) -> dict:
-    """A search marked running that no live process owns was killed: it is ``interrupted`` (resume it)."""
-    if state.get("status") == "running" and lock.owner(_owner_folder(ctx, state["search"])) is None:
-        state = {**state, "status": "interrupted"}
-        write_json(_path(ctx, state["search"]), state)
-    return state
 
 
 def _run_candidate(ctx, state, candidate: Candidate, task, dataset, save) -> None:

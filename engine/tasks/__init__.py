@@ -1,34 +1,62 @@
 """The task registry: one :class:`~engine.tasks.base.Task` per vision task.
 
-Adding a task is one subclass of ``Task`` and one entry below; nothing else names a task.
+Adding a task is one subclass of ``Task`` and one entry in ``REGISTRY``; nothing else names a task. The task
+classes (and with them torch, torchvision and Datumaro) are imported on the first use of ``TASKS`` or
+``get_task``, so the CLI's light verbs start fast; ``TASK_NAMES`` and ``DEFAULT_TASK`` need no import.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from engine.errors import StudioError, choice_error
 from engine.tasks.base import SampleRecipe, Task
-from engine.tasks.classification import Classification
-from engine.tasks.detection import Detection
-from engine.tasks.segmentation import Segmentation
 
-TASKS: dict[str, Task] = {t.name: t for t in (Classification(), Detection(), Segmentation())}
-DEFAULT_TASK = next(iter(TASKS))
+REGISTRY = {  # name -> "module:class"
+    "classification": "engine.tasks.classification:Classification",
+    "detection": "engine.tasks.detection:Detection",
+    "segmentation": "engine.tasks.segmentation:Segmentation",
+}
+TASK_NAMES = tuple(REGISTRY)
+DEFAULT_TASK = TASK_NAMES[0]
+_TASKS: dict[str, Task] = {}
+
+
+def tasks() -> dict[str, Task]:
+    """Every task, name -> instance (imported and made on the first call)."""
+    if not _TASKS:
+        for name, where in REGISTRY.items():
+            module, cls = where.split(":")
+            task = getattr(importlib.import_module(module), cls)()
+            if task.name != name:
+                msg = f"{where} is registered as {name!r} but names itself {task.name!r}"
+                raise RuntimeError(msg)
+            _TASKS[name] = task
+    return _TASKS
+
+
+def __getattr__(name: str) -> Any:  # ``from engine.tasks import TASKS`` builds the registry on first use
+    if name == "TASKS":
+        return tasks()
+    msg = f"module 'engine.tasks' has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 def get_task(name: str) -> Task:
     """The task called ``name``; an unknown name lists the valid ones."""
-    if name not in TASKS:
-        raise choice_error("task", name, list(TASKS))
-    return TASKS[name]
+    if name not in REGISTRY:
+        raise choice_error("task", name, list(TASK_NAMES))
+    return tasks()[name]
 
 
 def task_of_model_type(model_type: str) -> Task:
     """The task whose IRs carry Model API ``model_type`` (read back from an IR's rt_info)."""
-    for task in TASKS.values():
+    for task in tasks().values():
         if task.model_info()["model_type"] == model_type:
             return task
-    msg = f"the IR's model_type {model_type!r} is not one this product runs; it reads IRs of: {', '.join(TASKS)}"
+    msg = f"the IR's model_type {model_type!r} is not one this product runs; it reads IRs of: {', '.join(TASK_NAMES)}"
     raise StudioError(msg)
 
 
-__all__ = ["DEFAULT_TASK", "TASKS", "SampleRecipe", "Task", "get_task", "task_of_model_type"]
+__all__ = ["DEFAULT_TASK", "TASKS", "TASK_NAMES", "SampleRecipe", "Task", "get_task", "task_of_model_type", "tasks"]

@@ -1,0 +1,70 @@
+"""How fast the CLI starts: wall time and peak memory of light verbs, in fresh processes, medians of rounds.
+
+Usage: python -m benchmarks.cli_startup [--rounds 5]
+Writes benchmarks/results/cli_startup.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import write_results
+from engine.benchmark.machine import cpu_facts
+
+OUT = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = (["--help"], ["runs", "list"], ["jobs", "list"], ["searches", "list"], ["data", "formats"])
+
+
+def run(args: list[str], workspace: Path) -> tuple[float, float]:
+    """(seconds, peak RSS MB) of one ``python -m engine ARGS`` process."""
+    extra = [] if args == ["--help"] else ["--workspace", str(workspace)]
+    began = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "engine", *args, *extra], cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = _wait(proc)
+    if status:
+        msg = f"`engine {' '.join(args)}` failed ({status})"
+        raise SystemExit(msg)
+    return time.perf_counter() - began, usage.ru_maxrss / 1024
+
+
+def _wait(proc: subprocess.Popen):
+    return os.wait4(proc.pid, 0)  # the child's own peak RSS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    machine = cpu_facts()
+    rows = {" ".join(c): {"seconds": [], "rss_mb": []} for c in COMMANDS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.rounds):
+            for command in COMMANDS:  # interleaved: every command once per round
+                seconds, rss = run(list(command), Path(tmp) / "ws")
+                rows[" ".join(command)]["seconds"].append(seconds)
+                rows[" ".join(command)]["rss_mb"].append(rss)
+    lines = [
+        f"CPU: {machine['cpu_model']} ({machine['cores']} cores; {', '.join(machine['isa'])})",
+        "",
+        "| command | median s | median peak RSS (MB) | heavy libraries |",
+        "|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        row["median_s"], row["median_rss_mb"] = statistics.median(row["seconds"]), statistics.median(row["rss_mb"])
+        heavy = "Datumaro (it lists Datumaro's formats)" if name == "data formats" else "none"
+        lines.append(f"| `{name}` | {row['median_s']:.2f} | {row['median_rss_mb']:.0f} | {heavy} |")
+    write_results(
+        OUT, "cli_startup", {"machine": machine, "rounds": args.rounds, "rows": rows}, "\n".join(lines) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""The fixed choices and defaults the CLI and the facade's signatures need, in a module that imports nothing
+heavy: ``python -m engine --help`` builds every subcommand from these without loading torch or OpenVINO.
+Each is defined here once and used by the module that acts on it."""
+
+from __future__ import annotations
+
+SPLITS = ("train", "val", "test")
+CALIBRATION_SPLITS = ("train", "val")  # test stays unseen: it is what every variant is scored on
+HINTS = ("latency", "throughput", "both")  # benchmark: OpenVINO performance hints to measure
+PRUNE_IMPORTANCE = {  # criterion -> how a channel's importance is estimated
+    "l1": "L1 norm of the channel's weights (magnitude)",
+    "l2": "L2 norm of the channel's weights (magnitude)",
+    "bn": "|gamma| of the BatchNorm after the channel (Network Slimming)",
+    "fpgm": "distance to the geometric median of its layer's filters (FPGM): redundant channels go first",
+}
+CALIBRATION_SWEEP = (16, 64, 300, 0)  # calibration sizes the sweep scores; 0 = every image of the split
+SEARCH_VARIANTS = ("int8", "int8-qat", "pruned-int8")  # what a search candidate may be turned into

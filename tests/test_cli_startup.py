@@ -1,0 +1,50 @@
+"""The CLI's light verbs start without the heavy libraries: each runs in a fresh interpreter and reports which of
+torch, NNCF, OpenVINO, Datumaro (and the plotting stack) it imported. Startup time itself is measured in
+benchmarks (a timed unit test would fail on a busy machine), the imports are what make it fast."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+HEAVY = ("torch", "torchvision", "torchmetrics", "nncf", "openvino", "datumaro", "altair", "cv2")
+PROBE = f"""
+import contextlib, io, json, sys
+from engine import cli
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        code = cli.main(sys.argv[1:])
+    except SystemExit as stop:
+        code = stop.code
+print(json.dumps({{"code": code, "heavy": sorted(m for m in {HEAVY!r} if m in sys.modules)}}))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["train", "--help"], ["runs", "list"], ["jobs", "list"], ["data", "list"], ["searches", "list"]],
+    ids=" ".join,
+)
+def test_light_verbs_import_no_heavy_library(args, tmp_path):
+    workspace = [] if "--help" in args else ["--workspace", str(tmp_path / "ws")]
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args, *workspace], cwd=ROOT, capture_output=True, text=True, check=False,
+        timeout=120,
+    )  # fmt: skip
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, proc.stderr
+    assert report["heavy"] == [], f"`engine {' '.join(args)}` imported {report['heavy']}"
+
+
+def test_the_probe_can_fail():
+    """A verb that does its work imports the heavy libraries: the probe sees them."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, "data", "formats"], cwd=ROOT, capture_output=True, text=True, check=False,
+        timeout=120,
+    )  # fmt: skip
+    assert "datumaro" in json.loads(proc.stdout.strip().splitlines()[-1])["heavy"]
