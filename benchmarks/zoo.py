@@ -29,6 +29,7 @@ import engine
 from benchmarks.common import F32, precision_of, write_results
 from engine.benchmark.machine import cpu_facts, versions
 from engine.benchmark.runner import timed_loop
+from engine.benchmark.stats import CpuWatch
 from engine.compression.calibration import calibration_subset
 from engine.export import convert
 from engine.export.variants import VARIANTS, BuildContext
@@ -92,10 +93,11 @@ def measure_arch(
     }
     x = to_input(np.zeros((size, size, 3), dtype=np.uint8), size)
     per_round: dict[str, list[float]] = {name: [] for name in predictors}
-    for _ in range(rounds):
-        for name, predictor in predictors.items():  # interleaved: every configuration once per round
-            samples = timed_loop(lambda p=predictor: p.infer(x), iterations=0, seconds=seconds, warmup=5)
-            per_round[name].append(statistics.median(samples))
+    with CpuWatch() as watch:  # other processes' CPU use while timing: the row says when it was contended
+        for _ in range(rounds):
+            for name, predictor in predictors.items():  # interleaved: every configuration once per round
+                samples = timed_loop(lambda p=predictor: p.infer(x), iterations=0, seconds=seconds, warmup=5)
+                per_round[name].append(statistics.median(samples))
     median = {name: statistics.median(v) for name, v in per_round.items()}
     int8_ms = median["int8 (default hint)"]
     return {
@@ -112,6 +114,8 @@ def measure_arch(
         "int8_ir_bytes": convert.ir_size(int8),
         "build_s": build_s,
         "default": arch == task.default_arch,
+        "contended": watch.contended,
+        "other_cpu_fraction": watch.other_cpu_fraction,
     }
 
 
@@ -121,8 +125,8 @@ def table(rows: list[dict], machine: dict) -> str:
         f"OpenVINO {machine['openvino']}: default CPU inference precision {machine['default_inference_precision']}",
         "",
         "| task | architecture | px | PyTorch ms | FP32 IR ms (default) | FP32 IR ms (f32) | INT8 ms |"
-        " INT8 vs FP32 default | vs f32 | vs PyTorch | IR size ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " INT8 vs FP32 default | vs f32 | vs PyTorch | IR size ratio | contended |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ms = r["latency_ms"]
@@ -131,7 +135,7 @@ def table(rows: list[dict], machine: dict) -> str:
             f" {ms['fp32 (default hint)']:.2f} ({r['precision']['fp32 (default hint)']}) |"
             f" {ms['fp32 (f32 hint)']:.2f} | {ms['int8 (default hint)']:.2f} | **{r['int8_vs_fp32_default']:.2f}x** |"
             f" {r['int8_vs_fp32_f32']:.2f}x | {r['int8_vs_pytorch']:.1f}x |"
-            f" {r['fp32_ir_bytes'] / r['int8_ir_bytes']:.1f}x |"
+            f" {r['fp32_ir_bytes'] / r['int8_ir_bytes']:.1f}x | {'yes' if r.get('contended') else 'no'} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -254,3 +254,20 @@ def test_a_zip_inside_the_folder_is_named_not_a_staging_folder(tmp_path):
     message = str(info.value)
     assert message.startswith(str(folder)) and "studio-staged" not in message
     assert "it holds mydata.zip: import the zip itself" in message
+
+
+def test_a_dataset_whose_every_box_is_degenerate_says_so_not_that_classes_are_missing(tmp_path):
+    """Every box under one pixel wide: the message names the dropped boxes, not "add images of other classes"."""
+    items = [
+        dm.DatasetItem(
+            id=f"img{i}", subset="train", media=dm.Image.from_numpy(_image(i)),
+            annotations=[dm.Bbox(10.0, 10.0, 0.5, 0.5, label=i % 3)],
+        )
+        for i in range(6)
+    ]  # fmt: skip
+    dm.Dataset.from_iterable(items, categories=LABELS).export(str(tmp_path / "voc"), "voc_detection", save_media=True)
+    with pytest.raises(StudioError) as info:
+        read(tmp_path / "voc", task="detection")
+    message = str(info.value)
+    assert message.startswith("no usable objects in the dataset: 6 image(s) had theirs dropped")
+    assert "is empty or outside the image" in message and "add images of other classes" not in message
