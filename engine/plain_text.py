@@ -208,9 +208,10 @@ def verdict(result: r.BenchmarkTable) -> str:
     if not result["rows"]:
         return "not benchmarked yet"
     if pick is None:
+        why = f" ({result['explanation']})" if result.get("explanation") else ""
         return (
             "no variant is measurably faster than the FP32 IR at the device's default precision here while keeping"
-            f" {result['metric_name']} (>= 1.05x, within the task's accuracy budget): none counts as optimized"
+            f" {result['metric_name']} (>= 1.05x, within the task's accuracy budget): none counts as optimized{why}"
         )
     return (
         f"optimized: {pick['variant']} on {pick['device']} ({pick['precision ran']}), {pick['speed-up vs FP32']:.2f}x"

@@ -107,6 +107,7 @@ class BenchmarkTable(TypedDict):
     contended: bool
     pick: dict | None  # the fastest variant that keeps accuracy and beats the FP32 IR here (None: none does)
     headline: dict | None  # the pick (else INT8) vs the original PyTorch model and the FP32 IR, in one line
+    explanation: str  # why INT8 is (not) faster here: the ISA tier and the measured zoo table
 
 
 class ProfileResult(TypedDict):

@@ -62,3 +62,27 @@ def int8_gains(task: str, here_isa: list[str] | tuple[str, ...]) -> dict[str, In
         for row in table.get("rows", [])
         if row["task"] == task
     }
+
+
+def explain(task: str, arch: str, isa: list[str] | tuple[str, ...]) -> str:
+    """Why INT8 is (not) faster for ``arch`` on a CPU with these flags, from the measured table, in one sentence."""
+    here = tier(isa)
+    gains = int8_gains(task, isa)
+    own = gains.get(arch)
+    parts = []
+    if here in ("AVX2", "no AVX2"):
+        parts.append(
+            f"this CPU has {here} without VNNI or AMX, so INT8 convolutions run through 16-bit multiply-adds and gain"
+            " little over f32"
+        )
+    elif "BF16" in here or here == "AMX":
+        parts.append(f"this CPU ({here}) runs FP32 IRs in bf16 by default, a strong baseline for INT8 to beat")
+    if own is not None:
+        parts.append(f"{arch} measured {own.speedup:.2f}x in INT8 at {own.size} px " + (
+            "on a CPU like this one" if own.same_tier else f"on {own.cpu}"
+        ))  # fmt: skip
+    better = [(name, g) for name, g in gains.items() if g.same_tier and name != arch and g.speedup >= PAYS_OFF]
+    if better:
+        name, gain = max(better, key=lambda item: item[1].speedup)
+        parts.append(f"{name} gains {gain.speedup:.2f}x here: train it, or let `search` compare")
+    return "; ".join(parts)
