@@ -12,12 +12,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# ``engine.benchmark`` is both a subpackage and a verb: importing the subpackage binds its name on this module,
+# so it is imported first and the verb bound over it (both are light: the verb imports the pipeline when it runs)
+import engine.benchmark  # noqa: F401 -- imported for its side effect, see above
+from engine.api_benchmark import benchmark
+
 _WHERE = {  # name -> (module, attribute)
-    "PRUNE_IMPORTANCE": ("engine.compression.prune", "IMPORTANCE"),
+    "PRUNE_IMPORTANCE": ("engine.choices", "PRUNE_IMPORTANCE"),
     "RateMeter": ("engine.inference.live", "RateMeter"),
     "StudioError": ("engine.errors", "StudioError"),
     "VERBS": ("engine.api", "VERBS"),
-    "benchmark": ("engine.api", "benchmark"),
     "benchmark_table": ("engine.api", "benchmark_table"),
     "benchmark_verdict": ("engine.plain_text", "verdict"),
     "calibration_sweep": ("engine.api", "calibration_sweep"),
@@ -77,6 +81,8 @@ _WHERE = {  # name -> (module, attribute)
     "VARIANTS": ("engine.export.variants", "VARIANTS"),
     "get_task": ("engine.tasks", "get_task"),
     "charts": ("engine.charts", None),
+    "format_number": ("engine.plain_text", "number"),
+    "precision_label": ("engine.plain_text", "precision_label"),
 }
 
 
@@ -122,6 +128,7 @@ __all__ = [
     "explain",
     "explain_failure",
     "fetch_weights",
+    "format_number",
     "gallery",
     "get_task",
     "headline_text",
@@ -139,6 +146,7 @@ __all__ = [
     "live_feed",
     "load_model",
     "optimize",
+    "precision_label",
     "predict",
     "profile",
     "qat_progress",

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 import engine
 from engine.store import Database
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -62,3 +62,28 @@ def test_the_user_switches_it_on_the_sidebar_and_with_make_active(two_runs, monk
     next(b for b in at.button if b.label == "Make run 2 active").click().run()
     at.run()
     assert at.sidebar.selectbox(key="run").value == 2
+
+
+def test_an_import_finishing_selects_the_new_dataset_and_says_so(tiny_imagenet, tmp_path, monkeypatch):
+    """The Data page after this session's import job ends: a success line with what was imported, and the new
+    dataset shown (not the one that was there before)."""
+    import shutil
+
+    ws = tmp_path / "ws"
+    monkeypatch.setenv("STUDIO_WORKSPACE", str(ws))
+    engine.import_dataset(str(tiny_imagenet), workspace=ws)  # dataset 1: what the page showed before
+    second = tmp_path / "my-photos"
+    shutil.copytree(tiny_imagenet, second)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    _visit(at, "data")
+    assert at.selectbox(key="data_dataset").value == 1
+    at.segmented_control[0].set_value("Folder on the server").run()
+    next(t for t in at.text_input if t.label == "Folder path").input(str(second)).run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    job = next(j for j in reversed(engine.list_jobs()) if j["verb"] == "import_dataset")
+    assert wait_for(job["id"], ("completed", "failed"))["status"] == "completed"
+    for _ in range(3):  # the page's poll sees the job end, selects its dataset and reruns
+        at.run()
+    assert at.selectbox(key="data_dataset").value == 2
+    assert any(m.value.startswith("Imported dataset 2 · my-photos:") for m in at.success), [m.value for m in at.success]

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from engine.plain_text import number
+from engine import format_number as number
 
 
 def duration(seconds: float | None) -> str:

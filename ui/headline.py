@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import engine
-from engine.plain_text import precision_label
+from engine import precision_label
 from ui import format as fmt
 
 
