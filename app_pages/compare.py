@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import engine
+from engine import charts
 from ui import format as fmt
 from ui import headline, jobs, saliency_view, state, widgets
 from ui.models import loaded
@@ -79,6 +80,13 @@ if image is not None:
 
     if a != b:
         saliency_view.render(run["run"], a, b, image, image_path)
+
+matrices = engine.confusions(run["run"], [a, b])
+if matrices["cells"]:  # classification: the classes each model confuses, side by side
+    st.subheader("Per class")
+    st.altair_chart(charts.confusion_matrices(pd.DataFrame(matrices["cells"])))
+    recall = {c: "percent" for row in matrices["per_class"][:1] for c in row if c != "class"}
+    st.dataframe(fmt.frame(matrices["per_class"], recall), hide_index=True, width="stretch")
 
 st.subheader("Where they disagree")
 want = {"run": run["run"], "a": a, "b": b}

@@ -81,6 +81,7 @@ _WHERE = {  # name -> (module, attribute)
     "VARIANTS": ("engine.export.variants", "VARIANTS"),
     "get_task": ("engine.tasks", "get_task"),
     "charts": ("engine.charts", None),
+    "confusions": ("engine.dashboard", "confusions"),
     "format_number": ("engine.plain_text", "number"),
     "precision_label": ("engine.plain_text", "precision_label"),
 }
@@ -119,6 +120,7 @@ __all__ = [
     "cancel_job",
     "charts",
     "compare",
+    "confusions",
     "dataset_info",
     "dataset_samples",
     "demo",

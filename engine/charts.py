@@ -246,3 +246,20 @@ def calibration_curve(rows: pd.DataFrame, fp32: float, metric_name: str) -> alt.
         .encode(y="fp32:Q", tooltip=[alt.Tooltip("fp32:Q", format=".2f", title="FP32")])
     )
     return line + rule
+
+
+def confusion_matrices(cells: pd.DataFrame) -> alt.Chart:
+    """One confusion matrix per variant side by side (``cells``: variant, true, predicted, images), the count in
+    each cell, the diagonal the right answers: where the optimized model's mistakes differ from the original's."""
+    base = alt.Chart().encode(
+        x=alt.X("predicted:N", title="predicted", sort=None),
+        y=alt.Y("true:N", title="true class", sort=None),
+    )
+    heat = base.mark_rect().encode(
+        color=alt.Color("images:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=["variant:N", "true:N", "predicted:N", "images:Q"],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text="images:Q", color=alt.condition("datum.images > 0", alt.value("#111"), alt.value("#bbb"))
+    )
+    return alt.layer(heat, text, data=cells).facet(column=alt.Column("variant:N", title=None, sort=None))

@@ -187,3 +187,24 @@ def run_settings(shown: dict) -> list[dict]:
     from engine.pipeline.runs import settings_rows
 
     return settings_rows(shown)
+
+
+def confusions(run: int, variants: list[str], *, workspace: Workspace = None) -> dict:
+    """The test-split confusion matrices of ``variants`` (classification) as chart cells, and per class each one's
+    recall and precision; empty for a task without a confusion matrix."""
+    ctx = Context.open(workspace)
+    row = ctx.run(run)
+    labels = ctx.db.get_dataset(row["dataset_id"])["info"]["labels"]
+    stored = {v["name"]: v["metrics"].get("metrics", {}) for v in ctx.db.list_variants(row["id"])}
+    cells, per_class = [], {name: {"class": name} for name in labels}
+    for variant in variants:
+        metrics = stored.get(variant, {})
+        if "confusion" not in metrics:
+            continue
+        for i, counts in enumerate(metrics["confusion"]):
+            cells += [{"variant": variant, "true": labels[i], "predicted": labels[j], "images": int(n)}
+                      for j, n in enumerate(counts)]  # fmt: skip
+        for name in labels:
+            per_class[name][f"{variant} recall"] = metrics.get("per_class_recall", {}).get(name)
+            per_class[name][f"{variant} precision"] = metrics.get("per_class_precision", {}).get(name)
+    return {"cells": cells, "per_class": list(per_class.values()) if cells else []}

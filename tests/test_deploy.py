@@ -135,3 +135,19 @@ def test_onnx_refuses_int8_and_ovms(tiny_run, tmp_path):
         engine.deploy(tiny_run["run"], variant="fp32", format="onnx", ovms=str(tmp_path), workspace=tiny_run["ws"])
     with pytest.raises(engine.StudioError, match="unknown --format 'tflite'; valid: openvino, onnx"):
         engine.deploy(tiny_run["run"], variant="fp32", format="tflite", workspace=tiny_run["ws"])
+
+
+def test_the_confusion_matrices_of_two_variants_for_compare(tiny_run):
+    import pandas as pd
+
+    from engine import charts
+
+    shown = engine.confusions(tiny_run["run"], ["torch-fp32", "fp32"], workspace=tiny_run["ws"])
+    assert len(shown["cells"]) == 2 * 4 * 4  # two variants x 4 true x 4 predicted classes
+    for variant in ("torch-fp32", "fp32"):
+        counted = sum(c["images"] for c in shown["cells"] if c["variant"] == variant)
+        assert counted == 8 * 4  # every test image once (8 per class)
+    assert [r["class"] for r in shown["per_class"]] == ["circle", "cross", "square", "triangle"]
+    assert {"torch-fp32 recall", "fp32 precision"} <= set(shown["per_class"][0])
+    spec = charts.confusion_matrices(pd.DataFrame(shown["cells"])).to_dict()
+    assert spec["facet"]["column"]["field"] == "variant"
