@@ -30,9 +30,9 @@ def _running_job() -> dict | None:
     return active[-1] if active else None
 
 
-@st.fragment(run_every=2 if engine.list_jobs(active_only=True) else None)
 def cards() -> None:
-    """The pipeline's steps for the active run, refreshed while a job works: the step a job is on says so."""
+    """The pipeline's steps for the active run; the step a job is on says so. Redrawn when the job moves to
+    another stage (``current_job`` reruns the page then), not on every poll: a watching tab stays cheap."""
     run = state.active_run()
     measured = engine.benchmark_table(run["run"]) if run else None
     datasets = engine.list_datasets()
@@ -127,6 +127,10 @@ def current_job() -> None:
         return
     jobs.job_status(job, key="home")
     progress = engine.job_progress(job)
+    stage = (job["id"], job["status"], progress["stage"])
+    if st.session_state.setdefault("_home_stage", stage) != stage:  # a new stage: the cards above follow it
+        st.session_state["_home_stage"] = stage
+        st.rerun()
     if job["status"] in ("starting", "running"):
         text = progress["text"]
         if progress["epoch"] is not None:
