@@ -1,6 +1,7 @@
 """Every architecture of every task (the list comes from the registry) goes through the pipeline's parts on a
-tiny real dataset: it builds, trains steps through the one loop, converts to a static IR, quantizes with the
-product's PTQ into an IR with int8 weights whose outputs agree with FP32, and keeps its class count when pruned.
+tiny real dataset: it builds, trains a step through the one loop on real images, converts to a static IR, and
+quantizes with the product's PTQ into an IR with int8 weights whose outputs agree with FP32. (Pruning every
+architecture, keeping its outputs, is ``test_prune.py``.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import torch
 
 import engine
 from engine.compression.calibration import calibration_subset
-from engine.compression.prune import prune
 from engine.compression.ptq import quantize_int8
 from engine.data.images import read_rgb
 from engine.export import convert
@@ -51,7 +51,7 @@ def _outputs(compiled: ov.CompiledModel, images: list[np.ndarray]) -> np.ndarray
 
 
 @pytest.mark.parametrize(("task_name", "arch"), CASES, ids=[f"{t}-{a}" for t, a in CASES])
-def test_architecture_trains_converts_quantizes_and_prunes(task_name, arch, tiny):
+def test_architecture_trains_converts_and_quantizes(task_name, arch, tiny):
     task = get_task(task_name)
     train, test, labels = tiny(task_name)
     size = SIZES[task_name]
@@ -60,44 +60,29 @@ def test_architecture_trains_converts_quantizes_and_prunes(task_name, arch, tiny
     assert not status.pretrained
 
     # two real optimisation steps through the one loop
-    loader = make_loader(task, train[:8], size, 4, generator=generator)
+    loader = make_loader(task, train[:4], size, 2, generator=generator)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loop = Loop(
         Step(model, lambda x, y: task.train_loss(model, x, y), optimizer, cosine(optimizer, 2)),
         loader,
         epochs=1,
         generator=generator,
-        max_steps=2,
+        max_steps=1,
     )
-    assert loop.run() == "completed" and loop.total_steps == 2
+    assert loop.run() == "completed" and loop.total_steps == 1
 
     # static FP32 IR and the product's INT8 PTQ of the same network, outputs side by side
     model.eval()
     fp32 = convert.to_openvino(model, size, task)
     assert list(fp32.inputs[0].get_partial_shape().to_shape()) == [1, 3, size, size]
-    int8 = quantize_int8(fp32, calibration_subset(train, 16), size)
+    int8 = quantize_int8(fp32, calibration_subset(train, 8), size)
     kinds = {op.get_element_type().get_type_name() for op in int8.get_ops() if op.get_type_name() == "Constant"}
     assert kinds & {"i8", "u8"}, f"no int8 constants in the INT8 IR of {arch}: {kinds}"
     finished = convert.finish(int8, task, model, size, labels)
     assert [o.get_any_name() for o in finished.outputs] == list(task.output_names)
     core = ov.Core()
-    images = [to_input(read_rgb(path), size) for path, _ in test[:4]]
+    images = [to_input(read_rgb(path), size) for path, _ in test[:3]]
     a = _outputs(core.compile_model(fp32, "CPU", F32), images)
     b = _outputs(core.compile_model(int8, "CPU", F32), images)
     cosine_similarity = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
     assert cosine_similarity > 0.9, f"{arch}: INT8 outputs differ from FP32 (cosine {cosine_similarity:.3f})"
-
-    # pruning removes channels but never the outputs' (one per class / per anchor and class)
-    network = task.export_module(model)
-    example = torch.zeros(1, 3, size, size)
-    with torch.no_grad():
-        before = [o.shape for o in _as_tuple(network(example))]
-    report = prune(network, example, ratio=0.3, steps=1, keep=task.output_layers(model))
-    with torch.no_grad():
-        after = [o.shape for o in _as_tuple(network.eval()(example))]
-    assert report.macs_after < report.macs_before
-    assert after == before
-
-
-def _as_tuple(out) -> tuple:
-    return out if isinstance(out, tuple) else (out,)
