@@ -103,8 +103,8 @@ def test_search_refuses_bad_settings(tiny_imagenet, workspace):
 def test_a_failed_variant_is_recorded_a_candidate_that_cannot_fit_is_skipped_and_a_pick_is_made(
     tiny_imagenet, workspace, monkeypatch
 ):
-    """pruned-int8 made to fail: every candidate records why and keeps its other variants; with the budget
-    spent, the last candidate is skipped with the numbers instead of being trained for fewer epochs."""
+    """int8 made to fail: every candidate records why and keeps its other variant (fp32); with the budget spent,
+    the last candidate is skipped with the numbers instead of being trained for fewer epochs."""
     import dataclasses
 
     from engine.export import variants
@@ -112,30 +112,25 @@ def test_a_failed_variant_is_recorded_a_candidate_that_cannot_fit_is_skipped_and
     def broken(ctx):
         raise RuntimeError("planted failure\nsecond line")
 
-    monkeypatch.setitem(
-        variants.VARIANTS, "pruned-int8", dataclasses.replace(variants.VARIANTS["pruned-int8"], build=broken)
-    )
+    monkeypatch.setitem(variants.VARIANTS, "int8", dataclasses.replace(variants.VARIANTS["int8"], build=broken))
     dataset = engine.import_dataset(tiny_imagenet)["dataset"]
     result = engine.search(
-        dataset,
-        budget_minutes=0.05,
-        archs=["mobilenet_v3_small"],
-        sizes=[32, 48],
-        max_drop=0.5,
-        variants=["int8", "pruned-int8"],
+        dataset, budget_minutes=0.05, archs=["mobilenet_v3_small"], sizes=[32, 48], max_drop=0.5, variants=["int8"]
     )
     assert result["status"] == "completed"
     reference, first, last = result["candidates"]
     assert (reference["img_size"], first["img_size"], last["img_size"]) == (64, 32, 48)  # the data's size first
     for candidate in (reference, first):
         assert candidate["status"] == "done"
-        assert candidate["failed_variants"] == {"pruned-int8": "RuntimeError: planted failure"}
+        assert candidate["failed_variants"] == {"int8": "RuntimeError: planted failure"}
         assert candidate["epochs"] == reference["epochs"]  # the same schedule for every candidate
     assert last["status"] == "skipped" and "budget" in last["error"] and last["run"] is None
-    assert {p["variant"] for p in result["points"]} == {"fp32", "pruned", "int8"}
+    assert {p["variant"] for p in result["points"]} == {"fp32"}
     assert result["pick"] is not None and result["pick"]["metric"] >= result["floor"]
     assert result["default_arch_best"]["arch"] == "mobilenet_v3_small"
     assert result["pick"]["speedup_vs_default_arch"] == pytest.approx(1.0)  # only the default arch was searched
+    cli = run_cli("searches", "show", "1", workspace=workspace).stdout
+    assert "mobilenet_v3_small@32 int8 failed: RuntimeError: planted failure" in cli
 
 
 def test_a_killed_search_is_interrupted_not_running(tiny_imagenet, workspace):
