@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine
 from tests.conftest import PIPELINES, ROOT, wait_for
+from ui import format as fmt
 
 pytestmark = pytest.mark.slow
 TASKS = list(PIPELINES)
@@ -91,12 +91,12 @@ def test_optimize_page_tabulates_what_optimize_stored(on, task):
     table = at.dataframe[0].value
     stored = pipeline["optimize"]["variants"]
     assert list(table["variant"]) == list(stored)
-    for name, entry in stored.items():
+    for name, entry in stored.items():  # every cell as ui.format writes it: the stored value, formatted
         row = table[table["variant"] == name].iloc[0]
-        assert row["size ratio vs FP32"] == pytest.approx(entry["size_ratio_vs_fp32"])
+        assert row["size ratio vs FP32"] == fmt.cell(entry["size_ratio_vs_fp32"], "ratio")
         agreement = entry["agreement"].get("fp32")  # the PyTorch row is scored before the FP32 IR exists
-        assert pd.isna(row["agreement with FP32"]) if agreement is None else row["agreement with FP32"] == agreement
-    assert table.loc[table["variant"] == "int8", "size ratio vs FP32"].item() > 1.4
+        assert row["agreement with FP32"] == fmt.cell(agreement, "percent")
+    assert float(table.loc[table["variant"] == "int8", "size ratio vs FP32"].item().rstrip("x")) > 1.4
     offered = at.multiselect[0].options
     assert {"int8-qat", "pruned", "pruned-int8"} <= {o.split(" — ")[0] for o in offered}
     assert any("nncf.prune" in c.value for c in at.caption)  # why unstructured sparsity is not offered
@@ -107,7 +107,8 @@ def test_benchmark_page_draws_results(on):
     at = _page("benchmark")
     assert len(at.get("vega_lite_chart")) >= 3  # latency box plot, throughput, accuracy-vs-latency
     main, table = at.dataframe[0].value, at.dataframe[1].value  # the results, then "All statistics"
-    assert main["config"].is_unique and len(main) == len(table)  # one distinct label per configuration
+    labels = main["variant · device · precision ran"]
+    assert labels.is_unique and len(main) == len(table)  # one distinct label per configuration
     assert {"default", "f32"} <= set(table["precision asked"])
     assert "f32" in set(table["precision ran"])
     assert at.get("download_button")
@@ -135,7 +136,7 @@ def test_compare_page_shows_both_models_and_ranks_disagreements(on, task):
     assert finished["status"] == "completed"
     at = _page("compare")
     ranking = at.dataframe[0].value
-    assert list(ranking["test image"]) == [r["index"] for r in finished["result"]["rows"]]  # = the slider
+    assert list(ranking["test image"]) == [str(r["index"]) for r in finished["result"]["rows"]]  # = the slider
     assert len(ranking) == pipeline["dataset"]["splits"]["test"]["images"] and "disagreement" in ranking
     # saliency, too, is a job started by its button (the page never blocks on it)
     next(b for b in at.button if b.label == "Explain this image").click().run()
@@ -156,8 +157,9 @@ def test_deploy_and_runs_pages(on):
     assert (model_dir / str(before + 1) / "model.xml").is_file()
     at = _page("runs")
     runs = at.dataframe[0].value
-    assert pipeline["train"]["run"] in list(runs["run"])
-    assert runs.loc[runs["run"] == pipeline["train"]["run"], "status"].item() == pipeline["train"]["status"]
+    run = str(pipeline["train"]["run"])
+    assert run in list(runs["run"])
+    assert runs.loc[runs["run"] == run, "status"].item() == pipeline["train"]["status"]
     assert pipeline["train"]["status"] in ("completed", "early_stopped")
     assert not at.get("json")  # details as tables and a chart, not a raw JSON tree
     assert [b for b in at.button if b.key == "report_go"]  # the report card (the verb: test_report_card.py)

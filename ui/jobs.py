@@ -62,7 +62,9 @@ def job_status(job: dict, *, key: str) -> None:
     elif job["status"] == "queued":
         ahead = [j for j in engine.list_jobs(active_only=True) if j["id"] < job["id"] and j["backend"] == "local"]
         st.caption(f"Waiting for {len(ahead)} job(s) ahead of it (one job runs at a time on this machine).")
-    if job["error"]:
+    if job["error"] and job["status"] in ("starting", "running"):  # the only note a running job carries
+        st.caption("Cancelling: the job saves what it finished and stops.")
+    elif job["error"]:
         st.error(job["error"])
     if job["status"] in ("queued", "starting", "running") and st.button("Cancel", key=f"cancel-{key}-{job['id']}"):
         engine.cancel_job(job["id"])

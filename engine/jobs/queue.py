@@ -65,6 +65,9 @@ def submit(ctx: Context, verb: str, kwargs: dict, title: str) -> dict:
     return ctx.db.get_job(job_id)
 
 
+CANCEL_REQUESTED = "cancel requested"  # written on a running job's row before its process is sent SIGTERM
+
+
 def tick(ctx: Context) -> None:
     """Reap local jobs whose process died, start queued local jobs into free slots, and bring Ray jobs' state
     up to date with the cluster."""
@@ -73,7 +76,9 @@ def tick(ctx: Context) -> None:
     for job in unfinished:
         if job["backend"] == "local" and job["status"] in ACTIVE and job["pid"] and not _alive(job["pid"], job["id"]):
             fresh = ctx.db.get_job(job["id"])  # it may have finished between the two reads
-            if fresh["status"] in ACTIVE:
+            if fresh["status"] in ACTIVE and fresh["error"] == CANCEL_REQUESTED:  # SIGTERM before its handler
+                ctx.db.update_job(job["id"], status="cancelled", finished=time.time(), error="")
+            elif fresh["status"] in ACTIVE:
                 ctx.db.update_job(job["id"], status="interrupted", finished=time.time(),
                                   error="the job's process ended without reporting (killed or crashed); a training"
                                   " run resumes from its last finished epoch")  # fmt: skip
@@ -101,6 +106,7 @@ def cancel(ctx: Context, job_id: int | str) -> dict:
     elif job["status"] == "queued":
         ctx.db.update_job(job["id"], status="cancelled", finished=time.time())
     elif job["status"] in ACTIVE and job["pid"]:
+        ctx.db.update_job(job["id"], error=CANCEL_REQUESTED)  # a process killed before it can say so was cancelled
         with contextlib.suppress(ProcessLookupError):
             os.killpg(job["pid"], signal.SIGTERM)
     else:
