@@ -15,9 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import write_results
-from engine.benchmark.machine import cpu_facts
-
 OUT = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = (["--help"], ["runs", "list"], ["jobs", "list"], ["searches", "list"], ["data", "formats"])
@@ -43,7 +40,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    machine = cpu_facts()
     rows = {" ".join(c): {"seconds": [], "rss_mb": []} for c in COMMANDS}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
@@ -51,6 +47,11 @@ def main() -> None:
                 seconds, rss = run(list(command), Path(tmp) / "ws")
                 rows[" ".join(command)]["seconds"].append(seconds)
                 rows[" ".join(command)]["rss_mb"].append(rss)
+    # imported after the measurements: a child forked from a parent holding OpenVINO starts with its peak RSS
+    from benchmarks.common import write_results
+    from engine.benchmark.machine import cpu_facts
+
+    machine = cpu_facts()
     lines = [
         f"CPU: {machine['cpu_model']} ({machine['cores']} cores; {', '.join(machine['isa'])})",
         "",
