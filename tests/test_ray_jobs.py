@@ -111,7 +111,7 @@ def test_a_train_job_runs_on_ray_and_a_second_is_cancelled(on_ray):
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     table = next(df.value for df in at.dataframe if "job" in df.value.columns)
-    rows = {row["job"]: row for row in table.to_dict("records")}
+    rows = {int(row["job"]): row for row in table.to_dict("records")}  # cells are formatted text
     assert rows[done["id"]]["status"] == "completed" and rows[long["id"]]["status"] == "cancelled"
     assert rows[done["id"]]["where"] == f"ray · {done['backend_id']}"
 
