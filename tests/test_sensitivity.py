@@ -30,6 +30,8 @@ def analysed(prepared, tmp_path_factory):
     shutil.copytree(pipeline["ws"], ws)
     run = str(pipeline["train"]["run"])
     result = last_json(run_cli("sensitivity", run, "--calib-size", "64", "--max-drop", "0", "--json", workspace=ws))
+    if not result["suggested"]["ignored_scope"]:  # on some CPUs INT8 already loses nothing on val: no scope to win
+        pytest.skip(f"INT8 loses nothing on val on this CPU ({result['suggested']['why']}): no scope to test")
     # int8 is the pipeline's own (64 train images, seed 0: the subset sensitivity calibrated on)
     optimize = ("optimize", run, "--variants", "int8-custom", "--calib-size", "64", "--json")
     optimized = last_json(run_cli(*optimize, workspace=ws))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine import plain_text as report
 from engine.pipeline.benchmarking import _rate
+from engine.tasks import get_task
 
 
 def _row(variant, median, asked="default", device="CPU", contended=False):
@@ -27,7 +28,7 @@ def test_the_fastest_variant_within_the_budget_is_picked():
         _row("pruned-int8", 0.25),
         _row("int8", 0.4, "f32"),
     ]
-    pick = _rate(rows, VARIANTS, max_drop=0.005)
+    pick = _rate(rows, VARIANTS, get_task("classification"))
     assert pick == {"variant": "int8", "device": "CPU", "precision ran": "bf16", "median ms": 0.5,
                     "speed-up vs FP32": 2.0}  # fmt: skip
     flags = {(r["variant"], r["precision asked"]): (r["faster"], r["keeps accuracy"]) for r in rows}
@@ -38,11 +39,11 @@ def test_the_fastest_variant_within_the_budget_is_picked():
 
 def test_nothing_is_optimized_when_nothing_is_faster_here():
     rows = [_row("fp32", 0.6), _row("int8", 0.62), _row("int8", 0.3, contended=True)]  # a contended run proves nothing
-    assert _rate(rows, VARIANTS, max_drop=0.005) is None
+    assert _rate(rows, VARIANTS, get_task("classification")) is None
     line = report.verdict({"rows": rows, "pick": None, "metric_name": "top-1"})
     assert line.startswith("no variant is measurably faster than the FP32 IR") and "none counts as optimized" in line
 
 
 def test_speed_ups_compare_within_one_device():
     rows = [_row("fp32", 1.0), _row("int8", 0.5, device="GPU")]  # no FP32 on the GPU: no ratio to claim
-    assert _rate(rows, VARIANTS, max_drop=0.005) is None and rows[1]["speed-up vs FP32"] is None
+    assert _rate(rows, VARIANTS, get_task("classification")) is None and rows[1]["speed-up vs FP32"] is None
