@@ -123,6 +123,10 @@ def test_a_job_waiting_in_rays_queue_is_cancelled_and_never_runs(on_ray, monkeyp
     monkeypatch.setenv("STUDIO_RAY_JOB_CPUS", "2")
     busy = engine.submit_job("train", {"dataset": dataset, "epochs": 200, **TINY_TRAIN}, title="holds the CPUs")
     wait_for(busy["id"], ("running",), timeout=240)
+    deadline = time.monotonic() + 240  # the job reports running before its verb imports torch and makes the run
+    while _row(busy["id"])["run_id"] is None:
+        assert time.monotonic() < deadline, _row(busy["id"])
+        time.sleep(0.2)
     waiting = engine.submit_job("train", {"dataset": dataset, "epochs": 1, **TINY_TRAIN}, title="waits")
     time.sleep(3)
     assert _row(waiting["id"])["status"] == "queued"
