@@ -99,24 +99,13 @@ def deploy(
         f"Edge Model Studio run {run['id']} ({run['model']}, {run['task']}), variant {variant}.\n\n"
         f"Model API (Python):\n\n{text['model_api']}\nOpenVINO runtime:\n\n{text['openvino']}"
     )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.write(xml, "model.xml")
-        zf.write(xml.with_suffix(".bin"), "model.bin")
-        zf.writestr("labels.txt", "\n".join(info.get("labels", "").split()) + "\n")
-        zf.writestr("model_info.json", json.dumps(info, indent=2) + "\n")
-        zf.writestr("README.txt", readme)
-        files = zf.namelist()
-    write_bytes(target, buffer.getvalue())
-    return {
-        "run": run["id"],
-        "variant": variant,
-        "path": str(target),
-        "size_bytes": target.stat().st_size,
-        "files": files,
-        "snippets": text,
-        "ovms": None,
+    files = {"model.xml": xml, "model.bin": xml.with_suffix(".bin")}
+    texts = {
+        "labels.txt": "\n".join(info.get("labels", "").split()) + "\n",
+        "model_info.json": json.dumps(info, indent=2) + "\n",
+        "README.txt": readme,
     }
+    return _zip_result(run, variant, target, files, texts, text)
 
 
 def _to_ovms(ctx: Context, run: dict, variant: str, xml: Path, repo: Path, name: str) -> dict:
@@ -171,19 +160,27 @@ def _onnx(ctx: Context, run: dict, variant: str, out: str | Path | None, ovms) -
         "    compiled = ov.Core().compile_model('model.onnx', 'CPU')\n"
     )
     labels = ctx.db.get_dataset(run["dataset_id"])["info"]["labels"]
+    texts = {"labels.txt": "\n".join(labels) + "\n", "README.txt": readme}
+    return _zip_result(run, variant, target, {"model.onnx": onnx_path}, texts, {"onnx": readme})
+
+
+def _zip_result(run: dict, variant: str, target: Path, files: dict, texts: dict, snippets: dict) -> dict:
+    """Write ``files`` (name -> path) and ``texts`` (name -> text) as one zip at ``target``, atomically; the
+    deploy result that describes it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.write(onnx_path, "model.onnx")
-        zf.writestr("labels.txt", "\n".join(labels) + "\n")
-        zf.writestr("README.txt", readme)
-        files = zf.namelist()
+        for name, path in files.items():
+            zf.write(path, name)
+        for name, text in texts.items():
+            zf.writestr(name, text)
+        names = zf.namelist()
     write_bytes(target, buffer.getvalue())
     return {
         "run": run["id"],
         "variant": variant,
         "path": str(target),
         "size_bytes": target.stat().st_size,
-        "files": files,
-        "snippets": {"onnx": readme},
+        "files": names,
+        "snippets": snippets,
         "ovms": None,
     }
