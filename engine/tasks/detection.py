@@ -9,7 +9,6 @@ import datumaro as dm
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from torchmetrics.detection import MeanAveragePrecision
 from torchvision.ops import box_iou
 
 from engine.data.detection import DetectionDataset, collate
@@ -17,75 +16,14 @@ from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.models import detection as models
 from engine.tasks.base import SIZE_STEP, Outputs, SampleRecipe, Task, image_based_size, label_name
+from engine.tasks.detection_metrics import SHOW_THRESHOLD, DetectionMetrics, match
 
-SHOW_THRESHOLD = 0.3  # detections below this score are not drawn nor compared (mAP uses them all)
-MATCH_IOU = 0.5
 SIZE_BUCKETS = ("small (<32²)", "medium", "large (>96²)")  # COCO's object sizes by area
 
 
 def _as_outputs(det: dict[str, torch.Tensor]) -> Outputs:
     boxes = torch.cat([det["boxes"], det["scores"][:, None]], dim=1)
     return [boxes[None].numpy(), det["labels"][None].numpy()]
-
-
-class DetectionMetrics:
-    """COCO mAP@0.5, mAP@0.5:0.95, per-class AP (torchmetrics, faster-coco-eval backend)."""
-
-    def __init__(self, labels: list[str]) -> None:
-        self.labels = labels
-        common = {"box_format": "xyxy", "iou_type": "bbox", "class_metrics": True, "backend": "faster_coco_eval"}
-        common["sync_on_compute"] = False  # one process scores (rank 0 of a distributed fit)
-        self.coco = MeanAveragePrecision(**common)
-        self.at_50 = MeanAveragePrecision(iou_thresholds=[0.5], **common)
-
-    def update_predictions(self, predictions: list[Prediction], targets: list) -> None:
-        preds = [
-            {
-                "boxes": torch.as_tensor(p.boxes, dtype=torch.float32).reshape(-1, 4),
-                "scores": torch.as_tensor(p.box_scores, dtype=torch.float32),
-                "labels": torch.as_tensor(p.box_labels, dtype=torch.int64),
-            }
-            for p in predictions
-        ]
-        gts = [
-            {
-                "boxes": torch.as_tensor(np.asarray(t["boxes"]), dtype=torch.float32).reshape(-1, 4),
-                "labels": torch.as_tensor(np.asarray(t["labels"]), dtype=torch.int64),
-            }
-            for t in targets
-        ]
-        self.coco.update(preds, gts)
-        self.at_50.update(preds, gts)
-
-    def compute(self) -> dict:
-        coco, at_50 = self.coco.compute(), self.at_50.compute()
-        out = {key: max(float(coco[key]), 0.0) for key in ("map_50", "map", "map_75")}
-        for key, result in (("per_class_ap", coco), ("per_class_ap50", at_50)):
-            classes = torch.atleast_1d(result["classes"]).tolist()
-            values = torch.atleast_1d(result["map_per_class"]).tolist()
-            by_index = dict(zip(classes, values, strict=True))
-            out[key] = {
-                name: (None if by_index.get(i, -1) < 0 else float(by_index[i])) for i, name in enumerate(self.labels)
-            }
-        return out
-
-
-def match(a: Prediction, b: Prediction, threshold: float = SHOW_THRESHOLD, iou: float = MATCH_IOU) -> tuple[int, int]:
-    """Greedy one-to-one matching of a's boxes (score >= threshold) to b's of the same class with IoU >= iou.
-
-    Returns (matched, boxes of a considered)."""
-    a, b = a.above(threshold), b.above(threshold)
-    if len(a.boxes) == 0 or len(b.boxes) == 0:
-        return 0, len(a.boxes)
-    ious = box_iou(torch.as_tensor(a.boxes), torch.as_tensor(b.boxes)).numpy()
-    ious[a.box_labels[:, None] != b.box_labels[None, :]] = 0
-    used, matched = set(), 0
-    for i in range(len(a.boxes)):
-        candidates = [(ious[i, j], j) for j in range(len(b.boxes)) if j not in used and ious[i, j] >= iou]
-        if candidates:
-            used.add(max(candidates)[1])
-            matched += 1
-    return matched, len(a.boxes)
 
 
 class Detection(Task):
