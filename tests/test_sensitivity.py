@@ -3,6 +3,7 @@ val; the suggested ignored scope re-quantized as int8-custom (fewer FakeQuantize
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import engine
 from engine.pipeline.optimizing import read_scope
+from engine.pipeline.sensitivity import suggest
 from tests.conftest import ROOT, last_json, run_cli
 
 pytestmark = pytest.mark.slow
@@ -58,16 +60,40 @@ def test_one_entry_per_quantizer_group_sorted_by_the_metric_it_recovers(analysed
     assert not result["calibration"]["warnings"]  # the sample's splits share no image
 
 
-def test_the_suggested_scope_is_scored_and_reaches_the_target(analysed):
+def test_the_suggested_scope_is_scored_on_the_path_and_recovers_accuracy(analysed):
     result = analysed["result"]
     assert result["int8"] < result["fp32"], "precondition: this pipeline's INT8 loses accuracy on val"
-    suggested = result["suggested"]
-    assert suggested["ignored_scope"] and suggested["reached"], suggested
-    assert suggested["metric"] >= result["fp32"]  # --max-drop 0
-    step = next(s for s in result["path"] if s["ignored_scope"] == suggested["ignored_scope"])
+    suggested, path = result["suggested"], result["path"]
+    assert suggested["ignored_scope"] and suggested["metric"] > result["int8"], suggested
+    step = next(s for s in path if s["ignored_scope"] == suggested["ignored_scope"])
     assert step["metric"] == suggested["metric"] and step["groups"] >= 1
+    # each step keeps one more group in float than the one before it
+    assert [s["groups"] for s in path] == list(range(1, len(path) + 1))
+    assert all(set(a["ignored_scope"]) < set(b["ignored_scope"]) for a, b in itertools.pairwise(path))
+    if suggested["reached"]:  # --max-drop 0: the first step at FP32's metric, and the path stops there
+        assert suggested["metric"] >= result["fp32"] and step is path[-1]
+    else:  # which CPU's rounding the model meets decides whether 20 groups suffice: then the best one found
+        assert suggested["metric"] == max(s["metric"] for s in path) < result["fp32"]
+        assert "no scope" in suggested["why"]
     saved = json.loads((analysed["ws"] / "runs" / str(analysed["run"]) / "sensitivity.json").read_text())
     assert saved["suggested"] == suggested
+
+
+def test_suggest_picks_the_shortest_scope_within_the_drop_else_the_best():
+    path = [
+        {"groups": 1, "metric": 0.90, "ignored_scope": ["a"]},
+        {"groups": 2, "metric": 0.95, "ignored_scope": ["a", "b"]},
+        {"groups": 3, "metric": 0.95, "ignored_scope": ["a", "b", "c"]},
+    ]
+    within = suggest(path, fp32=0.96, int8=0.85, max_drop=0.01)
+    assert within["reached"] and within["ignored_scope"] == ["a", "b"]
+    best = suggest(path, fp32=0.99, int8=0.85, max_drop=0.0)
+    assert not best["reached"] and best["ignored_scope"] == ["a", "b"]  # the shorter of two equals
+    assert "no scope" in best["why"]
+    already = suggest(path, fp32=0.86, int8=0.85, max_drop=0.01)
+    assert already["reached"] and already["ignored_scope"] == []
+    nothing = suggest([], fp32=0.99, int8=0.85, max_drop=0.0)
+    assert not nothing["reached"] and nothing["ignored_scope"] == [] and "int8-qat" in nothing["why"]
 
 
 def test_int8_custom_keeps_the_scope_in_float_and_is_not_worse_than_int8_on_val(analysed):
