@@ -69,6 +69,23 @@ def settings_form() -> None:
             )
         if "img_size" in defaults["chosen"]:
             st.caption(f"Image size {defaults['img_size']} px from the data: {defaults['chosen']['img_size']}.")
+        recipe = st.columns(2)
+        augments, balances = defaults["augments"], defaults["balances"]
+        augment = recipe[0].selectbox(
+            "Augmentation",
+            list(augments),
+            index=list(augments).index(defaults["augment"]),
+            format_func=lambda name: f"{name}: {augments[name]}",
+            disabled=len(augments) == 1,
+        )
+        balance = recipe[1].selectbox(
+            "Unequal class sizes",
+            list(balances),
+            index=list(balances).index(defaults["balance"]) if defaults["balance"] in balances else 0,
+            format_func=lambda name: f"{name}: {balances[name]}",
+            disabled=len(balances) == 1,
+            help=defaults["chosen"].get("balance", "What training does about classes of different sizes."),
+        )
         c5, c6, c7 = st.columns(3)
         patience = c5.number_input(
             "Early-stopping patience",
@@ -91,6 +108,8 @@ def settings_form() -> None:
                 "img_size": int(size),
                 "lr": float(lr),
                 "patience": int(patience),
+                "augment": augment,
+                "balance": balance,
                 "seed": int(seed),
                 "pretrained": pretrained,
             }

@@ -15,3 +15,13 @@ PRUNE_IMPORTANCE = {  # criterion -> how a channel's importance is estimated
 }
 CALIBRATION_SWEEP = (16, 64, 300, 0)  # calibration sizes the sweep scores; 0 = every image of the split
 SEARCH_VARIANTS = ("int8", "int8-qat", "pruned-int8")  # what a search candidate may be turned into
+AUGMENT = {  # classification: training augmentation policy -> what it does
+    "basic": "horizontal flip and colour jitter",
+    "trivial": "torchvision's classification reference: random resized crop, flip, TrivialAugmentWide, random erasing",
+}
+BALANCE = {  # classification: what training does about classes of different sizes
+    "none": "every image as often as any other",
+    "sampler": "class-balanced sampling: every class drawn equally often",
+    "loss": "class-weighted loss: a class's images weigh the inverse of its share",
+    "auto": "class-balanced sampling when the largest train class has 3x the images of the smallest, else none",
+}

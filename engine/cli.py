@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from engine.choices import AUGMENT, BALANCE
 from engine.errors import Cancelled
 from engine.failures import report
 
@@ -52,7 +53,7 @@ COMMANDS = (
         "train a model on an imported dataset (or resume a run)",
         options=("dataset",),
         helps={"device": "where torch trains: cpu, cuda, or auto (cuda when torch sees a GPU; the default)"},
-        choices={"device": ("auto", "cpu", "cuda")},
+        choices={"device": ("auto", "cpu", "cuda"), "augment": tuple(AUGMENT), "balance": tuple(BALANCE)},
     ),
     Command(("evaluate",), "evaluate", "score one variant on a split"),
     Command(("optimize",), "optimize", "export OpenVINO IR variants and score them"),
@@ -141,6 +142,8 @@ HELP = {  # parameter help shared by every command that has the parameter
     "weight_decay": "AdamW weight decay",
     "warmup": "train: fraction of the steps spent warming up; benchmark: untimed requests first",
     "patience": "early stopping: epochs without improvement",
+    "augment": "classification: training augmentation, " + "; ".join(f"{k}: {v}" for k, v in AUGMENT.items()),
+    "balance": "classification: unequal class sizes, " + "; ".join(f"{k}: {v}" for k, v in BALANCE.items()),
     "pretrained": "ImageNet weights when they are in the local torch cache (nothing is downloaded)",
     "max_steps": "stop after this many optimiser steps (smoke tests)",
     "nproc": "data-parallel training processes on this machine (torchrun; the batch is split between them)",

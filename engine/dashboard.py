@@ -35,15 +35,19 @@ def training_defaults(task: str, dataset: int | None = None, *, workspace: Works
     CPU like this one (name -> short text, from the measured zoo table) and the resolved settings — with a
     ``dataset`` the input size follows its images (``chosen["img_size"]`` says why)."""
     from engine.benchmark.machine import isa
+    from engine.choices import AUGMENT, BALANCE
     from engine.models import zoo
     from engine.pipeline.weights_store import list_weights
 
     info = Context.open(workspace).db.get_dataset(dataset)["info"] if dataset is not None else None
     config = TrainConfig(task=task).resolved(info)
-    archs = get_task(task).archs
+    spec = get_task(task)
+    archs = spec.archs
     gains = zoo.int8_gains(task, isa())
     return {
         **config.to_dict(),
+        "augments": {name: AUGMENT[name] for name in spec.augments},
+        "balances": {name: BALANCE[name] for name in spec.balances if name != "auto"},
         "archs": {name: arch.summary for name, arch in archs.items()},
         "int8": {name: gain.text() for name, gain in gains.items()},
         "int8_short": {

@@ -80,6 +80,9 @@ def test_train_page_defaults_and_starts_a_job(on, task):
     jobs = engine.list_jobs()
     assert len(jobs) == before + 1 and jobs[-1]["verb"] == "train"
     assert jobs[-1]["kwargs"]["epochs"] == 1 and jobs[-1]["kwargs"]["model"] == defaults["model"]
+    recipe = engine.training_defaults(task, pipeline["dataset"]["dataset"])  # auto balance: from the data's classes
+    assert {k: jobs[-1]["kwargs"][k] for k in ("augment", "balance")} == {k: recipe[k] for k in ("augment", "balance")}
+    assert at.selectbox[2].disabled == (task != "classification")  # one augmentation policy outside classification
     engine.cancel_job(jobs[-1]["id"])
     wait_for(jobs[-1]["id"], ("cancelled", "failed", "completed"))
 

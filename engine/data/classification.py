@@ -11,7 +11,22 @@ from engine.data.transforms import to_normalized_float
 from engine.inference.preprocess import resize_u8
 
 
-def train_transform() -> v2.Transform:
+def train_transform(augment: str = "basic", img_size: int = 64) -> v2.Transform:
+    """The training augmentation ``augment`` names (engine.choices.AUGMENT) on uint8 images of ``img_size``.
+
+    ``trivial`` is torchvision's classification reference recipe (references/classification/presets.py):
+    a random resized crop, a flip, TrivialAugmentWide on the uint8 image, then random erasing on the
+    normalised tensor."""
+    if augment == "trivial":
+        return v2.Compose(
+            [
+                v2.RandomResizedCrop(img_size, scale=(0.5, 1.0), antialias=True),
+                v2.RandomHorizontalFlip(),
+                v2.TrivialAugmentWide(),
+                *to_normalized_float(),
+                v2.RandomErasing(p=0.1),
+            ]
+        )
     return v2.Compose(
         [
             v2.RandomHorizontalFlip(),
@@ -32,10 +47,10 @@ class ClassificationDataset(Dataset):
     augmentation and compute, not JPEG/PNG decoding.
     """
 
-    def __init__(self, samples: list[tuple[str, int]], img_size: int, train: bool) -> None:
+    def __init__(self, samples: list[tuple[str, int]], img_size: int, train: bool, augment: str = "basic") -> None:
         self.samples = samples
         self.img_size = img_size
-        self.transform = train_transform() if train else eval_transform()
+        self.transform = train_transform(augment, img_size) if train else eval_transform()
         self._cache: dict[int, torch.Tensor] = {}
 
     def __len__(self) -> int:

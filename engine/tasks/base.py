@@ -112,9 +112,13 @@ class Task(ABC):
         """What a stored split hands out as the target (segmentation: a lazy mask reference)."""
         return self.extract_target(item, labels)[0]
 
+    augments: ClassVar[tuple[str, ...]] = ("basic",)  # training augmentation policies (engine.choices.AUGMENT)
+    balances: ClassVar[tuple[str, ...]] = ("none",)  # what training does about class sizes (engine.choices.BALANCE)
+
     @abstractmethod
-    def make_dataset(self, samples: list, img_size: int, train: bool) -> Any:
-        """A torch Dataset of ``(input tensor, target)`` over ``(path, target)`` samples."""
+    def make_dataset(self, samples: list, img_size: int, train: bool, augment: str = "basic") -> Any:
+        """A torch Dataset of ``(input tensor, target)`` over ``(path, target)`` samples, training ones
+        augmented by the policy ``augment`` (one of :attr:`augments`)."""
 
     collate_fn: ClassVar[Callable | None] = None  # DataLoader collate_fn (None = stack)
 

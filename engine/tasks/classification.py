@@ -10,6 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
+from engine.choices import AUGMENT, BALANCE
 from engine.data.classification import ClassificationDataset
 from engine.drawing import enlarged, font
 from engine.inference.prediction import Prediction
@@ -95,7 +96,9 @@ class Classification(Task):
 
     archs = models.ARCHS
     default_arch = "mobilenet_v3_small"
-    train_defaults = MappingProxyType({"epochs": 10, "batch_size": 32, "img_size": 64, "lr": 2e-3})
+    train_defaults = MappingProxyType(
+        {"epochs": 10, "batch_size": 32, "img_size": 64, "lr": 2e-3, "augment": "basic", "balance": "auto"}
+    )
     output_names = ("logits",)
 
     # --- data
@@ -111,8 +114,11 @@ class Classification(Task):
     def classes_of(self, target: int) -> list[int]:
         return [int(target)]
 
-    def make_dataset(self, samples, img_size, train):
-        return ClassificationDataset(samples, img_size, train)
+    augments = tuple(AUGMENT)
+    balances = tuple(BALANCE)
+
+    def make_dataset(self, samples, img_size, train, augment="basic"):
+        return ClassificationDataset(samples, img_size, train, augment)
 
     # --- model
     def build_model(self, arch, num_classes, pretrained):
@@ -146,11 +152,12 @@ class Classification(Task):
 
     # --- training
     @staticmethod
-    def _loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1)
+    def _loss(logits: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(logits, targets, weight=weight, label_smoothing=0.1)
 
-    def train_loss(self, model, inputs, targets):
-        return self._loss(model(inputs), targets)
+    def train_loss(self, model, inputs, targets, weight=None):
+        """Cross-entropy with label smoothing; ``weight``: one factor per class (``--balance loss``)."""
+        return self._loss(model(inputs), targets, weight)
 
     def network_loss(self, model, network, inputs, targets):
         return self._loss(network(inputs), targets)

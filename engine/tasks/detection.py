@@ -169,7 +169,7 @@ class Detection(Task):
             "box sizes: " + ", ".join(f"{k} {v}" for k, v in info.get("box_size_buckets", {}).items()),
         ]
 
-    def make_dataset(self, samples, img_size, train):
+    def make_dataset(self, samples, img_size, train, augment="basic"):
         return DetectionDataset(samples, img_size, train)
 
     # --- model

@@ -122,7 +122,7 @@ class Segmentation(Task):
     def sample_target(self, item, labels, folder) -> MaskRef:
         return MaskRef(str(folder), item.subset, item.id)
 
-    def make_dataset(self, samples, img_size, train):
+    def make_dataset(self, samples, img_size, train, augment="basic"):
         return SegmentationDataset(samples, img_size, train)
 
     # --- model

@@ -22,6 +22,8 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup: float = 0.15  # fraction of the steps spent warming up
     patience: int = 5  # early stopping: epochs without a better validation metric
+    augment: str | None = None  # training augmentation policy (engine.choices.AUGMENT; None: the task's default)
+    balance: str | None = None  # what training does about class sizes (engine.choices.BALANCE; None: the default)
     seed: int = 0
     pretrained: bool = True  # use ImageNet weights when they are in the local torch cache
     max_steps: int = 0  # stop after this many optimiser steps (0 = no limit); for smoke tests
@@ -43,10 +45,21 @@ class TrainConfig:
         chosen = {k: f"the {self.task} default" for k in defaults if k not in given}
         if not self.model:
             chosen["model"] = f"the {self.task} default"
+        defaults.setdefault("augment", spec.augments[0])
+        defaults.setdefault("balance", spec.balances[0])
         if info is not None and "img_size" not in given:
             defaults["img_size"], chosen["img_size"] = spec.input_size(info)
         cfg = TrainConfig(**{**asdict(self), **defaults, **given, "model": model, "chosen": chosen})
         cfg.device = resolve_device(cfg.device)
+        for name, valid in (("augment", spec.augments), ("balance", spec.balances)):
+            if getattr(cfg, name) not in valid:
+                msg = f"{self.task} training has no {name} {getattr(cfg, name)!r}; valid: {', '.join(valid)}"
+                raise StudioError(msg)
+        if cfg.balance == "auto" and info is not None:
+            cfg.balance, chosen["balance"] = auto_balance((info.get("splits", {}).get("train") or {}).get("per_class"))
+        if cfg.balance == "sampler" and cfg.nproc > 1:
+            msg = "--balance sampler draws from one process: with --nproc > 1 use --balance loss instead"
+            raise StudioError(msg)
         checks = {
             "epochs": cfg.epochs >= 1,
             "batch_size": cfg.batch_size >= 2,
@@ -78,7 +91,22 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        recipe = {"augment": "basic", "balance": "none"}  # what runs saved before these settings trained with
+        return cls(**{**recipe, **{k: v for k, v in data.items() if k in known}})
+
+
+IMBALANCE = 3.0  # largest : smallest train class from which ``--balance auto`` samples classes equally
+
+
+def auto_balance(per_class: Mapping[str, int] | None) -> tuple[str, str]:
+    """What ``--balance auto`` does for a train split of ``per_class`` images, and why, in words."""
+    present = [n for n in (per_class or {}).values() if n > 0]
+    if len(present) < 2:
+        return "none", "auto: one class or no counts"
+    ratio = max(present) / min(present)
+    if ratio >= IMBALANCE:
+        return "sampler", f"auto: the largest train class has {ratio:.1f}x the images of the smallest"
+    return "none", f"auto: classes within {IMBALANCE:g}x of each other ({ratio:.1f}x)"
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ import logging
 import math
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 
 from engine.errors import StudioError
 from engine.training import threads
@@ -75,17 +76,26 @@ def make_loader(
     train: bool = True,
     group: Group = SINGLE,
     seed: int = 0,
+    augment: str = "basic",
+    balance: str = "none",
 ) -> DataLoader:
     """The task's dataset of ``samples`` in batches of ``batch_size`` (the global batch: each rank of a
     distributed ``group`` takes its share of the same ``seed``-ed shuffle). Training batches are shuffled by
-    ``generator`` and a set larger than one batch drops its last partial batch; evaluation keeps the order."""
-    dataset = task.make_dataset(samples, img_size, train=train)
+    ``generator``, augmented by the policy ``augment``, and a set larger than one batch drops its last partial
+    batch; evaluation keeps the order. ``balance="sampler"`` draws every class equally often (with
+    replacement, as many draws per epoch as images; single process)."""
+    dataset = task.make_dataset(samples, img_size, train=train, augment=augment)
     if not train:
         return DataLoader(dataset, batch_size=batch_size, collate_fn=task.collate_fn)
     drop_last = len(dataset) > batch_size
     sampler = None
     if group.active:
         sampler = DistributedSampler(dataset, group.world, group.rank, seed=seed, drop_last=drop_last)
+    elif balance == "sampler":
+        targets = [int(t) for _, t in samples]
+        counts = Counter(targets)
+        weights = [1.0 / counts[t] for t in targets]
+        sampler = WeightedRandomSampler(weights, len(targets), replacement=True, generator=generator)
     return DataLoader(
         dataset,
         batch_size=batch_size // group.world,

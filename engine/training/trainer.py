@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from engine.store.atomic import append_jsonl
 from engine.tasks import Task
 from engine.training import checkpoint, threads
-from engine.training.config import TrainConfig
+from engine.training.config import TrainConfig, auto_balance
 from engine.training.distributed import SINGLE, Group, to_device
 from engine.training.loop import Diverged, Loop, Step, make_loader, seed_everything
 
@@ -102,6 +103,16 @@ class EventLog:
         )  # fmt: skip
 
 
+def _loss(task: Task, net, balance: str, counts: Counter, classes: int, device) -> Callable:
+    """The step's loss; ``balance="loss"`` weighs each class by the inverse of its share of the train split
+    (``n / (classes * n_c)``, sklearn's "balanced"; a class with no train image weighs 1)."""
+    if balance != "loss":
+        return lambda inputs, targets: task.train_loss(net, inputs, targets)
+    total = sum(counts.values())
+    weight = torch.tensor([total / (classes * counts[c]) if counts[c] else 1.0 for c in range(classes)], device=device)
+    return lambda inputs, targets: task.train_loss(net, inputs, targets, weight=weight)
+
+
 def fit(
     run_dir: Path,
     config: TrainConfig,
@@ -119,9 +130,14 @@ def fit(
     generator = seed_everything(config.seed)
     events = EventLog(run_dir / "events.jsonl", main=group.main)
 
+    balance = config.balance or "none"
+    counts = Counter(int(t) for _, t in train_samples) if balance in ("auto", "loss") else Counter()
+    if balance == "auto":  # a config resolved without the dataset's info: decide from the samples themselves
+        balance, _ = auto_balance({labels[c]: n for c, n in counts.items()})
     train_loader = make_loader(
-        task, train_samples, config.img_size, config.batch_size, generator=generator, group=group, seed=config.seed
-    )
+        task, train_samples, config.img_size, config.batch_size, generator=generator, group=group, seed=config.seed,
+        augment=config.augment or "basic", balance=balance,
+    )  # fmt: skip
     val_loader = make_loader(task, val_samples, config.img_size, max(config.batch_size, 32), train=False)
 
     model, weights = task.build_model(config.model, len(labels), config.pretrained)
@@ -141,7 +157,7 @@ def fit(
         return group.from_main(val)
 
     loop = Loop(
-        Step(net, lambda inputs, targets: task.train_loss(net, inputs, targets), optimizer, scheduler),
+        Step(net, _loss(task, net, balance, counts, len(labels), group.device), optimizer, scheduler),
         train_loader,
         config.epochs,
         generator,
