@@ -91,15 +91,15 @@ if matrices["cells"]:  # classification: the classes each model confuses, side b
 st.subheader("Where they disagree")
 want = {"run": run["run"], "a": a, "b": b}
 compare_jobs = [j for j in engine.list_jobs() if j["verb"] == "compare" and j["kwargs"] == want]
-done = [j for j in compare_jobs if j["status"] == "completed" and j["finished"] >= max(mtimes.values())]
+done = [j for j in compare_jobs if j["status"] == engine.JobStatus.COMPLETED and j["finished"] >= max(mtimes.values())]
 if not done:
     title = f"Compare {a} and {b} on run {run['run']}"
-    if compare_jobs and compare_jobs[-1]["status"] == "failed":
+    if compare_jobs and compare_jobs[-1]["status"] == engine.JobStatus.FAILED:
         st.error(compare_jobs[-1]["error"])
         if st.button("Retry the comparison"):
             jobs.start("compare", want, title)
         st.stop()
-    if not any(j["status"] in ("queued", "starting", "running") for j in compare_jobs):
+    if not any(j["status"] in engine.JOB_UNFINISHED for j in compare_jobs):
         st.caption(
             "Run both models on every test image and rank the images by how much they disagree: a background"
             " job, kept for this pair of variants."

@@ -10,7 +10,7 @@ from ui import state
 st.title("Deploy")
 run = state.require_run()
 st.caption(state.run_label(run))
-irs = [v for v in run["variants"] if engine.VARIANTS[v].backend == "openvino"]
+irs = [v for v in run["variants"] if engine.VARIANTS[v].backend == engine.Backend.OPENVINO]
 if not irs:
     st.info("Optimize the run first (**Optimize** page) to get OpenVINO IR variants.")
     st.stop()

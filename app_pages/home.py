@@ -26,7 +26,7 @@ STAGE_CARD = {"import": "Data", "train": "Train", "optimize": "Optimize", "bench
 
 
 def _running_job() -> dict | None:
-    active = [j for j in engine.list_jobs(active_only=True) if j["status"] in ("starting", "running")]
+    active = [j for j in engine.list_jobs(active_only=True) if j["status"] in engine.JOB_ACTIVE]
     return active[-1] if active else None
 
 
@@ -54,7 +54,7 @@ def cards() -> None:
             "Train",
             "app_pages/train.py",
             f"run {run['run']}: {run['status']}" if run else "no run yet",
-            bool(run) and run["status"] in ("completed", "early_stopped"),
+            bool(run) and run["status"] in engine.RUN_FINISHED,
         ),
         (
             "Optimize",
@@ -105,7 +105,7 @@ with left:
         key="sample_task",
     )
     demo_job = jobs.latest_job("demo")
-    busy = demo_job is not None and demo_job["status"] in ("queued", "starting", "running")
+    busy = demo_job is not None and demo_job["status"] in engine.JOB_UNFINISHED
     if st.button(
         "Load sample project",
         type="primary",
@@ -120,7 +120,7 @@ with left:
 @st.fragment(run_every=2)
 def current_job() -> None:
     """The job running now (any verb), else the newest sample project: stage, epoch, ETA and a bar."""
-    active = [j for j in engine.list_jobs(active_only=True) if j["status"] in ("starting", "running")]
+    active = [j for j in engine.list_jobs(active_only=True) if j["status"] in engine.JOB_ACTIVE]
     job = active[-1] if active else jobs.latest_job("demo")
     if job is None:
         st.caption("No job yet: load the sample project, or start one on any page.")
@@ -131,7 +131,7 @@ def current_job() -> None:
     if st.session_state.setdefault("_home_stage", stage) != stage:  # a new stage: the cards above follow it
         st.session_state["_home_stage"] = stage
         st.rerun()
-    if job["status"] in ("starting", "running"):
+    if job["status"] in engine.JOB_ACTIVE:
         text = progress["text"]
         if progress["epoch"] is not None:
             text += f" · epoch {progress['epoch']}/{progress['epochs']}"
@@ -143,7 +143,8 @@ def current_job() -> None:
             st.progress(progress["fraction"], text=text)
     # the sample project this session started has finished: its run becomes the active one (a job of another
     # session, or one that finished before this session looked, never changes this session's run)
-    new = job["verb"] == "demo" and job["status"] == "completed" and st.session_state.get("_announced") != job["id"]
+    done = job["verb"] == "demo" and job["status"] == engine.JobStatus.COMPLETED
+    new = done and st.session_state.get("_announced") != job["id"]
     if new and job["run_id"] and jobs.is_mine(job):
         st.session_state["_announced"] = job["id"]
         state.make_active(run=job["run_id"], dataset=(job["result"] or {}).get("dataset"))

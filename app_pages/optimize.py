@@ -50,7 +50,7 @@ with st.form("optimize"):
             " quantization loses. It runs as part of the optimize job: cancel it and optimize again with the"
             " same settings to resume from its last epoch."
         )
-    ready = run["status"] in ("completed", "early_stopped", "cancelled", "interrupted")
+    ready = run["status"] in engine.RUN_HAS_MODEL
     if st.form_submit_button("Optimize", type="primary", disabled=not ready, icon=":material/compress:"):
         settings = {"prune_ratio": ratio, "prune_importance": importance, "prune_steps": int(steps)}
         settings |= {"qat_epochs": int(qat_epochs), "qat_lr": float(qat_lr) or None, "prune_epochs": int(epochs)}
@@ -68,9 +68,9 @@ with st.form("optimize"):
 def progress() -> None:
     jobs.follow("optimize", "optimize", run=run["run"])
     job = jobs.latest_job("optimize")
-    active = job is not None and job["status"] == "running" and job["kwargs"].get("run") == run["run"]
+    active = job is not None and job["status"] == engine.JobStatus.RUNNING and job["kwargs"].get("run") == run["run"]
     qat = engine.qat_progress(run["run"]) if active else None
-    if qat and qat["status"] == "running" and qat["epochs"]:
+    if qat and qat["status"] == engine.RunStatus.RUNNING and qat["epochs"]:
         eta = f", about {qat['eta_s']:.0f} s left" if qat["eta_s"] is not None else ""
         st.progress(qat["epoch"] / qat["epochs"], text=f"QAT epoch {qat['epoch']}/{qat['epochs']}{eta}")
 

@@ -106,6 +106,6 @@ if jobs:
         width="stretch",
         column_config={"error": st.column_config.TextColumn(width="large")},
     )
-    active = [j for j in jobs if j["status"] in ("queued", "starting", "running")]
+    active = [j for j in jobs if j["status"] in engine.JOB_UNFINISHED]
     for j in active:
         job_view.job_status(j, key="runs")

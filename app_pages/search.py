@@ -80,7 +80,7 @@ def progress() -> None:
         f"**Search {result['search']}** · dataset {result['dataset']} · {result['device']} · `{result['status']}`"
         f" · {minutes:.1f} of {result['budget_minutes']:g} min"
     )
-    resumable = result["status"] in ("cancelled", "failed", "running") and not running
+    resumable = result["status"] in (*engine.SEARCH_RESUMABLE, engine.SearchStatus.RUNNING) and not running
     if resumable and st.button("Resume this search", icon=":material/play_arrow:"):
         jobs.start("search", {"resume": result["search"]}, f"Resume search {result['search']}")
     candidates = pd.DataFrame(result["candidates"])

@@ -8,7 +8,7 @@ from engine import charts
 from ui import format as fmt
 from ui import jobs, state, widgets
 
-RESUMABLE = ("cancelled", "interrupted", "failed")  # continue from the last finished epoch
+RESUMABLE = engine.RUN_RESUMABLE  # continue from the last finished epoch
 
 st.title("Train")
 datasets = engine.list_datasets()
@@ -156,7 +156,7 @@ def live(known_datasets: int) -> None:
         st.progress(0.0, text="Preparing data and model...")
         return
     last = shown["epochs"][-1]
-    eta = "" if shown["status"] != "running" else f" · ETA {fmt.duration(last['eta_s'])}"
+    eta = "" if shown["status"] != engine.RunStatus.RUNNING else f" · ETA {fmt.duration(last['eta_s'])}"
     st.progress(
         min(int(last["epoch"]) / total, 1.0),
         text=f"Epoch {int(last['epoch'])}/{total} · {last['images_per_s']:.0f} img/s{eta}",
@@ -181,5 +181,5 @@ if datasets:
 live(len(datasets))
 _, watched_run = _watched()
 if watched_run is not None:
-    running = engine.show_run(watched_run)["status"] == "running"
+    running = engine.show_run(watched_run)["status"] == engine.RunStatus.RUNNING
     st.fragment(run_every=CURVE_REFRESH_S if running else None)(curves)(watched_run)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from engine.choices import AUGMENT, BALANCE
 from engine.errors import Cancelled
 from engine.failures import report
+from engine.status import RunStatus
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     print(render(result, kind))
     if args.json:
         print(json.dumps(result, default=str))
-    if isinstance(result, dict) and result.get("status") == "cancelled":  # training stopped by a signal
+    if isinstance(result, dict) and result.get("status") == RunStatus.CANCELLED:  # training stopped by a signal
         print("cancelled: the last finished epoch is saved; resume with `train --resume RUN`", file=sys.stderr)
         return Cancelled(result.get("signal") or 15).exit_code
     return 0

@@ -151,3 +151,28 @@ def test_every_verb_stays_callable_on_the_facade_after_every_module_is_imported(
             importlib.import_module(name)
     shadowed = sorted(verb for verb, fn in engine.VERBS.items() if getattr(engine, verb) is not fn)
     assert not shadowed, f"engine submodules hide these verbs on the facade: {shadowed}"
+
+
+def test_statuses_and_backends_are_compared_as_enums_not_string_literals():
+    """``status == "completed"`` or ``backend != "openvino"`` typos fail silently: the engine and the pages compare
+    with engine.status's StrEnums (stored and printed as the same plain strings)."""
+    from engine.status import Backend, JobStatus, RunStatus, SearchStatus
+
+    words = {str(m) for enum in (Backend, JobStatus, RunStatus, SearchStatus) for m in enum}
+
+    def named(node: ast.AST) -> str:
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            return str(node.slice.value)
+        getter = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+        if getter and node.args:
+            return str(getattr(node.args[0], "value", ""))
+        return getattr(node, "attr", getattr(node, "id", ""))
+
+    offenders = []
+    for folder in ("engine", "app_pages", "ui"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Compare) and named(node.left) in ("status", "backend"):
+                    literals = [c for c in node.comparators if isinstance(c, ast.Constant) and c.value in words]
+                    offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for _ in literals]
+    assert offenders == []

@@ -41,7 +41,7 @@ def test_the_run_records_each_default_it_took_and_why():
     config = TrainConfig(task="classification", epochs=3).resolved(_info(200, 180))
     assert config.img_size == 160
     assert "median image 180 px" in config.chosen["img_size"]
-    assert set(config.chosen) == {"model", "batch_size", "img_size", "lr"}  # epochs was given
+    assert set(config.chosen) == {"model", "batch_size", "img_size", "lr", "augment", "balance"}  # epochs was given
     assert TrainConfig.from_dict(config.to_dict()).chosen == config.chosen
     given = TrainConfig(task="classification", img_size=96).resolved(_info(200, 180))
     assert given.img_size == 96 and "img_size" not in given.chosen

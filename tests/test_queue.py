@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import engine
-from engine.jobs.queue import ACTIVE
+from engine.status import JOB_ACTIVE as ACTIVE
 from tests.conftest import wait_for
 
 

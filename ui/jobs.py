@@ -9,13 +9,13 @@ import streamlit as st
 import engine
 
 STATUS_ICON = {
-    "queued": ":material/hourglass_top:",
-    "starting": ":material/rocket_launch:",
-    "running": ":material/autorenew:",
-    "completed": ":material/check_circle:",
-    "failed": ":material/error:",
-    "cancelled": ":material/stop_circle:",
-    "interrupted": ":material/sync_problem:",
+    engine.JobStatus.QUEUED: ":material/hourglass_top:",
+    engine.JobStatus.STARTING: ":material/rocket_launch:",
+    engine.JobStatus.RUNNING: ":material/autorenew:",
+    engine.JobStatus.COMPLETED: ":material/check_circle:",
+    engine.JobStatus.FAILED: ":material/error:",
+    engine.JobStatus.CANCELLED: ":material/stop_circle:",
+    engine.JobStatus.INTERRUPTED: ":material/sync_problem:",
 }
 
 
@@ -24,7 +24,7 @@ def start(verb: str, kwargs: dict, title: str) -> dict:
     st.session_state.setdefault("_my_jobs", {})[verb] = job["id"]  # this browser session follows its own job
     if job["backend"] == "ray":
         st.toast(f"Job {job['id']} sent to the Ray cluster: {title}", icon=":material/hub:")
-    elif job["status"] == "queued":
+    elif job["status"] == engine.JobStatus.QUEUED:
         st.toast(
             f"Job {job['id']} queued: another job is running (at most one at a time).", icon=":material/hourglass_top:"
         )
@@ -55,23 +55,23 @@ def job_status(job: dict, *, key: str) -> None:
     """One job: status line, error, cancel button and log tail."""
     icon = STATUS_ICON.get(job["status"], "")
     st.markdown(f"{icon} **Job {job['id']}** · {job['title']} · `{job['status']}`")
-    if job["status"] == "queued" and job["backend"] == "ray":
+    if job["status"] == engine.JobStatus.QUEUED and job["backend"] == "ray":
         st.caption(f"Waiting in the Ray cluster's queue for a free CPU ({where(job)}).")
     elif job["backend"] == "ray":
         st.caption(f"On the Ray cluster: {where(job)}")
-    elif job["status"] == "queued":
+    elif job["status"] == engine.JobStatus.QUEUED:
         ahead = [j for j in engine.list_jobs(active_only=True) if j["id"] < job["id"] and j["backend"] == "local"]
         st.caption(f"Waiting for {len(ahead)} job(s) ahead of it (one job runs at a time on this machine).")
-    if job["error"] and job["status"] in ("starting", "running"):  # the only note a running job carries
+    if job["error"] and job["status"] in engine.JOB_ACTIVE:  # the only note a running job carries
         st.caption("Cancelling: the job saves what it finished and stops.")
     elif job["error"]:
         st.error(job["error"])
-    if job["status"] in ("queued", "starting", "running") and st.button("Cancel", key=f"cancel-{key}-{job['id']}"):
+    if job["status"] in engine.JOB_UNFINISHED and st.button("Cancel", key=f"cancel-{key}-{job['id']}"):
         engine.cancel_job(job["id"])
         st.rerun()
     tail = engine.job_log_tail(job["id"])
     if tail:
-        with st.expander("Log", expanded=job["status"] == "failed"):
+        with st.expander("Log", expanded=job["status"] == engine.JobStatus.FAILED):
             st.code("\n".join(tail), language=None)
 
 
@@ -86,10 +86,10 @@ def follow(verb: str, key: str, *, run: int | None = None, on_done: Callable[[di
         job = None
     seen = f"_done_{key}"
     if seen not in st.session_state:  # first look: jobs that finished before the page opened are old news
-        st.session_state[seen] = job["id"] if job and job["status"] == "completed" else None
+        st.session_state[seen] = job["id"] if job and job["status"] == engine.JobStatus.COMPLETED else None
     if job is None:
         return
-    if job["status"] != "completed":
+    if job["status"] != engine.JobStatus.COMPLETED:
         job_status(job, key=key)
     elif st.session_state[seen] != job["id"]:  # it finished while the page was open: refresh the results
         st.session_state[seen] = job["id"]

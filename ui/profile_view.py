@@ -31,7 +31,7 @@ def precision_bars(profiles: dict[str, dict]) -> alt.Chart:
 
 
 def render(run: dict) -> None:
-    irs = [v for v in run["variants"] if engine.VARIANTS[v].backend == "openvino"]
+    irs = [v for v in run["variants"] if engine.VARIANTS[v].backend == engine.Backend.OPENVINO]
     with st.expander("Per-layer profile: why is (or isn't) a variant faster?", icon=":material/query_stats:"):
         if not irs:
             st.info("Optimize the run first: the profile reads OpenVINO's per-layer counters of its IRs.")
@@ -45,7 +45,7 @@ def render(run: dict) -> None:
                 kwargs = {"run": run["run"], "variants": chosen, "precision": precision}
                 jobs.start("profile", kwargs, f"Profile run {run['run']}")
         job = jobs.latest_job("profile")
-        active = job is not None and job["status"] in ("queued", "starting", "running")
+        active = job is not None and job["status"] in engine.JOB_UNFINISHED
         st.fragment(run_every=2 if active else None)(_latest)(run["run"])  # polls only while a job runs
 
 
@@ -53,7 +53,7 @@ def _latest(run_id: int) -> None:
     job = jobs.latest_job("profile")
     if job is None or job["kwargs"].get("run") != run_id:
         return
-    if job["status"] == "completed":
+    if job["status"] == engine.JobStatus.COMPLETED:
         _show(job["result"])
         return
     jobs.job_status(job, key="profile")

@@ -25,9 +25,8 @@ def _follow(verb: str, run_id: int) -> None:
     """The job's status while it runs; the page reruns once it completes (its result is in the run folder)."""
     job = jobs.latest_job(verb)
     if job is not None and job["kwargs"].get("run") == run_id:
-        st.fragment(run_every=2 if job["status"] in ("queued", "starting", "running") else None)(jobs.follow)(
-            verb, verb, run=run_id
-        )
+        every = 2 if job["status"] in engine.JOB_UNFINISHED else None
+        st.fragment(run_every=every)(jobs.follow)(verb, verb, run=run_id)
 
 
 def sensitivity(run: dict) -> None:
@@ -76,7 +75,7 @@ def _show_sensitivity(run: dict, result: dict) -> None:
     if not suggested["ignored_scope"]:
         return
     st.code("\n".join(suggested["ignored_scope"]), language=None)
-    ready = run["status"] in ("completed", "early_stopped", "cancelled", "interrupted")
+    ready = run["status"] in engine.RUN_HAS_MODEL
     if st.button(
         "Re-quantize without these (variant int8-custom)",
         type="primary",

@@ -35,12 +35,14 @@ def render(run: int, a: str, b: str, image: np.ndarray, image_path: str | None) 
             j for j in engine.list_jobs() if j["verb"] == "saliency" and _same(j["kwargs"], want)
         ]  # fmt: skip
         finished = [
-            j for j in done if j["status"] == "completed" and all(Path(p).is_file() for p in j["result"]["saved"])
+            j
+            for j in done
+            if j["status"] == engine.JobStatus.COMPLETED and all(Path(p).is_file() for p in j["result"]["saved"])
         ]
         if finished:
             _show(finished[-1]["result"], a, b)
             return
-        running = [j for j in done if j["status"] in ("queued", "starting", "running")]
+        running = [j for j in done if j["status"] in engine.JOB_UNFINISHED]
         if running:
             _follow(running[-1]["id"])
             return
@@ -60,7 +62,7 @@ def _same(kwargs: dict, want: dict) -> bool:
 @st.fragment(run_every=2)
 def _follow(job_id: int) -> None:
     job = next((j for j in engine.list_jobs() if j["id"] == job_id), None)
-    if job is None or job["status"] == "completed":
+    if job is None or job["status"] == engine.JobStatus.COMPLETED:
         st.rerun(scope="app")
     jobs.job_status(job, key="saliency")
     st.caption("Both models run on every masked copy in a background job; the page stays usable meanwhile.")

@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.benchmark.stats import CpuWatch, latency_stats
 from engine.inference.devices import check_device
+from engine.status import Backend
 
 PRECISIONS = ("default", "f32", "bf16", "f16")
 
@@ -71,7 +72,7 @@ def benchmark_openvino(
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     extra = {} if precision == "default" else {"INFERENCE_PRECISION_HINT": precision}
     result: dict = {
-        "backend": "openvino",
+        "backend": Backend.OPENVINO,
         "device": device,
         "device_name": device_name(core, device),
         "precision_requested": precision,
@@ -148,7 +149,7 @@ def benchmark_torch(checkpoint: Path, *, iterations: int = 200, seconds: float =
     size = predictor.img_size
     x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
     result: dict = {
-        "backend": "pytorch",
+        "backend": Backend.PYTORCH,
         "device": "CPU",
         "device_name": "PyTorch eager (CPU)",
         "precision_requested": "default",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.errors import StudioError
+from engine.status import Backend
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class BuildContext:
 class Variant:
     name: str
     precision: str
-    backend: str  # "pytorch" | "openvino"
+    backend: Backend
     how: str
     devices: tuple[str, ...]
     build: Callable[[BuildContext], tuple[object, bool]] | None = None  # -> (ov.Model, compress_to_fp16)
@@ -166,12 +167,14 @@ def _int8_qat(ctx: BuildContext) -> tuple[object, bool]:
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
-        Variant("torch-fp32", "FP32", "pytorch", "the trained PyTorch model (best.pt), eager mode", ("CPU",)),
-        Variant("fp32", "FP32", "openvino", "openvino.convert_model, FP32 weights", ("CPU", "GPU", "AUTO"), _fp32),
+        Variant("torch-fp32", "FP32", Backend.PYTORCH, "the trained PyTorch model (best.pt), eager mode", ("CPU",)),
+        Variant(
+            "fp32", "FP32", Backend.OPENVINO, "openvino.convert_model, FP32 weights", ("CPU", "GPU", "AUTO"), _fp32
+        ),
         Variant(
             "fp16",
             "FP16",
-            "openvino",
+            Backend.OPENVINO,
             "FP32 IR saved with weights compressed to FP16",
             ("CPU", "GPU", "NPU", "AUTO"),
             _fp16,
@@ -179,7 +182,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "int8",
             "INT8",
-            "openvino",
+            Backend.OPENVINO,
             "NNCF post-training quantization of the FP32 IR (calibration subset of the train split)",
             ("CPU", "GPU", "NPU", "AUTO"),
             _int8,
@@ -187,7 +190,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "int8-custom",
             "INT8",
-            "openvino",
+            Backend.OPENVINO,
             "int8 with the layers of an ignored scope kept in float (--ignored-scope, or the scope `sensitivity`"
             " suggested for the run)",
             ("CPU", "GPU", "NPU", "AUTO"),
@@ -196,7 +199,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "int8-acc",
             "INT8",
-            "openvino",
+            Backend.OPENVINO,
             "NNCF quantize_with_accuracy_control: INT8 with at most a 0.5 pp metric drop on the val split"
             " (the layers that cost the most accuracy are reverted to float)",
             ("CPU", "GPU", "AUTO"),
@@ -205,7 +208,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "int8-qat",
             "INT8",
-            "openvino",
+            Backend.OPENVINO,
             "NNCF quantization-aware training: INT8 quantizers calibrated on the trained network, then a few"
             " epochs of fine-tuning with them in place (resumable job), stripped and converted to INT8 IR",
             ("CPU", "GPU", "NPU", "AUTO"),
@@ -214,7 +217,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "pruned",
             "FP32",
-            "openvino",
+            Backend.OPENVINO,
             "Torch-Pruning removes whole channels (--prune-ratio, importance criterion) in steps, fine-tuning"
             " after each; the smaller network converted to FP32 IR",
             ("CPU", "GPU", "AUTO"),
@@ -223,7 +226,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "pruned-int8",
             "INT8",
-            "openvino",
+            Backend.OPENVINO,
             "the pruned, fine-tuned network quantized to INT8 with NNCF (post-training, as int8)",
             ("CPU", "GPU", "NPU", "AUTO"),
             _pruned_int8,

@@ -15,6 +15,7 @@ from engine.errors import StudioError
 from engine.inference.devices import check_device
 from engine.inference.prediction import Prediction, Timing
 from engine.inference.preprocess import to_input
+from engine.status import Backend
 from engine.tasks import Task, get_task, task_of_model_type
 
 
@@ -49,7 +50,7 @@ class Predictor:
 
 
 class TorchPredictor(Predictor):
-    backend = "pytorch"
+    backend = Backend.PYTORCH
 
     def __init__(self, model, task: Task, labels: list[str], img_size: int) -> None:
         import torch
@@ -82,7 +83,7 @@ class TorchPredictor(Predictor):
 
 
 class OpenVINOPredictor(Predictor):
-    backend = "openvino"
+    backend = Backend.OPENVINO
 
     def __init__(self, xml: str | Path, device: str = "CPU", config: dict | None = None) -> None:
         import openvino as ov

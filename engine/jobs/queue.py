@@ -27,9 +27,9 @@ import psutil
 from engine.errors import StudioError
 from engine.jobs import ray_cluster
 from engine.pipeline.context import Context
+from engine.status import JOB_ACTIVE, JOB_UNFINISHED, JobStatus
 from engine.store.db import job_backend_setting
 
-ACTIVE = ("starting", "running")
 ENGINE_ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("local", "ray")
 
@@ -71,15 +71,16 @@ CANCEL_REQUESTED = "cancel requested"  # written on a running job's row before i
 def tick(ctx: Context) -> None:
     """Reap local jobs whose process died, start queued local jobs into free slots, and bring Ray jobs' state
     up to date with the cluster."""
-    unfinished = ctx.db.list_jobs((*ACTIVE, "queued"))
+    unfinished = ctx.db.list_jobs(JOB_UNFINISHED)
     ray_cluster.sync(ctx, [j for j in unfinished if j["backend"] == "ray"])
     for job in unfinished:
-        if job["backend"] == "local" and job["status"] in ACTIVE and job["pid"] and not _alive(job["pid"], job["id"]):
+        local = job["backend"] == "local" and job["status"] in JOB_ACTIVE
+        if local and job["pid"] and not _alive(job["pid"], job["id"]):
             fresh = ctx.db.get_job(job["id"])  # it may have finished between the two reads
-            if fresh["status"] in ACTIVE and fresh["error"] == CANCEL_REQUESTED:  # SIGTERM before its handler
-                ctx.db.update_job(job["id"], status="cancelled", finished=time.time(), error="")
-            elif fresh["status"] in ACTIVE:
-                ctx.db.update_job(job["id"], status="interrupted", finished=time.time(),
+            if fresh["status"] in JOB_ACTIVE and fresh["error"] == CANCEL_REQUESTED:  # SIGTERM before its handler
+                ctx.db.update_job(job["id"], status=JobStatus.CANCELLED, finished=time.time(), error="")
+            elif fresh["status"] in JOB_ACTIVE:
+                ctx.db.update_job(job["id"], status=JobStatus.INTERRUPTED, finished=time.time(),
                                   error="the job's process ended without reporting (killed or crashed); a training"
                                   " run resumes from its last finished epoch")  # fmt: skip
     for job_id in ctx.db.claim_queued_jobs(max_jobs()):
@@ -101,11 +102,11 @@ def _start(ctx: Context, job_id: int) -> None:
 def cancel(ctx: Context, job_id: int | str) -> dict:
     """Queued: dropped. Running: SIGTERM (training saves last.pt first and can be resumed)."""
     job = ctx.db.get_job(job_id)
-    if job["backend"] == "ray" and job["status"] in (*ACTIVE, "queued"):
+    if job["backend"] == "ray" and job["status"] in JOB_UNFINISHED:
         ray_cluster.cancel(ctx, job)
-    elif job["status"] == "queued":
-        ctx.db.update_job(job["id"], status="cancelled", finished=time.time())
-    elif job["status"] in ACTIVE and job["pid"]:
+    elif job["status"] == JobStatus.QUEUED:
+        ctx.db.update_job(job["id"], status=JobStatus.CANCELLED, finished=time.time())
+    elif job["status"] in JOB_ACTIVE and job["pid"]:
         ctx.db.update_job(job["id"], error=CANCEL_REQUESTED)  # a process killed before it can say so was cancelled
         with contextlib.suppress(ProcessLookupError):
             os.killpg(job["pid"], signal.SIGTERM)
@@ -116,7 +117,7 @@ def cancel(ctx: Context, job_id: int | str) -> dict:
 
 
 def list_jobs(ctx: Context, active_only: bool = False) -> list[dict]:
-    return ctx.db.list_jobs((*ACTIVE, "queued") if active_only else ())
+    return ctx.db.list_jobs(JOB_UNFINISHED if active_only else ())
 
 
 def log_tail(ctx: Context, job: dict, lines: int) -> list[str]:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from engine.errors import StudioError
 from engine.pipeline.context import Context
+from engine.status import JOB_UNFINISHED, JobStatus
 
 ENGINE_ROOT = Path(__file__).resolve().parents[2]
-UNFINISHED = ("queued", "starting", "running")
 # passed on to the job on the worker (the cluster's own environment knows nothing of the studio)
 FORWARDED = ("MLFLOW_TRACKING_URI", "STUDIO_THREADS", "TORCH_HOME", "STUDIO_MAX_JOBS")
 STOP_WAIT_S = 60  # SIGTERM first, SIGKILL only after this: time for training to write its checkpoint
@@ -105,11 +105,11 @@ def submit(ctx: Context, job_id: int) -> None:
             metadata={"studio_job": str(job_id), "verb": job["verb"], "workspace": str(ctx.ws.root)},
         )
     except StudioError as exc:
-        ctx.db.update_job(job_id, status="failed", finished=time.time(), error=str(exc))
+        ctx.db.update_job(job_id, status=JobStatus.FAILED, finished=time.time(), error=str(exc))
         raise
     except Exception as exc:  # the SDK raises RuntimeError for HTTP errors, requests' errors when unreachable
         error = f"the Ray cluster at {address()} refused the job: {_first_line(exc)}"
-        ctx.db.update_job(job_id, status="failed", finished=time.time(), error=error)
+        ctx.db.update_job(job_id, status=JobStatus.FAILED, finished=time.time(), error=error)
         raise StudioError(error) from None
     ctx.db.update_job(job_id, backend_id=submission)
 
@@ -124,7 +124,7 @@ def sync(ctx: Context, rows: list[dict]) -> None:
     rows = [j for j in rows if j["backend_id"]]
     if not rows or not os.environ.get("RAY_ADDRESS"):
         return
-    from ray.job_submission import JobStatus
+    from ray.job_submission import JobStatus as RayStatus
 
     try:
         known = {d.submission_id: d for d in client().list_jobs()}
@@ -133,20 +133,20 @@ def sync(ctx: Context, rows: list[dict]) -> None:
     for row in rows:
         detail = known.get(row["backend_id"])
         fresh = ctx.db.get_job(row["id"])  # the runner may have finished it since the first read
-        if fresh["status"] not in UNFINISHED:
+        if fresh["status"] not in JOB_UNFINISHED:
             continue
         if detail is None:
-            ctx.db.update_job(row["id"], status="failed", finished=time.time(),
+            ctx.db.update_job(row["id"], status=JobStatus.FAILED, finished=time.time(),
                               error=f"the Ray cluster at {address()} no longer knows job {row['backend_id']}"
                                     " (was it restarted?)")  # fmt: skip
-        elif detail.status == JobStatus.RUNNING and fresh["status"] == "queued":
-            ctx.db.update_job(row["id"], status="starting", started=time.time())
-        elif detail.status == JobStatus.STOPPED:
-            ctx.db.update_job(row["id"], status="cancelled", finished=time.time())
-        elif detail.status in (JobStatus.FAILED, JobStatus.SUCCEEDED):
+        elif detail.status == RayStatus.RUNNING and fresh["status"] == JobStatus.QUEUED:
+            ctx.db.update_job(row["id"], status=JobStatus.STARTING, started=time.time())
+        elif detail.status == RayStatus.STOPPED:
+            ctx.db.update_job(row["id"], status=JobStatus.CANCELLED, finished=time.time())
+        elif detail.status in (RayStatus.FAILED, RayStatus.SUCCEEDED):
             why = _why_it_ended(detail.message or "")
             error = f"the Ray job {row['backend_id']} ended without reporting a result: {why}"
-            ctx.db.update_job(row["id"], status="failed", finished=time.time(), error=error)
+            ctx.db.update_job(row["id"], status=JobStatus.FAILED, finished=time.time(), error=error)
 
 
 def cancel(ctx: Context, job: dict) -> None:
@@ -158,8 +158,8 @@ def cancel(ctx: Context, job: dict) -> None:
     except Exception as exc:
         msg = f"could not stop Ray job {job['backend_id']} at {address()}: {_first_line(exc)}"
         raise StudioError(msg) from None
-    if job["status"] == "queued":  # its runner never ran, so nothing else will record it
-        ctx.db.update_job(job["id"], status="cancelled", finished=time.time())
+    if job["status"] == JobStatus.QUEUED:  # its runner never ran, so nothing else will record it
+        ctx.db.update_job(job["id"], status=JobStatus.CANCELLED, finished=time.time())
 
 
 def logs(job: dict) -> str:

@@ -11,6 +11,7 @@ import traceback
 from engine.errors import Cancelled, StudioError
 from engine.jobs.queue import tick
 from engine.pipeline.context import Context
+from engine.status import JobStatus, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,10 @@ def run_job(ctx: Context, job_id: int) -> dict:
     import engine
 
     job = ctx.db.get_job(job_id)
-    if job["status"] == "cancelled":  # cancelled while it waited in the Ray cluster's queue: never run it
+    if job["status"] == JobStatus.CANCELLED:  # cancelled while it waited in the Ray cluster's queue: never run it
         log.info("job %s was cancelled before it started", job_id)
         return job
-    ctx.db.update_job(job_id, status="running", started=time.time())
+    ctx.db.update_job(job_id, status=JobStatus.RUNNING, started=time.time())
     signal.signal(signal.SIGTERM, _raise_cancelled)  # training installs its own handler while it fits
     verb = engine.VERBS[job["verb"]]
     accepted = inspect.signature(verb).parameters
@@ -36,17 +37,17 @@ def run_job(ctx: Context, job_id: int) -> dict:
     if "on_run" in accepted:  # the run is known as soon as it exists, so the pages can follow it
         kwargs["on_run"] = lambda run_id: ctx.db.update_job(job_id, run_id=run_id)
     log.info("job %s: %s %s", job_id, job["verb"], job["kwargs"])
-    status, result, error = "completed", {}, ""
+    status, result, error = JobStatus.COMPLETED, {}, ""
     try:
         result = verb(**kwargs)
-        if isinstance(result, dict) and result.get("status") == "cancelled":
-            status = "cancelled"
+        if isinstance(result, dict) and result.get("status") == RunStatus.CANCELLED:
+            status = JobStatus.CANCELLED
     except Cancelled:
-        status = "cancelled"
+        status = JobStatus.CANCELLED
     except StudioError as exc:
-        status, error = "failed", str(exc)
+        status, error = JobStatus.FAILED, str(exc)
     except Exception as exc:
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
+        status, error = JobStatus.FAILED, f"{type(exc).__name__}: {exc}"
         log.error("%s", traceback.format_exc())
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

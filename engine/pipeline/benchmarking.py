@@ -12,6 +12,7 @@ from engine.choices import HINTS
 from engine.errors import StudioError, choice_error
 from engine.export.variants import VARIANTS, parse
 from engine.pipeline.context import Context, run_log
+from engine.status import JOB_ACTIVE, Backend
 from engine.store.atomic import write_json
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,14 @@ def benchmark(
     device_list, precision_list = list(devices), list(precisions)
     _check(device_list, precision_list, hint, iterations, seconds, warmup)
     run_dir = ctx.run_dir(run)
-    others = [j["title"] for j in ctx.db.list_jobs(("starting", "running")) if j["pid"] != os.getpid()]
+    others = [j["title"] for j in ctx.db.list_jobs(JOB_ACTIVE) if j["pid"] != os.getpid()]
     results = []
     with run_log(run_dir):
         for name in names:
             path = ctx.variant_path(run, name)
             for device in device_list:
                 for precision in precision_list:
-                    if VARIANTS[name].backend == "pytorch":
+                    if VARIANTS[name].backend == Backend.PYTORCH:
                         if device != "CPU" or precision != "default":
                             continue  # the PyTorch baseline runs once, on CPU, in its own FP32
                         res = runner.benchmark_torch(path, iterations=iterations, seconds=seconds, warmup=warmup)
@@ -65,7 +66,7 @@ def benchmark(
                             "run": run["id"],
                             "variant": name,
                             "precision": VARIANTS[name].precision,
-                            "hint": hint if VARIANTS[name].backend == "openvino" else "latency",
+                            "hint": hint if VARIANTS[name].backend == Backend.OPENVINO else "latency",
                             "created": time.time(),
                         }
                     )
@@ -188,7 +189,7 @@ def headline(rows: list[dict], variants: dict[str, dict], pick: dict | None, met
     PyTorch model (speed-up of benchmarked medians on the same device) and the FP32 IR, its metric change in
     points against PyTorch and its size ratio against the FP32 IR. None before any IR is benchmarked."""
     default = {(r["variant"], r["device"]): r for r in rows if r["precision asked"] == "default" and r["median ms"]}
-    irs = [r for (name, _), r in default.items() if VARIANTS[name].backend == "openvino"]
+    irs = [r for (name, _), r in default.items() if VARIANTS[name].backend == Backend.OPENVINO]
     if not irs:
         return None
     if pick is not None:

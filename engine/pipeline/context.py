@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.errors import StudioError
 from engine.export.variants import VARIANTS
+from engine.status import Backend, RunStatus
 from engine.store import Database, Workspace, integrity, lock
 from engine.store.atomic import read_json
 from engine.tasks import Task, get_task
@@ -36,8 +37,8 @@ class Context:
     def _settle(self, run: dict) -> dict:
         """A run marked running that no live process owns was killed (kill -9, power loss, disk full):
         it is ``interrupted`` and can be resumed from its last finished epoch."""
-        if run["status"] == "running" and lock.owner(self.run_dir(run)) is None:
-            self.db.update_run(run["id"], status="interrupted")
+        if run["status"] == RunStatus.RUNNING and lock.owner(self.run_dir(run)) is None:
+            self.db.update_run(run["id"], status=RunStatus.INTERRUPTED)
             run = {**run, "status": "interrupted"}
         return run
 
@@ -65,7 +66,7 @@ class Context:
             msg = f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}"
             raise StudioError(msg)
         run_dir = self.run_dir(run)
-        if VARIANTS[variant].backend == "pytorch":
+        if VARIANTS[variant].backend == Backend.PYTORCH:
             path = run_dir / "checkpoints" / "best.pt"
             hint = f"train it first: `python -m engine train --dataset {run['dataset_id']}`"
         else:
@@ -74,7 +75,7 @@ class Context:
         if not path.is_file():
             msg = f"run {run['id']} has no {variant} model ({path} is missing); {hint}"
             raise StudioError(msg)
-        if verify and VARIANTS[variant].backend == "openvino":
+        if verify and VARIANTS[variant].backend == Backend.OPENVINO:
             self._check_ir(run, variant, path.parent)
         return path
 

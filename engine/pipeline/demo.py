@@ -19,6 +19,7 @@ from engine.pipeline.context import Context
 from engine.pipeline.datasets import import_dataset
 from engine.pipeline.optimizing import optimize
 from engine.pipeline.training import train
+from engine.status import RunStatus
 from engine.tasks import get_task
 
 
@@ -35,7 +36,7 @@ def demo(ctx: Context, task: str, *, on_run: Callable[[int], None] | None = None
     dataset = existing[-1]["id"] if existing else import_dataset(ctx, folder, name=f"sample {spec.name}")["dataset"]
     settings = {"epochs": int(os.environ.get("STUDIO_DEMO_EPOCHS", "2"))} if tiny else {}
     trained = tracking.after("train", ctx, train(ctx, dataset, on_run=on_run, **settings))
-    if trained["status"] == "cancelled":
+    if trained["status"] == RunStatus.CANCELLED:
         return {"dataset": dataset, **trained}
     optimized = tracking.after("optimize", ctx, optimize(ctx, trained["run"], variants=list(DEFAULT_OPTIMIZE)))
     measured = benchmark(ctx, trained["run"], precisions=["default", "f32"], iterations=100)

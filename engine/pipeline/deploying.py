@@ -14,6 +14,7 @@ from engine.export import model_info
 from engine.export.onnx_export import FORMATS, ONNX_VARIANTS
 from engine.export.variants import VARIANTS
 from engine.pipeline.context import Context
+from engine.status import Backend
 from engine.store.atomic import write_bytes
 
 REPO = Path(__file__).resolve().parents[2]  # where ``python -m engine`` is importable from
@@ -76,8 +77,8 @@ def deploy(
     if fmt == "onnx":
         return _onnx(ctx, ctx.run(run_id), variant, out, ovms)
     run = ctx.run(run_id)
-    if VARIANTS.get(variant) is None or VARIANTS[variant].backend != "openvino":
-        valid = [n for n, v in VARIANTS.items() if v.backend == "openvino"]
+    if VARIANTS.get(variant) is None or VARIANTS[variant].backend != Backend.OPENVINO:
+        valid = [n for n, v in VARIANTS.items() if v.backend == Backend.OPENVINO]
         msg = f"only OpenVINO variants can be deployed ({', '.join(valid)}), not {variant!r}"
         raise StudioError(msg)
     if ovms is not None and out is not None:

@@ -17,6 +17,7 @@ from engine.inference.predictor import OpenVINOPredictor, Predictor, TorchPredic
 from engine.pipeline.context import IR_FILES, Context, run_log
 from engine.pipeline.network import calibration_set
 from engine.pipeline.sensitivity import suggested_scope
+from engine.status import Backend
 from engine.store import integrity
 from engine.store.atomic import write_json
 from engine.training.config import QATSettings
@@ -247,7 +248,7 @@ def _score(name, size, metrics, preds, refs, base_metrics, task) -> dict:
 
 def _save(ctx: Context, run: dict, name: str, entry: dict) -> None:
     path = ctx.variant_path(run, name, verify=False)
-    if VARIANTS[name].backend == "openvino":  # the IR's hashes: every later use checks them first
+    if VARIANTS[name].backend == Backend.OPENVINO:  # the IR's hashes: every later use checks them first
         entry["files"] = integrity.digests(path.parent, IR_FILES)
     write_json(ctx.run_dir(run) / "variants" / name / "metrics.json", entry)  # what `workspace repair` reads
     ctx.db.upsert_variant(

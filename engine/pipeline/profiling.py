@@ -13,6 +13,7 @@ from engine.benchmark.profile import profile_ir
 from engine.errors import StudioError, choice_error
 from engine.export.variants import VARIANTS, parse
 from engine.pipeline.context import Context
+from engine.status import Backend
 from engine.store.atomic import write_json
 
 SLOWEST = 15  # layers kept per variant in the returned summary (the saved file keeps them all)
@@ -29,7 +30,7 @@ def profile(
 ) -> dict:
     run = ctx.run(run_id)
     names = parse(variants, default=("fp32", "int8"))
-    if any(VARIANTS[n].backend != "openvino" for n in names):
+    if any(VARIANTS[n].backend != Backend.OPENVINO for n in names):
         msg = "profile reads OpenVINO's per-layer counters: give IR variants (e.g. fp32,int8), not torch-fp32"
         raise StudioError(msg)
     if precision not in runner.PRECISIONS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from engine.export.variants import DEFAULT_OPTIMIZE
 from engine.pipeline.context import Context
+from engine.status import JOB_ACTIVE, JobStatus, RunStatus
 from engine.store.atomic import read_jsonl
 
 # The sample project's stages and the share of its time each takes (measured on the default samples: training
@@ -18,8 +19,8 @@ STAGE_TEXT = {
     "train": "Training",
     "optimize": "Optimizing (FP32, FP16, INT8 IRs with NNCF)",
     "benchmark": "Benchmarking every variant",
-    "queued": "Waiting for a free job slot",
-    "running": "Running",
+    JobStatus.QUEUED: "Waiting for a free job slot",
+    JobStatus.RUNNING: "Running",
 }
 
 
@@ -29,7 +30,7 @@ def job_progress(ctx: Context, job: dict) -> dict:
     out |= {"epoch": None, "epochs": None, "eta_s": None, "fraction": None}
     if job["status"] in ("completed",):
         return out | {"fraction": 1.0}
-    if job["status"] not in ("starting", "running"):
+    if job["status"] not in JOB_ACTIVE:
         return out
     run = ctx.db.get_run(job["run_id"]) if job.get("run_id") else None
     training = _training(ctx, run) if run else None
@@ -39,7 +40,7 @@ def job_progress(ctx: Context, job: dict) -> dict:
         return out
     if run is None:
         stage = "import"
-    elif run["status"] == "running":
+    elif run["status"] == RunStatus.RUNNING:
         stage = "train"
     else:
         built = {v["name"] for v in ctx.db.list_variants(run["id"])}

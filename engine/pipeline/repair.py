@@ -18,6 +18,7 @@ import yaml
 
 from engine.errors import StudioError
 from engine.pipeline.training import run_metrics
+from engine.status import Backend, RunStatus
 from engine.store import Database, Workspace, lock
 from engine.store.atomic import read_json, read_jsonl
 from engine.training import checkpoint
@@ -133,7 +134,7 @@ def _restore_run(db: Database, folder: Path) -> tuple[int, int]:
     for entry_file in sorted((folder / "variants").glob("*/metrics.json"), key=lambda p: p.stat().st_mtime_ns):
         entry = read_json(entry_file)
         name = entry_file.parent.name
-        torch = entry.get("backend") == "pytorch"
+        torch = entry.get("backend") == Backend.PYTORCH
         path = folder / "checkpoints" / "best.pt" if torch else entry_file.parent / "model.xml"
         db.upsert_variant(
             run_id=run_id,
@@ -157,9 +158,9 @@ def _outcome(folder: Path, events: list[dict]) -> tuple[str, dict]:
     ends = [e for e in events if e.get("type") == "end"]
     last = folder / "checkpoints" / "last.pt"
     best = folder / "checkpoints" / "best.pt"
-    status = ends[-1]["status"] if ends and ends[-1]["status"] != "cancelled" else None
+    status = ends[-1]["status"] if ends and ends[-1]["status"] != RunStatus.CANCELLED else None
     if status is None:
-        status = "cancelled" if ends else ("interrupted" if last.is_file() else "failed")
+        status = RunStatus.CANCELLED if ends else (RunStatus.INTERRUPTED if last.is_file() else RunStatus.FAILED)
     metrics: dict = {}
     start = next((e for e in events if e.get("type") == "start"), {})
     with contextlib.suppress(StudioError):

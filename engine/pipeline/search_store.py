@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from engine.errors import StudioError
 from engine.pipeline.context import Context
+from engine.status import SearchStatus
 from engine.store import lock
 from engine.store.atomic import read_json, write_json
 
@@ -40,7 +41,7 @@ def owner_folder(ctx: Context, search_id: int):
 
 def _settled(ctx: Context, state: dict) -> dict:
     """A search marked running that no live process owns was killed: it is ``interrupted`` (resume it)."""
-    if state.get("status") == "running" and lock.owner(owner_folder(ctx, state["search"])) is None:
-        state = {**state, "status": "interrupted"}
+    if state.get("status") == SearchStatus.RUNNING and lock.owner(owner_folder(ctx, state["search"])) is None:
+        state = {**state, "status": SearchStatus.INTERRUPTED}
         write_json(search_path(ctx, state["search"]), state)
     return state

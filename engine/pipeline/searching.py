@@ -26,6 +26,7 @@ from engine.export.variants import VARIANTS, Pruning
 from engine.pipeline import optimizing, training
 from engine.pipeline.context import Context
 from engine.pipeline.search_store import load_search, owner_folder, search_path
+from engine.status import RUN_FINISHED, RunStatus, SearchStatus
 from engine.store import lock
 from engine.store.atomic import write_json
 from engine.training.config import QATSettings, TrainConfig
@@ -107,7 +108,7 @@ def search(
     started = time.monotonic()
     spent_before = state.get("seconds", 0.0)
 
-    def save(status: str = "running") -> dict:
+    def save(status: SearchStatus = SearchStatus.RUNNING) -> dict:
         state.update(candidates=[asdict(c) for c in candidates], status=status)
         state["seconds"] = spent_before + time.monotonic() - started
         state.update(_summary(state, candidates))
@@ -133,17 +134,17 @@ def _search_candidates(ctx, state: dict, candidates: list[Candidate], task, data
         except Cancelled:
             candidate.status = "pending"  # resumed later: its trained run and finished variants are kept
             candidate.seconds += time.monotonic() - began
-            save("cancelled")
+            save(SearchStatus.CANCELLED)
             raise
         except Exception as exc:  # one candidate's failure is recorded; the search goes on without it
             if candidate is candidates[0]:  # without the reference there is nothing to compare with
-                save("failed")
+                save(SearchStatus.FAILED)
                 raise
             candidate.status, candidate.error = "failed", optimizing.variant_failure(exc)
             log.warning("search %s: %s failed: %s", state["search"], candidate.key, candidate.error, exc_info=True)
         candidate.seconds += time.monotonic() - began
         save()
-    return save("completed")
+    return save(SearchStatus.COMPLETED)
 
 
 def _fits(ctx, candidate: Candidate, candidates: list[Candidate], task, dataset, budget: float, save) -> bool:
@@ -264,7 +265,7 @@ def _trained_run(ctx, candidate: Candidate, dataset, epochs: int, on_run) -> dic
     """The candidate's finished run: trained now, or resumed / reused from an earlier attempt."""
     if candidate.run is not None:
         run = ctx.run(candidate.run)
-        if run["status"] in ("completed", "early_stopped"):
+        if run["status"] in RUN_FINISHED:
             return run
         if (ctx.run_dir(run) / "checkpoints" / "last.pt").is_file():
             result = training.train(ctx, resume=run["id"])
@@ -286,7 +287,7 @@ def _trained_run(ctx, candidate: Candidate, dataset, epochs: int, on_run) -> dic
 
 
 def _finished(ctx, result: dict) -> dict:
-    if result["status"] == "cancelled":
+    if result["status"] == RunStatus.CANCELLED:
         raise Cancelled
     return ctx.run(result["run"])
 

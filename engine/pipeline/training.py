@@ -11,6 +11,7 @@ import yaml
 
 from engine.errors import Cancelled, StudioError
 from engine.pipeline.context import Context, run_log
+from engine.status import RUN_FINISHED, RunStatus
 from engine.store import lock
 from engine.store.atomic import write_text
 from engine.training import checkpoint
@@ -38,7 +39,7 @@ def train(
             )
             raise StudioError(msg)
         run = ctx.run(resume)
-        if run["status"] in ("completed", "early_stopped"):
+        if run["status"] in RUN_FINISHED:
             msg = f"run {run['id']} already finished ({run['status']}); start a new run instead of resuming it"
             raise StudioError(msg)
         last = ctx.run_dir(run) / "checkpoints" / "last.pt"
@@ -96,7 +97,7 @@ def _fit(ctx: Context, run: dict, run_dir, config: TrainConfig, dataset: dict, r
         run_dir / "config.yaml",
         yaml.safe_dump({"dataset": dataset["id"], **config.to_dict()}, sort_keys=False),
     )
-    ctx.db.update_run(run["id"], status="running")
+    ctx.db.update_run(run["id"], status=RunStatus.RUNNING)
     from engine.training import distributed
     from engine.training.trainer import FitResult, fit
 
@@ -121,9 +122,9 @@ def _fit(ctx: Context, run: dict, run_dir, config: TrainConfig, dataset: dict, r
                 group=distributed.Group(device=torch.device(distributed.resolve_device(config.device))),
             )
     except Cancelled:  # cancelled before the training loop took over SIGTERM: nothing to save yet
-        ctx.db.update_run(run["id"], status="cancelled")
+        ctx.db.update_run(run["id"], status=RunStatus.CANCELLED)
         raise
     except BaseException as exc:
         with contextlib.suppress(Exception):  # the database may be what failed: the lock still tells
-            ctx.db.update_run(run["id"], status="failed", metrics={"error": str(exc) or type(exc).__name__})
+            ctx.db.update_run(run["id"], status=RunStatus.FAILED, metrics={"error": str(exc) or type(exc).__name__})
         raise

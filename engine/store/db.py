@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import StudioError
+from engine.status import RunStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -223,7 +224,7 @@ class Database:
     # runs -----------------------------------------------------------------------------------------
     def add_run(self, *, dataset_id: int, task: str, model: str, config: dict) -> int:
         now = time.time()
-        row = {"dataset_id": dataset_id, "task": task, "model": model, "status": "created", "created": now}
+        row = {"dataset_id": dataset_id, "task": task, "model": model, "status": RunStatus.CREATED, "created": now}
         return self._insert_new("runs", {**row, "updated": now, "config": json.dumps(config)})
 
     def update_run(self, run_id: int, **fields: Any) -> None:

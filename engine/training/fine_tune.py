@@ -8,6 +8,7 @@ import signal
 import torch
 
 from engine.errors import Cancelled
+from engine.status import RunStatus
 from engine.tasks.base import Task
 from engine.training.loop import Loop, Step, cosine, make_loader, seed_everything
 
@@ -50,7 +51,7 @@ def fine_tune(
             history.append({k: event[k] for k in ("train_loss", "images_per_s", "threads")})
 
     loop = Loop(step, loader, epochs, generator, callbacks=(_Keep(), _LogLine()))
-    if loop.run() == "cancelled":
+    if loop.run() == RunStatus.CANCELLED:
         raise Cancelled(loop.signal or signal.SIGTERM)
     model.eval()
     return history

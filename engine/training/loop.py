@@ -28,6 +28,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 
 from engine.errors import StudioError
+from engine.status import RunStatus
 from engine.training import threads
 from engine.training.distributed import SINGLE, Group, to_device
 
@@ -204,7 +205,7 @@ class Loop:
 
     def run(self) -> str:
         """Train from ``self.epoch`` to ``self.epochs``: ``completed``, ``early_stopped`` or ``cancelled``."""
-        status, began = "completed", time.perf_counter()
+        status, began = RunStatus.COMPLETED, time.perf_counter()
         with StopFlag() as stop:
 
             def stopping() -> bool:
@@ -212,7 +213,7 @@ class Loop:
 
             for epoch in range(self.epoch, self.epochs):
                 if stopping():  # the signal came while the previous epoch was being scored and saved
-                    status = "cancelled"
+                    status = RunStatus.CANCELLED
                     break
                 if isinstance(self.loader.sampler, DistributedSampler):
                     self.loader.sampler.set_epoch(epoch)
@@ -228,7 +229,7 @@ class Loop:
                 )
                 self.total_steps += stats.pop("steps")
                 if stopping():  # last.pt stays at the previous boundary: resume redoes this epoch
-                    status = "cancelled"
+                    status = RunStatus.CANCELLED
                     break
                 scores = self.score() if self.score is not None else {}
                 improved = self._track(epoch + 1, scores)
@@ -251,7 +252,7 @@ class Loop:
                 if self.max_steps and self.total_steps >= self.max_steps:
                     break
                 if self.patience and self.bad_epochs >= self.patience:
-                    status = "early_stopped"
+                    status = RunStatus.EARLY_STOPPED
                     break
         self.signal = stop.signum
         return status

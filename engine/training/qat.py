@@ -23,6 +23,7 @@ import torch
 from engine.compression import qat
 from engine.errors import Cancelled
 from engine.evaluation.evaluate import network_metrics
+from engine.status import RunStatus
 from engine.tasks.base import Task
 from engine.training import checkpoint
 from engine.training.config import QATSettings
@@ -143,7 +144,7 @@ def quantization_aware_training(
         events.record({"type": "start", "epochs": settings.epochs, "steps_per_epoch": len(loader),
                        "val_init": first[primary], "time": time.time()})  # fmt: skip
     status = loop.run()
-    if status == "cancelled":  # last.pt is at the last epoch boundary: a resume redoes the unfinished epoch
+    if status == RunStatus.CANCELLED:  # last.pt is at the last epoch boundary: a resume redoes the unfinished epoch
         events.record({"type": "cancelled", "epoch": loop.epoch, "time": time.time()})
         log.info("QAT: cancelled during epoch %d; run optimize again to resume", loop.epoch + 1)
         raise Cancelled(loop.signal or signal.SIGTERM)

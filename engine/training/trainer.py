@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from engine.status import RunStatus
 from engine.store.atomic import append_jsonl
 from engine.tasks import Task
 from engine.training import checkpoint, threads
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FitResult:
-    status: str  # "completed" | "early_stopped" | "cancelled"
+    status: RunStatus  # COMPLETED, EARLY_STOPPED or CANCELLED
     epochs_done: int
     best_epoch: int
     best_metrics: dict
@@ -199,7 +200,7 @@ def fit(
     try:
         status = loop.run()
     except Diverged:
-        events.record({"type": "end", "status": "failed", "time": time.time(), "best_epoch": loop.best_epoch})
+        events.record({"type": "end", "status": RunStatus.FAILED, "time": time.time(), "best_epoch": loop.best_epoch})
         raise
     events.record({"type": "end", "status": status, "time": time.time(), "best_epoch": loop.best_epoch})
     return FitResult(
