@@ -5,7 +5,7 @@ import streamlit as st
 
 import engine
 from ui import format as fmt
-from ui import jobs, quantization_view, state
+from ui import jobs, quantization_view, state, widgets
 
 st.title("Optimize")
 run = state.require_run()
@@ -25,36 +25,18 @@ with st.form("optimize"):
         "INT8 calibration images",
         1,
         10_000,
-        300,
+        engine.CALIB_SIZE,
         help="NNCF collects activation ranges on this many images of the calibration split.",
     )
-    with st.expander("Structured pruning (variants pruned, pruned-int8)"):
-        c1, c2, c3, c4 = st.columns(4)
-        ratio = c1.slider("Channels removed", 0.1, 0.8, 0.3, 0.05, help="Share of the prunable channels removed.")
-        importance = c2.selectbox("Importance", list(engine.PRUNE_IMPORTANCE), format_func=engine.PRUNE_IMPORTANCE.get)
-        steps = c3.number_input("Steps", 1, 10, 3, help="Pruning steps; each is followed by fine-tuning.")
-        epochs = c4.number_input("Fine-tune epochs per step", 0, 50, 2, help="Then 8 more after the last step.")
-        st.caption(
-            "Torch-Pruning removes whole channels, so the network does less work on any CPU. Unstructured sparsity"
-            " (nncf.prune) is not offered: it zeroes weights but keeps every shape, which buys no CPU speed."
-        )
-    with st.expander("Quantization-aware training (variant int8-qat)"):
-        q1, q2 = st.columns(2)
-        qat_epochs = q1.number_input("QAT epochs", 1, 50, 3, help="Fine-tuning epochs with the INT8 quantizers in.")
-        qat_lr = q2.number_input(
-            "Peak learning rate (0 = a tenth of the run's)", 0.0, 0.1, 0.0, 1e-4, format="%.4f",
-            help="Cosine decay from this value; the epoch that scores best on the val split is kept.",
-        )  # fmt: skip
-        st.caption(
-            "QAT trains the network with INT8 rounding in the loop, so it can win back accuracy post-training"
-            " quantization loses. It runs as part of the optimize job: cancel it and optimize again with the"
-            " same settings to resume from its last epoch."
-        )
+    options = {}
+    for form in engine.variant_options():  # each variant's own settings, declared in its module
+        with st.expander(f"{form['title']} (variants {', '.join(form['variants'])})"):
+            for column, option in zip(st.columns(len(form["options"])), form["options"], strict=True):
+                options[option["parameter"]] = widgets.variant_option(column, option)
+            st.caption(form["caption"])
     ready = run["status"] in engine.RUN_HAS_MODEL
     if st.form_submit_button("Optimize", type="primary", disabled=not ready, icon=":material/compress:"):
-        settings = {"prune_ratio": ratio, "prune_importance": importance, "prune_steps": int(steps)}
-        settings |= {"qat_epochs": int(qat_epochs), "qat_lr": float(qat_lr) or None, "prune_epochs": int(epochs)}
-        settings |= {"calib_size": int(calib), "calib_split": calib_split}
+        settings = {**options, "calib_size": int(calib), "calib_split": calib_split}
         jobs.start(
             "optimize",
             {"run": run["run"], "variants": chosen, **settings},

@@ -32,6 +32,8 @@ _WHERE = {  # name -> (module, attribute)
     "RateMeter": ("engine.inference.live", "RateMeter"),
     "StudioError": ("engine.errors", "StudioError"),
     "VERBS": ("engine.api", "VERBS"),
+    "CALIB_SIZE": ("engine.choices", "CALIB_SIZE"),
+    "variant_options": ("engine.dashboard", "variant_options"),
     "benchmark_table": ("engine.api", "benchmark_table"),
     "benchmark_verdict": ("engine.plain_text", "verdict"),
     "calibration_sweep": ("engine.api", "calibration_sweep"),
@@ -113,6 +115,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CALIB_SIZE",
     "DEFAULT_OPTIMIZE",
     "DEFAULT_TASK",
     "HINTS",
@@ -188,6 +191,7 @@ __all__ = [
     "train",
     "training_defaults",
     "variant_file",
+    "variant_options",
     "variant_table",
     "workspace_root",
 ]

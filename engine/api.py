@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine import jobs as job_queue
 from engine import lazy, tracking
@@ -20,7 +21,9 @@ from engine.api_jobs import cancel_job, job_logs, list_jobs, repair_workspace
 from engine.api_quantization import calibration_sweep, sensitivity
 from engine.api_search import list_searches, search, show_search
 from engine.api_weights import fetch_weights, import_weights, list_weights
+from engine.choices import CALIB_SIZE
 from engine.errors import StudioError, choice_error
+from engine.export.variants import SETTINGS, settings_from, with_settings
 from engine.pipeline.context import Context
 from engine.results import (
     CompareResult,
@@ -191,31 +194,25 @@ def evaluate(
     return optimizing.evaluate(Context.open(workspace), run, variant=variant, split=split, device=device)
 
 
+@with_settings
 def optimize(
     run: int,
     *,
     variants: Sequence[str] | None = None,
-    calib_size: int = 300,
+    calib_size: int = CALIB_SIZE,
     calib_split: str = "train",
     ignored_scope: str | Sequence[str] | None = None,
-    prune_ratio: float = 0.3,
-    prune_importance: str = "l1",
-    prune_steps: int = 3,
-    prune_epochs: int = 2,
-    prune_recovery: int = 8,
-    prune_lr: float | None = None,
-    qat_epochs: int = 3,
-    qat_lr: float | None = None,
     workspace: Workspace = None,
+    **settings: Any,
 ) -> OptimizeResult:
     """Export OpenVINO IR variants (FP32, FP16, INT8 via NNCF PTQ, pruned...) and score each on the test split.
 
-    ``prune_*`` shape the ``pruned`` / ``pruned-int8`` variants: the share of channels removed, the importance
-    criterion (l1, l2, bn, fpgm), the pruning steps, the fine-tuning epochs after each step and after the
-    last, and the fine-tuning peak learning rate (default: the run's own training peak; a lower one does not
-    win the accuracy back). ``qat_*`` shape ``int8-qat``: its fine-tuning epochs and peak learning rate
-    (default: a tenth of the run's training peak). A cancelled QAT resumes from its last epoch when optimize
-    runs again with the same settings.
+    ``settings`` are the variants' own options, one keyword each, declared by the variant's module in
+    ``engine/export/variants/`` (``engine.variant_options()`` lists them): ``prune_*`` shape ``pruned`` /
+    ``pruned-int8`` (share of channels removed, importance criterion, steps, fine-tuning epochs per step and
+    after the last, fine-tuning peak learning rate: default the run's own), ``qat_*`` shape ``int8-qat`` (its
+    fine-tuning epochs and peak learning rate: default a tenth of the run's). Every one is checked before any
+    work. A cancelled QAT resumes from its last epoch when optimize runs again with the same settings.
 
     INT8 variants calibrate on ``calib_size`` images of ``calib_split`` (train or val; the result records the
     subset's class coverage and warns when its images are also in val or test). ``ignored_scope`` (layer names,
@@ -225,18 +222,11 @@ def optimize(
     Python: ``engine.optimize(3, variants=["fp32", "int8", "pruned-int8"], prune_ratio=0.3)``
     CLI:    ``python -m engine optimize 3 --variants fp32,int8,pruned-int8 --prune-ratio 0.3``
     """
-    from engine.export.variants import Pruning
-    from engine.training.config import QATSettings
-
-    pruning = Pruning(
-        ratio=prune_ratio,
-        importance=prune_importance,
-        steps=prune_steps,
-        epochs_per_step=prune_epochs,
-        recovery_epochs=prune_recovery,
-        lr=prune_lr,
-    )
-    qat = QATSettings(epochs=qat_epochs, lr=qat_lr)
+    known = [o.parameter for kind in SETTINGS for o in kind.options()]
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        msg = f"optimize() got an unexpected keyword argument {unknown[0]!r}; variant options: {', '.join(known)}"
+        raise TypeError(msg)
     ctx = Context.open(workspace)
     result = optimizing.optimize(
         ctx,
@@ -245,8 +235,7 @@ def optimize(
         calib_size=calib_size,
         calib_split=calib_split,
         ignored_scope=ignored_scope,
-        pruning=pruning,
-        qat=qat,
+        settings=settings_from(settings),
     )
     return tracking.after("optimize", ctx, result)
 

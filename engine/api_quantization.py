@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine import lazy
-from engine.choices import CALIBRATION_SWEEP
+from engine.choices import CALIB_SIZE, CALIBRATION_SWEEP
 from engine.pipeline.context import Context
 from engine.results import CalibrationSweepResult, SensitivityResult
 
@@ -21,7 +21,7 @@ def sensitivity(
     run: int,
     *,
     max_drop: float = 0.005,
-    calib_size: int = 300,
+    calib_size: int = CALIB_SIZE,
     calib_split: str = "train",
     workspace: Workspace = None,
 ) -> SensitivityResult:

@@ -25,3 +25,4 @@ BALANCE = {  # classification: what training does about classes of different siz
     "loss": "class-weighted loss: a class's images weigh the inverse of its share",
     "auto": "class-balanced sampling when the largest train class has 3x the images of the smallest, else none",
 }
+CALIB_SIZE = 300  # INT8 calibration images by default (optimize, QAT's initialisation, the Optimize page)

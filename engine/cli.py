@@ -161,14 +161,6 @@ HELP = {  # parameter help shared by every command that has the parameter
     "calib_size": "INT8 calibration images (0 in calibration sweeps: the whole split)",
     "calib_split": "where INT8 calibration images come from: train, or val (test stays unseen)",
     "ignored_scope": "int8-custom: layers kept in float, comma-separated, or a file of them (e.g. sensitivity.json)",
-    "prune_ratio": "pruned variants: share of the prunable channels removed (0-1)",
-    "prune_importance": "pruned variants: channel importance criterion",
-    "prune_steps": "pruned variants: pruning steps, each followed by fine-tuning",
-    "prune_epochs": "pruned variants: fine-tuning epochs after each pruning step",
-    "prune_recovery": "pruned variants: fine-tuning epochs after the last step",
-    "prune_lr": "pruned variants: fine-tuning peak learning rate (default: the run's training peak)",
-    "qat_epochs": "int8-qat: fine-tuning epochs with the INT8 quantizers in place",
-    "qat_lr": "int8-qat: fine-tuning peak learning rate (default: a tenth of the run's training peak)",
     "max_drop": "the largest metric drop vs FP32 to aim for, as a fraction (0.005 = 0.5 pp)",
     "budget_minutes": "search: time for all candidates (the reference and one more always run)",
     "archs": "search: comma-separated architectures (default: all of the task's)",
@@ -190,8 +182,8 @@ HELP = {  # parameter help shared by every command that has the parameter
 
 def _choices() -> dict[str, list[str]]:
     from engine.api import JOB_VERBS
-    from engine.choices import CALIBRATION_SPLITS, HINTS, PRUNE_IMPORTANCE, SPLITS
-    from engine.export.variants import VARIANTS
+    from engine.choices import CALIBRATION_SPLITS, HINTS, SPLITS
+    from engine.export.variants import SETTINGS, VARIANTS
     from engine.tasks import TASK_NAMES
 
     return {
@@ -202,7 +194,7 @@ def _choices() -> dict[str, list[str]]:
         "hint": list(HINTS),
         "split": list(SPLITS),
         "verb": list(JOB_VERBS),
-        "prune_importance": list(PRUNE_IMPORTANCE),
+        **{o.parameter: list(o.choices) for kind in SETTINGS for o in kind.options() if o.choices},
         "calib_split": list(CALIBRATION_SPLITS),
     }
 
@@ -257,9 +249,16 @@ def parameters(fn: Callable) -> list[inspect.Parameter]:
     ]
 
 
+def _option_help(name: str) -> str:
+    """A variant option's help, from the variant's module (engine/export/variants/)."""
+    from engine.export.variants import SETTINGS
+
+    return next((o.help for kind in SETTINGS for o in kind.options() if o.parameter == name), "")
+
+
 def _add(parser: argparse.ArgumentParser, p: inspect.Parameter, command: Command, choices: dict) -> None:
     kind = _base(p.annotation)
-    kwargs: dict = {"help": command.helps.get(p.name, HELP.get(p.name, ""))}
+    kwargs: dict = {"help": command.helps.get(p.name, HELP.get(p.name, "")) or _option_help(p.name)}
     sequence = typing.get_origin(kind) in (Sequence, list, tuple)
     choices = {**choices, **command.choices}
     if p.name in choices and not sequence:

@@ -212,3 +212,17 @@ def confusions(run: int, variants: list[str], *, workspace: Workspace = None) ->
             per_class[name][f"{variant} recall"] = metrics.get("per_class_recall", {}).get(name)
             per_class[name][f"{variant} precision"] = metrics.get("per_class_precision", {}).get(name)
     return {"cells": cells, "per_class": list(per_class.values()) if cells else []}
+
+
+def variant_options() -> list[dict]:
+    """The Optimize page's forms, one per variant settings class (engine/export/variants/): its title and
+    caption, the variants it shapes, and each option (facade parameter, label, help, type, default, choices,
+    bounds) — the same options the facade's ``optimize`` takes and the CLI makes flags of."""
+    import dataclasses
+
+    from engine.export.variants import options
+
+    return [
+        {"title": k.title, "caption": k.caption, "variants": names, "options": [dataclasses.asdict(o) for o in opts]}
+        for k, names, opts in options()
+    ]

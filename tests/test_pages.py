@@ -103,6 +103,12 @@ def test_optimize_page_tabulates_what_optimize_stored(on, task):
     offered = at.multiselect[0].options
     assert {"int8-qat", "pruned", "pruned-int8"} <= {o.split(" — ")[0] for o in offered}
     assert any("nncf.prune" in c.value for c in at.caption)  # why unstructured sparsity is not offered
+    # every variant option its module declares has its input, found by key, at its declared default
+    for form in engine.variant_options():
+        for option in form["options"]:
+            kind = at.selectbox if option["choices"] else at.number_input
+            shown = kind(key=f"variant-option-{option['parameter']}").value
+            assert shown == (option["default"] if option["default"] is not None else 0.0), option["parameter"]
 
 
 def test_benchmark_page_draws_results(on):

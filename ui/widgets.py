@@ -76,3 +76,21 @@ def precision_note() -> str:
         + "; ".join(parts)
         + ". A row marked (asked) ran the precision picked above instead of the device's default."
     )
+
+
+def variant_option(container, option: dict):
+    """The input for one variant option (``engine.variant_options()``): a choice list, or a number within the
+    option's bounds. An option whose default is None ("the run's own") shows 0 for it and returns None."""
+    label, hint, default = option["label"], option["help"], option["default"]
+    key = f"variant-option-{option['parameter']}"
+    if option["choices"]:
+        choices = option["choices"]
+        return container.selectbox(label, list(choices), list(choices).index(default), format_func=choices.get,
+                                   help=hint, key=key)  # fmt: skip
+    low, high = option["bounds"]
+    if option["type"] is int:
+        return int(container.number_input(label, int(low), int(high), int(default), 1, help=hint, key=key))
+    step = 1e-4 if default is None else 0.05
+    value = container.number_input(label, float(low), float(high), float(default or 0.0), step, help=hint, key=key,
+                                   format="%.4f" if default is None else "%.2f")  # fmt: skip
+    return float(value) or None if default is None else float(value)

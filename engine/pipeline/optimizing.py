@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from engine.compression.prune import IMPORTANCE
-from engine.errors import StudioError, check_settings, choice_error, finite
+from engine.choices import CALIB_SIZE
+from engine.errors import StudioError
 from engine.evaluation.evaluate import agreement_rate, evaluate_samples
 from engine.export import convert
-from engine.export.variants import DEFAULT_OPTIMIZE, VARIANTS, BuildContext, Pruning, parse
+from engine.export.variants import DEFAULT_OPTIMIZE, SETTINGS, VARIANTS, BuildContext, VariantSettings, parse
 from engine.inference.predictor import OpenVINOPredictor, Predictor, TorchPredictor, load_predictor
 from engine.pipeline.context import IR_FILES, Context, run_log
 from engine.pipeline.network import calibration_set
@@ -20,7 +19,6 @@ from engine.pipeline.sensitivity import suggested_scope
 from engine.status import Backend
 from engine.store import integrity
 from engine.store.atomic import write_json
-from engine.training.config import QATSettings
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +39,10 @@ def optimize(
     run_id: int | str,
     *,
     variants: Sequence[str] | None = None,
-    calib_size: int = 300,
+    calib_size: int = CALIB_SIZE,
     calib_split: str = "train",
     ignored_scope: str | Sequence[str] | None = None,
-    pruning: Pruning | None = None,
-    qat: QATSettings | None = None,
+    settings: Mapping[type[VariantSettings], VariantSettings] | None = None,
     seed: int = 0,
 ) -> dict:
     run = ctx.run(run_id)
@@ -59,8 +56,10 @@ def optimize(
         raise StudioError(msg)
     if "int8-custom" in names and not scope:
         scope = suggested_scope(ctx, run)
-    pruning = _resolved(pruning or Pruning(), run["config"])  # every setting checked before any work
-    qat = _resolved_qat(qat or QATSettings(), run["config"], calib_size, seed)
+    given = settings or {}
+    settings = {  # every variant's settings checked (and filled from the run) before any work
+        kind: (given.get(kind) or kind()).resolved(run["config"], calib_size=calib_size, seed=seed) for kind in SETTINGS
+    }
     subset, calibration = calibration_set(ctx, run, calib_split, calib_size, seed)
     quantizes = [n for n in names if VARIANTS[n].precision == "INT8" and n != "int8-qat"]
     for warning in calibration["warnings"] if quantizes else ():
@@ -105,9 +104,8 @@ def optimize(
             img_size=img_size,
             seed=seed,
             ignored_scope=tuple(scope),
-            pruning=pruning,
-            qat=qat,
-            qat_folder=run_dir / "qat",
+            settings=settings,
+            folder=run_dir,
             source=_source(ctx.variant_path(run, "torch-fp32")),
         )
         failed: dict[str, str] = {}
@@ -181,46 +179,6 @@ def read_scope(value: str | Sequence[str] | None) -> list[str]:
         msg = f"--ignored-scope {path}: expected a list of layer names (or a sensitivity.json), got {kind}"
         raise StudioError(msg)
     return data
-
-
-def _resolved(pruning: Pruning, config: dict) -> Pruning:
-    """Fine-tune pruned models like the run was trained: its peak learning rate and batch size, unless given."""
-    lr = pruning.lr
-    check_settings(
-        [
-            ("--prune-ratio", pruning.ratio, 0 < pruning.ratio < 1, "between 0 and 1 (the share of channels removed)"),
-            ("--prune-steps", pruning.steps, pruning.steps >= 1, "at least 1"),
-            ("--prune-epochs", pruning.epochs_per_step, pruning.epochs_per_step >= 0, "0 or more"),
-            ("--prune-recovery", pruning.recovery_epochs, pruning.recovery_epochs >= 0, "0 or more"),
-            ("--prune-lr", lr, lr is None or (finite(lr) and 0 < lr < 1), "a learning rate between 0 and 1"),
-        ]
-    )
-    if pruning.importance not in IMPORTANCE:
-        raise choice_error("--prune-importance", pruning.importance, IMPORTANCE)
-    return dataclasses.replace(
-        pruning,
-        lr=pruning.lr or config.get("lr") or 2e-3,
-        batch_size=pruning.batch_size or config.get("batch_size") or 32,
-    )
-
-
-def _resolved_qat(settings: QATSettings, config: dict, calib_size: int, seed: int) -> QATSettings:
-    """QAT fine-tunes at a tenth of the run's training peak learning rate and its batch size, unless given.
-    Checked before any work (calibration takes minutes)."""
-    lr = settings.lr
-    check_settings(
-        [
-            ("--qat-epochs", settings.epochs, settings.epochs >= 1, "at least 1"),
-            ("--qat-lr", lr, lr is None or (finite(lr) and 0 < lr < 1), "a learning rate between 0 and 1"),
-        ]
-    )
-    return dataclasses.replace(
-        settings,
-        lr=settings.lr or (config.get("lr") or 2e-3) / 10,
-        batch_size=settings.batch_size or config.get("batch_size") or 32,
-        calib_size=calib_size,
-        seed=seed,
-    )
 
 
 def _source(best: Path) -> dict:

@@ -22,14 +22,14 @@ from dataclasses import asdict, dataclass, field
 
 from engine.choices import SEARCH_VARIANTS
 from engine.errors import Cancelled, StudioError, choice_error
-from engine.export.variants import VARIANTS, Pruning
+from engine.export.variants import VARIANTS, Pruning, QATSettings
 from engine.pipeline import optimizing, training
 from engine.pipeline.context import Context
 from engine.pipeline.search_store import load_search, owner_folder, search_path
 from engine.status import RUN_FINISHED, RunStatus, SearchStatus
 from engine.store import lock
 from engine.store.atomic import write_json
-from engine.training.config import QATSettings, TrainConfig
+from engine.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -249,8 +249,10 @@ def _run_candidate(ctx, state, candidate: Candidate, task, dataset, save) -> Non
             run["id"],
             variants=missing,
             calib_size=min(300, len(train_samples)),
-            pruning=Pruning(steps=PRUNE_STEPS, epochs_per_step=1, recovery_epochs=PRUNE_RECOVERY),
-            qat=QATSettings(epochs=QAT_EPOCHS),
+            settings={
+                Pruning: Pruning(steps=PRUNE_STEPS, epochs_per_step=1, recovery_epochs=PRUNE_RECOVERY),
+                QATSettings: QATSettings(epochs=QAT_EPOCHS),
+            },
         )
         candidate.failed_variants.update(result.get("failed", {}))
         for name, why in result.get("failed", {}).items():

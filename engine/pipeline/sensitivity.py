@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from engine.choices import CALIB_SIZE
 from engine.compression.ptq import quantize_int8
 from engine.compression.sensitivity import QuantizerGroups, fake_quantize_count
 from engine.errors import StudioError
@@ -31,7 +32,7 @@ def sensitivity(
     run_id: int | str,
     *,
     max_drop: float = 0.005,
-    calib_size: int = 300,
+    calib_size: int = CALIB_SIZE,
     calib_split: str = "train",
     seed: int = 0,
 ) -> dict:

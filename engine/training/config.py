@@ -107,14 +107,3 @@ def auto_balance(per_class: Mapping[str, int] | None) -> tuple[str, str]:
     if ratio >= IMBALANCE:
         return "sampler", f"auto: the largest train class has {ratio:.1f}x the images of the smallest"
     return "none", f"auto: classes within {IMBALANCE:g}x of each other ({ratio:.1f}x)"
-
-
-@dataclass(frozen=True)
-class QATSettings:
-    """How ``int8-qat`` fine-tunes (engine.training.qat)."""
-
-    epochs: int = 3
-    lr: float | None = None  # peak learning rate, cosine decay (None: a tenth of the run's training peak)
-    batch_size: int | None = None  # None: the run's training batch size
-    calib_size: int = 300
-    seed: int = 0

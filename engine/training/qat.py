@@ -16,6 +16,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,7 +27,6 @@ from engine.evaluation.evaluate import network_metrics
 from engine.status import RunStatus
 from engine.tasks.base import Task
 from engine.training import checkpoint
-from engine.training.config import QATSettings
 from engine.training.loop import Loop, Step, cosine, make_loader, seed_everything
 from engine.training.trainer import Checkpoints, EventLog
 
@@ -78,7 +78,7 @@ def quantization_aware_training(
     train_samples: list,
     val_samples: list,
     img_size: int,
-    settings: QATSettings,
+    settings: Any,  # engine.export.variants.int8_qat.QATSettings, resolved (epochs, lr, batch size, calibration)
     folder: Path,
     source: dict,
 ) -> QATResult:
