@@ -170,7 +170,13 @@ def curves(run_id: int) -> None:
         return
     left, right = st.columns(2)
     left.altair_chart(charts.training_curves(epochs), width="stretch")
-    right.altair_chart(charts.metric_curve(epochs, engine.get_task(shown["task"]).primary_metric), width="stretch")
+    spec = engine.get_task(shown["task"])
+    right.altair_chart(charts.metric_curve(epochs, spec.primary_metric), width="stretch")
+    scores = {spec.primary_metric: spec.primary_metric, **spec.side_metrics}  # balanced accuracy, macro F1 ...
+    best = shown["metrics"]
+    if len(scores) > 1 and all(f"val_{key}" in best for key in scores):  # top-1 alone hides a small class
+        for column, (key, label) in zip(st.columns(len(scores)), scores.items(), strict=True):
+            column.metric(f"val {label}, best epoch", fmt.cell(best[f"val_{key}"], "percent"))
     if shown["status"] in RESUMABLE and st.button("Resume this run", icon=":material/replay:"):
         jobs.start("train", {"resume": run_id}, f"Resume run {run_id}")
         st.rerun()

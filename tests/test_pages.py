@@ -74,6 +74,8 @@ def test_train_page_defaults_and_starts_a_job(on, task):
     defaults = engine.training_defaults(task)
     assert at.selectbox[1].value == defaults["model"] and at.number_input[2].value == defaults["img_size"]
     assert len(at.get("vega_lite_chart")) == 2  # loss + metric curves of the active run
+    side = engine.get_task(task).side_metrics  # classification: balanced accuracy and macro F1 beside top-1
+    assert {m.label for m in at.metric} >= {f"val {label}, best epoch" for label in side.values()}
     before = len(engine.list_jobs())
     at.number_input[0].set_value(1)  # epochs
     at.button[0].click().run()
