@@ -14,7 +14,9 @@ def test_an_imbalanced_dataset_of_tiny_images_with_a_rare_class():
     notes = {n["kind"]: n for n in data_notes(_info({"ok": 300, "defect": 12}, 28), (64, 224))}
     assert set(notes) == {"class imbalance", "few images", "tiny images"}
     assert notes["class imbalance"]["message"].startswith("25:1 in the train split ('ok' 300 images, 'defect' 12)")
-    assert "recall" in notes["class imbalance"]["action"]
+    assert "recall" in notes["class imbalance"]["action"] and "sampling" not in notes["class imbalance"]["action"]
+    sampled = data_notes(_info({"ok": 300, "defect": 12}, 28), (64, 224), ("none", "sampler"))[0]
+    assert sampled["kind"] == "class imbalance" and "class-balanced sampling" in sampled["action"]
     assert notes["few images"]["message"] == "class 'defect' has 12 training images"
     assert "64 px" in notes["tiny images"]["action"]
 

@@ -8,8 +8,9 @@ FEW_IMAGES = 20  # a class with fewer training images than this is hard to learn
 TINY_PX, HUGE_PX = 32, 1024  # median shorter image side
 
 
-def data_notes(info: dict, size_bounds: tuple[int, int]) -> list[dict]:
-    """``{"kind", "message", "action"}`` for each condition found in ``info`` (the import's summary)."""
+def data_notes(info: dict, size_bounds: tuple[int, int], balances: tuple[str, ...] = ("none",)) -> list[dict]:
+    """``{"kind", "message", "action"}`` for each condition found in ``info`` (the import's summary); ``balances``:
+    what the task's training can do about class sizes (``Task.balances``)."""
     notes = []
     counts = (info.get("splits", {}).get("train") or {}).get("per_class", {})
     present = {name: n for name, n in counts.items() if n > 0}
@@ -23,8 +24,13 @@ def data_notes(info: dict, size_bounds: tuple[int, int]) -> list[dict]:
                     "kind": "class imbalance",
                     "message": f"{ratio:.0f}:1 in the train split ({big!r} {present[big]} {unit},"
                     f" {small!r} {present[small]})",
-                    "action": "top-1 alone would hide the small class: balanced accuracy, macro F1 and every class's"
-                    " recall are reported, and a variant that loses a class's recall does not keep accuracy",
+                    "action": (
+                        "training draws every class equally often (--balance auto: class-balanced sampling); "
+                        if "sampler" in balances
+                        else ""
+                    )
+                    + "top-1 alone would hide the small class: balanced accuracy, macro F1 and every class's recall"
+                    " are reported, and a variant that loses a class's recall does not keep accuracy",
                 }
             )
     for name, n in sorted(present.items(), key=lambda item: item[1]):

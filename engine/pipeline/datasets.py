@@ -89,7 +89,7 @@ def import_dataset(
     return {
         "dataset": dataset_id,
         **summary,
-        "notes": data_notes({**info, "count_unit": task.count_unit}, task.size_bounds),
+        "notes": data_notes({**info, "count_unit": task.count_unit}, task.size_bounds, task.balances),
     }
 
 
@@ -105,7 +105,7 @@ def dataset_info(ctx: Context, dataset_id: int | str) -> dict:
         **info,
         "count_unit": task.count_unit,
         "charts": task.statistics_charts(info),
-        "notes": data_notes({**info, "count_unit": task.count_unit}, task.size_bounds),
+        "notes": data_notes({**info, "count_unit": task.count_unit}, task.size_bounds, task.balances),
     }
 
 
