@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from engine.data.notes import IMBALANCE  # the ratio the import's note names is the one auto acts on
 from engine.errors import StudioError
 from engine.tasks import DEFAULT_TASK, get_task
 from engine.training.distributed import resolve_device
@@ -93,9 +94,6 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         recipe = {"augment": "basic", "balance": "none"}  # what runs saved before these settings trained with
         return cls(**{**recipe, **{k: v for k, v in data.items() if k in known}})
-
-
-IMBALANCE = 3.0  # largest : smallest train class from which ``--balance auto`` samples classes equally
 
 
 def auto_balance(per_class: Mapping[str, int] | None) -> tuple[str, str]:
