@@ -23,7 +23,7 @@ from engine.api_search import list_searches, search, show_search
 from engine.api_weights import fetch_weights, import_weights, list_weights
 from engine.choices import CALIB_SIZE
 from engine.errors import StudioError, choice_error
-from engine.export.variants import SETTINGS, settings_from, with_settings
+from engine.export.variants import settings_from, with_settings
 from engine.pipeline.context import Context
 from engine.results import (
     CompareResult,
@@ -222,11 +222,7 @@ def optimize(
     Python: ``engine.optimize(3, variants=["fp32", "int8", "pruned-int8"], prune_ratio=0.3)``
     CLI:    ``python -m engine optimize 3 --variants fp32,int8,pruned-int8 --prune-ratio 0.3``
     """
-    known = [o.parameter for kind in SETTINGS for o in kind.options()]
-    unknown = sorted(set(settings) - set(known))
-    if unknown:
-        msg = f"optimize() got an unexpected keyword argument {unknown[0]!r}; variant options: {', '.join(known)}"
-        raise TypeError(msg)
+    chosen = settings_from(settings, verb="optimize")  # an unknown keyword is a TypeError, as Python's own
     ctx = Context.open(workspace)
     result = optimizing.optimize(
         ctx,
@@ -235,7 +231,7 @@ def optimize(
         calib_size=calib_size,
         calib_split=calib_split,
         ignored_scope=ignored_scope,
-        settings=settings_from(settings),
+        settings=chosen,
     )
     return tracking.after("optimize", ctx, result)
 

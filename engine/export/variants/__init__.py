@@ -58,8 +58,14 @@ def options() -> list[tuple[type[VariantSettings], list[str], list[Option]]]:
     return [(kind, [n for n, v in VARIANTS.items() if v.settings is kind], kind.options()) for kind in SETTINGS]
 
 
-def settings_from(values: Mapping[str, Any]) -> dict[type[VariantSettings], VariantSettings]:
-    """Every settings class built from the facade's keyword arguments (``prune_ratio=0.5`` ...), not resolved."""
+def settings_from(values: Mapping[str, Any], verb: str = "optimize") -> dict[type[VariantSettings], VariantSettings]:
+    """Every settings class built from ``verb``'s keyword arguments (``prune_ratio=0.5`` ...), not resolved;
+    a name no variant declares is the TypeError Python raises for an unexpected keyword."""
+    known = [o.parameter for kind in SETTINGS for o in kind.options()]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        msg = f"{verb}() got an unexpected keyword argument {unknown[0]!r}; variant options: {', '.join(known)}"
+        raise TypeError(msg)
     return {kind: kind.from_parameters(values) for kind in SETTINGS}
 
 

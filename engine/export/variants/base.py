@@ -129,6 +129,18 @@ class VariantSettings:
         return self
 
 
+RUN_LR, RUN_BATCH = 2e-3, 32  # what a run whose config lacks them (older runs) is taken to have trained with
+
+
+def like_the_run(settings: Any, config: Mapping[str, Any], *, lr_divisor: int = 1) -> dict[str, Any]:
+    """The fine-tune's ``lr`` and ``batch_size`` where ``settings`` leaves them unset: the run's training peak
+    learning rate divided by ``lr_divisor``, and its batch size (``dataclasses.replace`` keywords)."""
+    return {
+        "lr": settings.lr or (config.get("lr") or RUN_LR) / lr_divisor,
+        "batch_size": settings.batch_size or config.get("batch_size") or RUN_BATCH,
+    }
+
+
 @dataclass(frozen=True)
 class BuildContext:
     """What a variant's build function gets from one optimize call."""

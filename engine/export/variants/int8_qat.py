@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.choices import CALIB_SIZE
-from engine.export.variants.base import BuildContext, Built, Variant, VariantSettings, option
+from engine.export.variants.base import BuildContext, Built, Variant, VariantSettings, like_the_run, option
 from engine.status import Backend
 
 LR = "a learning rate between 0 and 1"
@@ -53,8 +53,7 @@ class QATSettings(VariantSettings):
         self.check()
         return dataclasses.replace(
             self,
-            lr=self.lr or (config.get("lr") or 2e-3) / 10,
-            batch_size=self.batch_size or config.get("batch_size") or 32,
+            **like_the_run(self, config, lr_divisor=10),
             calib_size=facts.get("calib_size", self.calib_size),
             seed=facts.get("seed", self.seed),
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.choices import PRUNE_IMPORTANCE
-from engine.export.variants.base import BuildContext, Built, Variant, VariantSettings, option
+from engine.export.variants.base import BuildContext, Built, Variant, VariantSettings, like_the_run, option
 from engine.status import Backend
 
 LR = "a learning rate between 0 and 1"
@@ -83,11 +83,7 @@ class Pruning(VariantSettings):
     def resolved(self, config: Mapping[str, Any], **facts: Any) -> Pruning:
         """Fine-tune pruned models like the run was trained: its peak learning rate and batch size, unless given."""
         self.check()
-        return dataclasses.replace(
-            self,
-            lr=self.lr or config.get("lr") or 2e-3,
-            batch_size=self.batch_size or config.get("batch_size") or 32,
-        )
+        return dataclasses.replace(self, **like_the_run(self, config))
 
 
 def pruned_network(ctx: BuildContext):
