@@ -93,4 +93,4 @@ def variant_option(container, option: dict):
     step = 1e-4 if default is None else 0.05
     value = container.number_input(label, float(low), float(high), float(default or 0.0), step, help=hint, key=key,
                                    format="%.4f" if default is None else "%.2f")  # fmt: skip
-    return float(value) or None if default is None else float(value)
+    return (float(value) or None) if default is None else float(value)

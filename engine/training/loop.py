@@ -93,7 +93,7 @@ def make_loader(
     if group.active:
         sampler = DistributedSampler(dataset, group.world, group.rank, seed=seed, drop_last=drop_last)
     elif balance == "sampler":
-        targets = [int(t) for _, t in samples]
+        targets = dataset.targets  # classification: one class index per image
         counts = Counter(targets)
         weights = [1.0 / counts[t] for t in targets]
         sampler = WeightedRandomSampler(weights, len(targets), replacement=True, generator=generator)
