@@ -72,6 +72,13 @@ def _record_requests(page, errors: list[str] | None = None) -> list[str]:
     if errors is not None:
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: errors.append(str(error)))
+        # the console's "Failed to load resource" line does not say which one: name it
+        page.on(
+            "response",
+            lambda response: (
+                errors.append(f"HTTP {response.status}: {response.url}") if response.status >= 400 else None
+            ),
+        )
     page.reload()
     return urls
 
