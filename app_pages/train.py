@@ -171,7 +171,7 @@ def curves(run_id: int) -> None:
     left, right = st.columns(2)
     left.altair_chart(charts.training_curves(epochs), width="stretch")
     spec = engine.get_task(shown["task"])
-    right.altair_chart(charts.metric_curve(epochs, spec.primary_metric), width="stretch")
+    right.altair_chart(charts.metric_curve(epochs, spec.primary_metric, spec.metric_name), width="stretch")
     scores = {spec.primary_metric: spec.primary_metric, **spec.side_metrics}  # balanced accuracy, macro F1 ...
     best = shown["metrics"]
     if len(scores) > 1 and all(f"val_{key}" in best for key in scores):  # top-1 alone hides a small class

@@ -9,14 +9,9 @@ import pandas as pd
 
 ACCENT = "#0068B5"  # Intel blue
 
-LABELS = {  # metric and event keys as people read them
+LABELS = {  # event keys as people read them (a task names its own metrics: ``Task.metric_name``)
     "train_loss": "train",
     "val_loss": "val",
-    "top1": "top-1 accuracy",
-    "top5": "top-5 accuracy",
-    "map_50": "mAP@0.5",
-    "map": "mAP@0.5:0.95",
-    "miou": "mIoU",
     "images_per_s": "images/s",
     "epoch_s": "epoch time (s)",
     "eta_s": "time left (s)",
@@ -25,7 +20,7 @@ LABELS = {  # metric and event keys as people read them
 
 
 def label(key: str) -> str:
-    """A metric key as a label ("top1" -> "top-1 accuracy"); unknown keys with spaces for underscores."""
+    """An event key as a label ("val_loss" -> "val"); unknown keys with spaces for underscores."""
     return LABELS.get(key, key.replace("_", " "))
 
 
@@ -57,14 +52,15 @@ def training_curves(epochs: pd.DataFrame) -> alt.Chart:
     )
 
 
-def metric_curve(epochs: pd.DataFrame, metric: str) -> alt.Chart:
+def metric_curve(epochs: pd.DataFrame, metric: str, name: str) -> alt.Chart:
+    """Column ``metric`` per epoch, shown as ``name`` (the task's ``metric_name``: "top-1", "mAP@0.5" ...)."""
     return (
-        alt.Chart(epochs, title=f"Validation {label(metric)}")
+        alt.Chart(epochs, title=f"Validation {name}")
         .mark_line(point=True, color=ACCENT)
         .encode(
             x=_epoch_axis(epochs),
-            y=alt.Y(f"{metric}:Q", title=label(metric), scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            tooltip=["epoch", alt.Tooltip(f"{metric}:Q", format=".1%", title=label(metric))],
+            y=alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            tooltip=["epoch", alt.Tooltip(f"{metric}:Q", format=".1%", title=name)],
         )
     )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.data.sample_classification import SampleConfig, generate
+from engine.tasks.classification.sample import SampleConfig, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,6 +135,16 @@ def tiny_optimized_run(data: Path, ws: Path, *, epochs: int, max_steps: int, var
     run = last_json(run_cli("train", "--dataset", str(dataset), *train, "--json", workspace=ws))["run"]
     run_cli("optimize", str(run), "--variants", variants, "--calib-size", "8", workspace=ws)
     return run
+
+
+SLOW_KINDS = ("e2e", "browser", "team")  # pyproject.toml registers them
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of a slow kind is ``slow`` too, so ``-m "not slow"`` is the fast tier and ``-m browser`` one kind."""
+    for item in items:
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.slow)
 
 
 # One real pipeline per task (CLI: import -> train -> optimize -> benchmark) on generated data, made once per

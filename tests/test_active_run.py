@@ -10,7 +10,7 @@ import engine
 from engine.store import Database
 from tests.conftest import ROOT, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 PAGES = ["home", "data", "train", "optimize", "benchmark", "search", "compare", "live", "deploy", "runs"]
 

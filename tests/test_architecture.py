@@ -5,9 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import ROOT
-
-TASK_NAMES = {"classification", "detection", "segmentation"}
+from engine.tasks import TASK_NAMES
+from tests.conftest import PIPELINES, ROOT
 
 
 def _modules(folder: str) -> dict[str, Path]:
@@ -176,3 +175,32 @@ def test_statuses_and_backends_are_compared_as_enums_not_string_literals():
                     literals = [c for c in node.comparators if isinstance(c, ast.Constant) and c.value in words]
                     offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for _ in literals]
     assert offenders == []
+
+
+def test_each_task_is_one_package_that_the_registry_names_and_the_tests_cover():
+    from engine.tasks import REGISTRY
+
+    for name, where in REGISTRY.items():
+        module = where.split(":")[0]
+        assert module == f"engine.tasks.{name}.task", f"{name} is registered as {where}"
+        assert (ROOT / "engine" / "tasks" / name / "task.py").is_file()
+    assert set(PIPELINES) == set(TASK_NAMES), "tests/conftest.py PIPELINES needs a pipeline recipe per task"
+
+
+def test_a_task_package_is_reached_only_through_the_registry():
+    """No code imports a task's package but the package itself: the rest of the product asks ``get_task``."""
+    files = [p for folder in ("engine", "app_pages", "ui") for p in (ROOT / folder).rglob("*.py")] + [ROOT / "app.py"]
+    offenders = []
+    for path in files:
+        own = next((t for t in TASK_NAMES if (ROOT / "engine" / "tasks" / t) in path.parents), None)
+        for imported, node in _imports(path):
+            parts = imported.split(".")
+            if parts[:2] == ["engine", "tasks"] and len(parts) > 2 and parts[2] in TASK_NAMES and parts[2] != own:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {imported}")
+    assert offenders == []
+
+
+def test_slow_tests_say_their_kind():
+    """``slow`` is derived from the kind (e2e, browser, team: tests/conftest.py), never written by hand."""
+    marked = [p.name for p in (ROOT / "tests").rglob("test_*.py") if "mark." + "slow" in p.read_text()]
+    assert marked == []

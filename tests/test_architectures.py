@@ -21,9 +21,8 @@ from engine.pipeline.context import Context
 from engine.tasks import TASKS, get_task
 from engine.training.loop import Loop, Step, cosine, make_loader, seed_everything
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
-SIZES = {"classification": 64, "detection": 128, "segmentation": 96}  # small: this checks mechanics, not speed
 CASES = [(task.name, arch) for task in TASKS.values() for arch in task.archs]
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 
@@ -54,7 +53,7 @@ def _outputs(compiled: ov.CompiledModel, images: list[np.ndarray]) -> np.ndarray
 def test_architecture_trains_converts_and_quantizes(task_name, arch, tiny):
     task = get_task(task_name)
     train, test, labels = tiny(task_name)
-    size = SIZES[task_name]
+    size = task.smallest_size  # small: this checks mechanics, not speed
     generator = seed_everything(0)
     model, status = task.build_model(arch, len(labels), pretrained=False)
     assert not status.pretrained

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 import engine
 from engine.compression import calibration
-from engine.data.sample_classification import SampleConfig, generate
 from engine.tasks import get_task
+from engine.tasks.classification.sample import SampleConfig, generate
 from tests.conftest import ROOT, last_json, run_cli
 
 COPIES = 3
@@ -88,7 +88,7 @@ def test_the_overlap_warning_fires_on_a_dataset_built_to_overlap(leaky):
     assert all(c["images"] == 8 for c in report["coverage"])  # every train image of the 4 classes
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_no_overlap_warning_on_the_sample(prepared):
     report = prepared("classification")["optimize"]["variants"]["int8"]["calibration"]
     assert report["images"] == 64 and report["split"] == "train"

@@ -39,13 +39,13 @@ def test_epoch_axis_lists_whole_epochs_up_to_20_then_lets_vega_lite_pick():
     """A run past 20 epochs once raised a schema error on every Train-page poll (``values=None``)."""
     for n, listed in ((3, [1, 2, 3]), (60, None)):
         epochs = pd.DataFrame({"epoch": range(1, n + 1), "train_loss": 1.0, "val_loss": 1.0, "top1": 0.5})
-        for chart in (charts.training_curves(epochs), charts.metric_curve(epochs, "top1")):
+        for chart in (charts.training_curves(epochs), charts.metric_curve(epochs, "top1", "top-1")):
             axis = _spec(chart)["encoding"]["x"]["axis"]
             assert axis.get("values") == listed and axis["format"] == "d"
 
 
 def test_metric_curve_plots_the_named_metric_on_0_to_1():
-    spec = _spec(charts.metric_curve(pd.DataFrame({"epoch": [1, 2], "map_50": [0.2, 0.4]}), "map_50"))
+    spec = _spec(charts.metric_curve(pd.DataFrame({"epoch": [1, 2], "map_50": [0.2, 0.4]}), "map_50", "mAP@0.5"))
     assert spec["encoding"]["y"]["field"] == "map_50" and spec["encoding"]["y"]["scale"]["domain"] == [0, 1]
     assert spec["title"] == "Validation mAP@0.5" and spec["encoding"]["y"]["title"] == "mAP@0.5"
 

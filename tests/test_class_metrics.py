@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine.tasks import get_task
-from engine.tasks.classification import per_class_scores
+from engine.tasks.classification.task import per_class_scores
 
 
 def test_scores_from_a_hand_made_confusion():

@@ -10,7 +10,7 @@ from engine.export.model_info import REQUIRED_KEYS
 from engine.export.model_info import read as read_model_info
 from tests.conftest import last_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from engine.export.model_info import read as read_model_info
 from engine.inference.predictor import OpenVINOPredictor
 from tests.conftest import PIPELINES, last_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 
 SETTINGS = {
@@ -78,7 +78,7 @@ def _confident(predictions: list) -> float:
     """The highest score threshold (from the drawing one, 0.3, down) at which FP32 keeps at least one box per
     image: the same seeded 10-epoch detector ends more or less confident on different CPUs (other kernels,
     another path from random init; on a Sapphire Rapids VM few boxes pass 0.3 and most pass 0.15)."""
-    from engine.tasks.detection import SHOW_THRESHOLD
+    from engine.tasks.detection.task import SHOW_THRESHOLD
 
     for threshold in (SHOW_THRESHOLD, 0.2, 0.15, 0.1):
         if sum(len(p.above(threshold).boxes) for p in predictions) >= len(predictions):
@@ -92,7 +92,7 @@ def test_int8_agrees_with_fp32(pipeline):
     images = [read_rgb(p) for p in pipeline["test_images"]]
     a, b = fp32.predict(images), int8.predict(images)
     if pipeline["task"] == "detection":
-        from engine.tasks.detection import match
+        from engine.tasks.detection.task import match
 
         threshold = _confident(a)
         matched = [match(x, y, threshold=threshold) for x, y in zip(a, b, strict=True)]

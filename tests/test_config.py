@@ -45,7 +45,7 @@ def test_bad_values_are_refused_naming_the_setting(setting, value):
 def test_unknown_model_and_task_list_the_valid_ones():
     with pytest.raises(StudioError, match="unknown classification model 'vgg99'; valid: mobilenet_v3_small"):
         TrainConfig(task="classification", model="vgg99").resolved()
-    with pytest.raises(StudioError, match="unknown task 'pose'; valid: classification, detection, segmentation"):
+    with pytest.raises(StudioError, match=f"unknown task 'pose'; valid: {', '.join(TASKS)}"):
         TrainConfig(task="pose").resolved()
 
 

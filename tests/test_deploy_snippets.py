@@ -8,11 +8,12 @@ import sys
 import pytest
 
 import engine
+from engine.tasks import TASK_NAMES
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize("task", ["classification", "detection", "segmentation"])
+@pytest.mark.parametrize("task", TASK_NAMES)
 def test_each_snippet_runs_as_printed_from_any_folder_and_prints_the_prediction(prepared, task, tmp_path):
     pipeline = prepared(task)
     ws, run = pipeline["ws"], pipeline["train"]["run"]

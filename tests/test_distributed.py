@@ -12,7 +12,7 @@ import engine
 from engine.store.atomic import read_jsonl
 from tests.conftest import last_json, run_cli, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.team
 
 TRAIN = ("--epochs", "3", "--img-size", "32", "--batch-size", "16")
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.data.sample_classification import SampleConfig, generate
+from engine.tasks.classification.sample import SampleConfig, generate
 from tests.conftest import ROOT, last_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 TRAIN = ("--epochs", "3", "--img-size", "48", "--batch-size", "8", "--patience", "9")
 

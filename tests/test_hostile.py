@@ -24,10 +24,10 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.data.sample_classification import SampleConfig, generate
+from engine.tasks.classification.sample import SampleConfig, generate
 from tests.conftest import last_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 # --- the workspace every case starts from -----------------------------------------------------------------

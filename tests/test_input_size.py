@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.tasks import get_task
+from engine.tasks import TASK_NAMES, get_task
 from engine.training.config import TrainConfig
 
 
@@ -21,7 +21,7 @@ def test_larger_images_get_a_larger_default_size_within_the_bounds():
 
 
 def test_every_task_has_bounds_and_a_reason_for_missing_sizes():
-    for name in ("classification", "detection", "segmentation"):
+    for name in TASK_NAMES:
         task = get_task(name)
         lo, hi = task.size_bounds
         assert lo < hi and lo % 32 == 0 and hi % 32 == 0

@@ -11,7 +11,7 @@ import pytest
 
 import engine
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def _wait(job_id, statuses, timeout=180):

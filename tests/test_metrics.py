@@ -4,7 +4,7 @@ import torch
 
 from engine.benchmark.stats import latency_stats
 from engine.tasks import get_task
-from engine.tasks.classification import ClassificationMetrics
+from engine.tasks.classification.task import ClassificationMetrics
 
 
 def test_top1_top5_per_class_and_confusion():

@@ -3,7 +3,7 @@ import torch
 from torchvision import models as tvm
 
 from engine.errors import StudioError
-from engine.models.classification import ARCHS, build_model
+from engine.tasks.classification.models import ARCHS, build_model
 
 
 @pytest.mark.parametrize("arch", list(ARCHS))

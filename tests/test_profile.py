@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 import engine
 from tests.conftest import ROOT, last_json, run_cli, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,15 @@ from engine.errors import StudioError
 from engine.export import convert
 from engine.tasks import TASKS, get_task
 
-pytestmark = pytest.mark.slow  # eight architectures traced and pruned: ~25 s
+pytestmark = pytest.mark.e2e  # eight architectures traced and pruned: ~25 s
 LABELS = ["a", "b", "c"]
 CASES = [(task, arch) for task, spec in TASKS.items() for arch in spec.archs]
-SIZE = {"classification": 64, "detection": 128, "segmentation": 64}
 
 
 @pytest.mark.parametrize(("task", "arch"), CASES)
 def test_pruning_removes_channels_and_keeps_the_outputs(task, arch):
-    spec, size, ratio = get_task(task), SIZE[task], 0.5
+    spec, ratio = get_task(task), 0.5
+    size = spec.smallest_size
     torch.manual_seed(0)
     model, _ = spec.build_model(arch, len(LABELS), pretrained=False)
     network, example = spec.export_module(model), torch.randn(1, 3, size, size)

@@ -14,7 +14,7 @@ import engine
 from engine.training import checkpoint
 from tests.conftest import wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def _events(run_dir):

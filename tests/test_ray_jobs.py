@@ -17,7 +17,7 @@ from engine.jobs import ray_cluster
 from tests.conftest import ROOT, compose_command, last_json, ray_executable, run_cli, wait_for
 from tests.e2e.conftest import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.team
 
 TINY_TRAIN = {"img_size": 32, "batch_size": 16}  # the tiny sample: 15 steps an epoch
 

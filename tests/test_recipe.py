@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import engine
-from engine.data.classification import ClassificationDataset, train_transform
-from engine.data.sample_classification import SampleConfig, generate
 from engine.errors import StudioError
 from engine.tasks import get_task
+from engine.tasks.classification.data import ClassificationDataset, train_transform
+from engine.tasks.classification.sample import SampleConfig, generate
 from engine.training.config import TrainConfig, auto_balance
 from engine.training.loop import make_loader
 from tests.conftest import last_json, run_cli
@@ -103,7 +103,7 @@ def test_the_weighted_loss_weighs_a_small_class_more():
     assert task.train_loss(Fixed(), skewed, targets, weight=weight) > task.train_loss(Fixed(), skewed, targets)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_train_records_the_recipe_and_auto_picks_the_sampler(imbalanced, tmp_path):
     ws = tmp_path / "ws"
     data = tmp_path / "data"

@@ -3,7 +3,7 @@ import hashlib
 import numpy as np
 from PIL import Image
 
-from engine.data.sample_classification import CLASSES, SampleConfig, generate
+from engine.tasks.classification.sample import CLASSES, SampleConfig, generate
 
 
 def _digest(folder):

@@ -12,7 +12,7 @@ import engine
 from engine.pipeline.searching import pareto_front
 from tests.conftest import ROOT, run_cli, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def _state(workspace, search_id=1) -> dict:

@@ -16,7 +16,7 @@ from engine.pipeline.optimizing import read_scope
 from engine.pipeline.sensitivity import suggest
 from tests.conftest import ROOT, last_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 def _fake_quantize(xml) -> int:

@@ -8,8 +8,8 @@ import torch
 from engine.export import convert
 from engine.inference.prediction import Prediction
 from engine.tasks import get_task
-from engine.tasks.detection import DetectionMetrics, match
-from engine.tasks.segmentation import SegmentationMetrics
+from engine.tasks.detection.task import DetectionMetrics, match
+from engine.tasks.segmentation.task import SegmentationMetrics
 
 LABELS = ["circle", "square", "triangle"]
 
@@ -119,7 +119,7 @@ def test_overlays_draw_on_the_image():
 
 def test_raw_network_outputs_decode_like_the_full_model(ssd):
     """What int8-acc scores (the bare network's outputs + torchvision decoding) equals the model's detections."""
-    from engine.models.detection import DetectorNetwork
+    from engine.tasks.detection.models import DetectorNetwork
 
     spec, model = ssd
     x = torch.randn(1, 3, 128, 128)
@@ -135,9 +135,9 @@ def test_augmentation_keeps_boxes_and_masks_on_their_objects(tmp_path):
     """After the training transforms, the box still frames the drawn object and the mask still covers it."""
     from PIL import Image
 
-    from engine.data.detection import DetectionDataset
-    from engine.data.segmentation import SegmentationDataset
     from engine.inference.preprocess import MEAN, STD
+    from engine.tasks.detection.data import DetectionDataset
+    from engine.tasks.segmentation.data import SegmentationDataset
 
     image = np.zeros((96, 128, 3), np.uint8)
     image[20:50, 30:90] = 255  # one white rectangle on black

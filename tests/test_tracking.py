@@ -14,7 +14,7 @@ import engine
 from tests.conftest import ROOT, compose_command
 from tests.e2e.conftest import free_port, wait_until_up
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.team
 
 
 @pytest.fixture(scope="module")

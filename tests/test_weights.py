@@ -19,7 +19,7 @@ from torchvision import models as tvm
 import engine
 from tests.conftest import ROOT, last_json, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

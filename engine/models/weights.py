@@ -104,3 +104,11 @@ def backbone_status(weights: object | None, requested: bool, expected: object = 
     digest = sha256(path)
     notice = f"backbone initialised from ImageNet weights {path.name} (sha256 {digest[:12]})"
     return WeightsStatus(True, notice, str(path), digest)
+
+
+def tune_for_scratch(model: torch.nn.Module) -> None:
+    """torchvision's MobileNet/EfficientNet BN momentum (0.01) suits fine-tuning; from random init the
+    running statistics would lag the weights for hundreds of steps, so evaluation looks like chance."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = 0.1

@@ -166,10 +166,10 @@ def _training(shown: dict) -> str:
     if not epochs.empty:
         from engine.tasks import get_task
 
-        metric = get_task(shown["task"]).primary_metric
+        task = get_task(shown["task"])
         curves = [charts.training_curves(epochs)]
-        if metric in epochs:
-            curves.append(charts.metric_curve(epochs, metric))
+        if task.primary_metric in epochs:
+            curves.append(charts.metric_curve(epochs, task.primary_metric, task.metric_name))
         parts.append("<div class='charts'>" + "".join(_svg(c) for c in curves) + "</div>")
     return "".join(parts)
 

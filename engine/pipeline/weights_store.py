@@ -201,10 +201,11 @@ def _head_keys(reference: dict) -> set[str]:
 
 
 def _reference_model(enum: object) -> torch.nn.Module:
-    from engine.models.classification import ARCHS
+    """The ImageNet classifier these weights belong to (a backbone's weights are a classifier's), random init."""
+    from torchvision import models
 
-    builders = {type(spec.weights): spec.builder for spec in ARCHS.values()}
-    return builders[type(enum)](weights=None)
+    name = next(n for n in models.list_models(module=models) if models.get_model_weights(n) is type(enum))
+    return models.get_model(name, weights=None)
 
 
 def _store(path: Path, entry: dict, source: Path) -> dict:

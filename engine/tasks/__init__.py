@@ -1,6 +1,7 @@
 """The task registry: one :class:`~engine.tasks.base.Task` per vision task.
 
-Adding a task is one subclass of ``Task`` and one entry in ``REGISTRY``; nothing else names a task. The task
+Adding a task is one package, ``engine/tasks/<name>/`` (``task.py`` with the ``Task`` subclass, beside its dataset,
+models and sample generator), and one entry in ``REGISTRY``; nothing else names a task. The task
 classes (and with them torch, torchvision and Datumaro) are imported on the first use of ``TASKS`` or
 ``get_task``, so the CLI's light verbs start fast; ``TASK_NAMES`` and ``DEFAULT_TASK`` need no import.
 """
@@ -14,9 +15,9 @@ from engine.errors import StudioError, choice_error
 from engine.tasks.base import SampleRecipe, Task
 
 REGISTRY = {  # name -> "module:class"
-    "classification": "engine.tasks.classification:Classification",
-    "detection": "engine.tasks.detection:Detection",
-    "segmentation": "engine.tasks.segmentation:Segmentation",
+    "classification": "engine.tasks.classification.task:Classification",
+    "detection": "engine.tasks.detection.task:Detection",
+    "segmentation": "engine.tasks.segmentation.task:Segmentation",
 }
 TASK_NAMES = tuple(REGISTRY)
 DEFAULT_TASK = TASK_NAMES[0]

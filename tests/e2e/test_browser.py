@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.e2e.conftest import chromium, new_page, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

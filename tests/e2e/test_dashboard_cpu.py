@@ -17,7 +17,7 @@ import pytest
 import engine
 from tests.e2e.conftest import chromium, new_page, serve_process
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.browser
 
 BUDGET = 0.05  # of one core
 WINDOW_S = 24.0

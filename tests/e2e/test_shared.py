@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.data.sample_classification import SampleConfig, generate
+from engine.tasks.classification.sample import SampleConfig, generate
 from tests.e2e.conftest import chromium, new_page, serve
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.browser
 
 
 def test_four_sessions_each_start_a_job_and_see_their_own(tmp_path):

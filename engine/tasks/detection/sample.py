@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from engine.data.sample_classification import _background, _contrasting_colour, _distractor, _rotate
+from engine.data import canvas
 
 CLASSES = ("circle", "square", "triangle")
 SPLITS = {"train": 600, "val": 60, "test": 60}
@@ -76,10 +76,10 @@ def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, i
 def render(rng: np.random.Generator, config: SampleConfig):
     """One image and its objects as ``(class index, (x1, y1, x2, y2))``."""
     w, h = (int(v) for v in rng.integers(config.min_size, config.max_size + 1, size=2))
-    image = _background(w, h, rng)
+    image = canvas.background(w, h, rng)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(1, 5))):
-        _distractor(draw, w, h, rng)
+        canvas.distractor(draw, w, h, rng)
     objects: list[tuple[int, tuple[float, float, float, float]]] = []
     for _ in range(int(rng.integers(1, config.max_objects + 1))):
         for _attempt in range(20):
@@ -95,7 +95,7 @@ def render(rng: np.random.Generator, config: SampleConfig):
                 break
         else:
             continue
-        fill = _contrasting_colour(np.asarray(image).reshape(-1, 3).mean(0), rng)
+        fill = canvas.contrasting_colour(np.asarray(image).reshape(-1, 3).mean(0), rng)
         if rng.random() < config.outlined:
             draw.polygon(points, outline=fill, width=max(2, int(size / 10)))
         else:
@@ -118,7 +118,7 @@ def _outline(shape: str, cx: float, cy: float, sx: float, sy: float, angle: floa
     else:
         msg = f"unknown sample shape {shape!r}; valid: {', '.join(CLASSES)}"
         raise ValueError(msg)
-    return _rotate(points, cx, cy, angle)
+    return canvas.rotate(points, cx, cy, angle)
 
 
 def _iou(a, b) -> float:

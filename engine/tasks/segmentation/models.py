@@ -13,8 +13,7 @@ from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.models.segmentation.lraspp import LRASPP
 
 from engine.errors import choice_error
-from engine.models.classification import tune_for_scratch
-from engine.models.weights import WeightsStatus, backbone_status, cached_or_none
+from engine.models.weights import WeightsStatus, backbone_status, cached_or_none, tune_for_scratch
 
 
 @dataclass(frozen=True)

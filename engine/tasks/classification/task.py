@@ -11,11 +11,11 @@ from PIL import Image, ImageDraw
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from engine.choices import AUGMENT, BALANCE
-from engine.data.classification import ClassificationDataset
 from engine.drawing import enlarged, font
 from engine.inference.prediction import Prediction
-from engine.models import classification as models
 from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
+from engine.tasks.classification import models
+from engine.tasks.classification.data import ClassificationDataset
 
 
 def per_class_scores(confusion: list[list[int]], labels: list[str]) -> dict:
@@ -89,7 +89,7 @@ class Classification(Task):
     annotations = (dm.AnnotationType.label,)
     formats = ("imagenet_with_subset_dirs", "imagenet", "voc_classification", "datumaro", "cifar", "mnist")
     sample = SampleRecipe(
-        "engine.data.sample_classification",
+        "engine.tasks.classification.sample",
         tiny={"per_class": (("train", 60), ("val", 10), ("test", 10))},
         project="MobileNetV3-Small, ~2.5 min",
     )

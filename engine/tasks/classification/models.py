@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 from torchvision import models as tvm
 
 from engine.errors import choice_error
-from engine.models.weights import WeightsStatus, load_cached_state
+from engine.models.weights import WeightsStatus, load_cached_state, tune_for_scratch
 
 
 @dataclass(frozen=True)
@@ -66,19 +65,3 @@ def build_model(arch: str, num_classes: int, pretrained: bool = True) -> tuple[n
     if not status.pretrained:
         tune_for_scratch(model)
     return model, status
-
-
-def tune_for_scratch(model: nn.Module) -> None:
-    """torchvision's MobileNet/EfficientNet BN momentum (0.01) suits fine-tuning; from random init the
-    running statistics would lag the weights for hundreds of steps, so evaluation looks like chance."""
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.momentum = 0.1
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def example_input(img_size: int) -> torch.Tensor:
-    return torch.zeros(1, 3, img_size, img_size)

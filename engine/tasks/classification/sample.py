@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from engine.data import canvas
+
 CLASSES = ("circle", "cross", "square", "triangle")
 SPLITS = {"train": 600, "val": 50, "test": 50}  # images per class
 
@@ -50,11 +52,11 @@ def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, i
 def render(shape: str, rng: np.random.Generator, min_size: int = 64, max_size: int = 96) -> Image.Image:
     """Draw one image of ``shape`` on a random cluttered background."""
     w, h = (int(v) for v in rng.integers(min_size, max_size + 1, size=2))
-    image = _background(w, h, rng)
+    image = canvas.background(w, h, rng)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(0, 3))):  # clutter: lines and dots that are not the class shape
-        _distractor(draw, w, h, rng)
-    colour = _contrasting_colour(np.asarray(image).reshape(-1, 3).mean(0), rng)
+        canvas.distractor(draw, w, h, rng)
+    colour = canvas.contrasting_colour(np.asarray(image).reshape(-1, 3).mean(0), rng)
     size = float(rng.uniform(0.55, 0.9)) * min(w, h)
     cx = float(rng.uniform(size / 2 + 1, w - size / 2 - 1))
     cy = float(rng.uniform(size / 2 + 1, h - size / 2 - 1))
@@ -68,41 +70,6 @@ def render(shape: str, rng: np.random.Generator, min_size: int = 64, max_size: i
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
-def _background(w: int, h: int, rng: np.random.Generator) -> Image.Image:
-    a, b = rng.uniform(0, 255, size=(2, 3))
-    direction = rng.uniform(-1, 1, size=2)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    t = (xx / w) * direction[0] + (yy / h) * direction[1]
-    t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-    arr = a[None, None, :] * (1 - t[..., None]) + b[None, None, :] * t[..., None]
-    return Image.fromarray(arr.astype(np.uint8))
-
-
-def _distractor(draw: ImageDraw.ImageDraw, w: int, h: int, rng: np.random.Generator) -> None:
-    colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
-    if rng.random() < 0.6:
-        x0, x1 = rng.uniform(0, w, size=2)
-        y0, y1 = rng.uniform(0, h, size=2)
-        draw.line([(x0, y0), (x1, y1)], fill=colour, width=int(rng.integers(1, 3)))
-    else:
-        r = float(rng.uniform(1, 3))
-        x, y = rng.uniform(0, w), rng.uniform(0, h)
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=colour)
-
-
-def _contrasting_colour(mean: np.ndarray, rng: np.random.Generator) -> tuple[int, int, int]:
-    for _ in range(50):
-        colour = rng.integers(0, 256, size=3)
-        if np.abs(colour - mean).sum() > 180:
-            break
-    return tuple(int(c) for c in colour)
-
-
-def _rotate(points: list[tuple[float, float]], cx: float, cy: float, angle: float) -> list[tuple[float, float]]:
-    c, s = math.cos(angle), math.sin(angle)
-    return [(cx + x * c - y * s, cy + x * s + y * c) for x, y in points]
-
-
 def _shape_polygons(shape: str, cx: float, cy: float, size: float, angle: float) -> list[list]:
     r = size / 2
     if shape == "circle":
@@ -110,12 +77,12 @@ def _shape_polygons(shape: str, cx: float, cy: float, size: float, angle: float)
         return [[(cx + r * math.cos(2 * math.pi * k / n), cy + r * math.sin(2 * math.pi * k / n)) for k in range(n)]]
     if shape == "square":
         side = r * 0.8
-        return [_rotate([(-side, -side), (side, -side), (side, side), (-side, side)], cx, cy, angle)]
+        return [canvas.rotate([(-side, -side), (side, -side), (side, side), (-side, side)], cx, cy, angle)]
     if shape == "triangle":
-        return [_rotate([(r * math.cos(a), r * math.sin(a)) for a in (0, 2.0944, 4.1888)], cx, cy, angle)]
+        return [canvas.rotate([(r * math.cos(a), r * math.sin(a)) for a in (0, 2.0944, 4.1888)], cx, cy, angle)]
     if shape == "cross":
         t = r * 0.3
         arms = [[(-r, -t), (r, -t), (r, t), (-r, t)], [(-t, -r), (t, -r), (t, r), (-t, r)]]
-        return [_rotate(arm, cx, cy, angle) for arm in arms]
+        return [canvas.rotate(arm, cx, cy, angle) for arm in arms]
     msg = f"unknown sample shape {shape!r}; valid: {', '.join(CLASSES)}"
     raise ValueError(msg)

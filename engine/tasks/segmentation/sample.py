@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.data.sample_classification import _background, _contrasting_colour, _distractor
+from engine.data import canvas
 from engine.drawing import colour
 
 CLASSES = ("background", "paint", "stripes", "dots")
@@ -61,10 +61,10 @@ def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, i
 def render(rng: np.random.Generator, min_size: int = 96, max_size: int = 160) -> tuple[Image.Image, np.ndarray]:
     """One image and its (H, W) class-index mask."""
     w, h = (int(v) for v in rng.integers(min_size, max_size + 1, size=2))
-    background = _background(w, h, rng)
+    background = canvas.background(w, h, rng)
     draw = ImageDraw.Draw(background)
     for _ in range(int(rng.integers(1, 4))):
-        _distractor(draw, w, h, rng)
+        canvas.distractor(draw, w, h, rng)
     pixels = np.asarray(background).astype(np.float32)
     mask = np.zeros((h, w), dtype=np.uint8)
     for _ in range(int(rng.integers(1, 5))):
@@ -95,13 +95,13 @@ def _blob(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
 
 def _texture(name: str, w: int, h: int, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The material of a class, as a full (H, W, 3) float image."""
-    first = np.array(_contrasting_colour(mean, rng), dtype=np.float32)
+    first = np.array(canvas.contrasting_colour(mean, rng), dtype=np.float32)
     if name == "paint":
         shade = rng.uniform(0.85, 1.15, size=3).astype(np.float32)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         gradient = 1 + 0.15 * np.sin(xx / w * math.pi * rng.uniform(0.5, 2))[..., None]
         return np.clip(first * shade * gradient, 0, 255)
-    second = np.array(_contrasting_colour(first, rng), dtype=np.float32)
+    second = np.array(canvas.contrasting_colour(first, rng), dtype=np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     period = float(rng.uniform(4, 8))
     angle = float(rng.uniform(0, math.pi))

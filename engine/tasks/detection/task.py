@@ -11,12 +11,12 @@ import torch
 from PIL import Image, ImageDraw
 from torchvision.ops import box_iou
 
-from engine.data.detection import DetectionDataset, collate
 from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
-from engine.models import detection as models
 from engine.tasks.base import SIZE_STEP, Outputs, SampleRecipe, Task, image_based_size, label_name
-from engine.tasks.detection_metrics import SHOW_THRESHOLD, DetectionMetrics, match
+from engine.tasks.detection import models
+from engine.tasks.detection.data import DetectionDataset, collate
+from engine.tasks.detection.metrics import SHOW_THRESHOLD, DetectionMetrics, match
 
 SIZE_BUCKETS = ("small (<32²)", "medium", "large (>96²)")  # COCO's object sizes by area
 
@@ -50,7 +50,7 @@ class Detection(Task):
     formats = ("coco_instances", "coco", "voc_detection", "yolo", "datumaro")
     min_classes = 1
     sample = SampleRecipe(
-        "engine.data.sample_detection",
+        "engine.tasks.detection.sample",
         tiny={"splits": (("train", 48), ("val", 8), ("test", 8))},
         project="SSDLite320, ~6 min",
     )
@@ -62,6 +62,7 @@ class Detection(Task):
     network_output_names = ("cls_logits", "bbox_regression")  # before the decoding and NMS the IR appends
     collate_fn = staticmethod(collate)
     size_bounds = (192, 512)
+    smallest_size = 128  # one P7 cell: RetinaNet's FPN reaches stride 128
     min_box_px = 16  # the median object's shorter side at the network's input: smaller ones the detectors miss
 
     def input_size(self, info):

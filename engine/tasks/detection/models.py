@@ -26,8 +26,7 @@ from torchvision.ops import box_iou
 from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
 
 from engine.errors import choice_error
-from engine.models.classification import tune_for_scratch
-from engine.models.weights import WeightsStatus, backbone_status, cached_or_none
+from engine.models.weights import WeightsStatus, backbone_status, cached_or_none, tune_for_scratch
 
 # What the detectors keep: the IR's NMS uses the same numbers (engine.export.detection_postprocess).
 SCORE_THRESHOLD = 0.02

@@ -11,12 +11,12 @@ from PIL import Image, ImageDraw
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from engine.data.masks import IGNORE_INDEX, MaskRef, background_index, load_mask, mask_problem
-from engine.data.segmentation import SegmentationDataset
 from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.inference.preprocess import resize_mask
-from engine.models import segmentation as models
 from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
+from engine.tasks.segmentation import models
+from engine.tasks.segmentation.data import SegmentationDataset
 
 
 class SegmentationMetrics:
@@ -77,7 +77,7 @@ class Segmentation(Task):
         "datumaro",
     )
     sample = SampleRecipe(
-        "engine.data.sample_segmentation",
+        "engine.tasks.segmentation.sample",
         tiny={"splits": (("train", 48), ("val", 8), ("test", 8))},
         project="LRASPP, ~6 min",
     )
