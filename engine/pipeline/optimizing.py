@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.choices import CALIB_SIZE
 from engine.errors import StudioError
@@ -19,6 +21,9 @@ from engine.pipeline.sensitivity import suggested_scope
 from engine.status import Backend
 from engine.store import integrity
 from engine.store.atomic import write_json
+
+if TYPE_CHECKING:
+    from engine.tasks.base import Task
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +51,7 @@ def optimize(
     seed: int = 0,
 ) -> dict:
     run = ctx.run(run_id)
-    scope = read_scope(ignored_scope)
-    # a scope makes its own variant: alone, or beside the ones asked for (e.g. plain int8, to compare)
-    names = parse(variants, default=("int8-custom",) if scope else DEFAULT_OPTIMIZE, exportable_only=True)
-    if scope and "int8-custom" not in names:
-        names = parse([*names, "int8-custom"], default=DEFAULT_OPTIMIZE)
-    if calib_size < 1:
-        msg = f"--calib-size must be at least 1, got {calib_size}"
-        raise StudioError(msg)
-    if "int8-custom" in names and not scope:
-        scope = suggested_scope(ctx, run)
+    names, scope = _plan(ctx, run, variants, read_scope(ignored_scope), calib_size)
     given = settings or {}
     settings = {  # every variant's settings checked (and filled from the run) before any work
         kind: (given.get(kind) or kind()).resolved(run["config"], calib_size=calib_size, seed=seed) for kind in SETTINGS
@@ -66,31 +62,13 @@ def optimize(
         log.warning("calibration: %s", warning)
     baseline = TorchPredictor.from_checkpoint(ctx.variant_path(run, "torch-fp32"))
     task, labels, img_size = baseline.task, baseline.labels, baseline.img_size
-    test = ctx.samples(run, "test")
     run_dir = ctx.run_dir(run)
-    results: dict[str, dict] = {}
-    earlier = {v["name"]: v for v in ctx.db.list_variants(run["id"])}
-
-    def record(name: str) -> None:
-        """Save a variant as soon as it is scored (a cancelled optimize keeps what it built), with its size
-        ratio to this call's FP32 IR, or to the stored one; what is stored is exactly what is returned."""
-        fp32_size = results.get("fp32", earlier.get("fp32", {})).get("size_bytes")
-        entry = results[name]
-        entry["size_ratio_vs_fp32"] = fp32_size / entry["size_bytes"] if fp32_size else None
-        _save(ctx, run, name, entry)
-
     fp32_network = convert.to_openvino(baseline.model, img_size, task)
     if "int8-custom" in names:
         _check_scope(scope, fp32_network)  # before anything is rebuilt
+    failed: dict[str, str] = {}
     with run_log(run_dir):
-        base_metrics, base_preds = evaluate_samples(baseline, test)
-        refs = {"torch-fp32": base_preds}
-        results["torch-fp32"] = _score(
-            "torch-fp32", _state_dict_bytes(baseline.model), base_metrics, base_preds, refs, base_metrics, task
-        )
-        record("torch-fp32")
-        if "fp32" not in names and "fp32" in earlier:  # agreement with the stored FP32 IR, as when it is built
-            _, refs["fp32"] = evaluate_samples(variant_predictor(ctx, run, "fp32"), test)
+        book = _Scores.of_baseline(ctx, run, baseline, fp32_built="fp32" in names)
         build = BuildContext(
             fp32_model=fp32_network,
             finish=lambda m, model=None: convert.finish(m, task, model or baseline.model, img_size, labels),
@@ -108,7 +86,6 @@ def optimize(
             folder=run_dir,
             source=_source(ctx.variant_path(run, "torch-fp32")),
         )
-        failed: dict[str, str] = {}
         for name in names:
             log.info("run %s: building %s (%s)", run["id"], name, VARIANTS[name].how)
             try:
@@ -117,23 +94,87 @@ def optimize(
                 failed[name] = variant_failure(exc)
                 log.warning("run %s: %s failed: %s", run["id"], name, failed[name], exc_info=True)
                 continue
-            xml = convert.save_ir(ov_model, run_dir / "variants" / name, fp16=fp16)
-            metrics, preds = evaluate_samples(OpenVINOPredictor(xml, "CPU", EVAL_CONFIG), test)
-            results[name] = _score(name, convert.ir_size(xml), metrics, preds, refs, base_metrics, task)
-            results[name].update(build.notes.get(name, {}))
-            if name in quantizes:
-                results[name]["calibration"] = calibration
-            record(name)
-            if name == "fp32":
-                refs["fp32"] = preds
-                record("torch-fp32")  # its ratio now refers to this FP32 IR
+            notes = build.notes.get(name, {}) | ({"calibration": calibration} if name in quantizes else {})
+            book.add(name, convert.save_ir(ov_model, run_dir / "variants" / name, fp16=fp16), notes)
     if failed and len(failed) == len(names):
         first = next(iter(failed.items()))
         msg = f"no variant could be built: {first[0]}: {first[1]}" + (
             f" (and {len(failed) - 1} more, see {run_dir / 'log.txt'})" if len(failed) > 1 else ""
         )
         raise StudioError(msg)
-    return {"run": run["id"], "primary_metric": task.primary_metric, "variants": results, "failed": failed}
+    return {"run": run["id"], "primary_metric": task.primary_metric, "variants": book.results, "failed": failed}
+
+
+def _plan(ctx: Context, run: dict, variants: Sequence[str] | None, scope: list[str], calib_size: int):
+    """The variants to build, in order, and the ignored scope of ``int8-custom`` (the suggested one when none
+    is given): a scope makes its own variant, alone or beside the ones asked for (e.g. plain int8, to compare)."""
+    names = parse(variants, default=("int8-custom",) if scope else DEFAULT_OPTIMIZE, exportable_only=True)
+    if scope and "int8-custom" not in names:
+        names = parse([*names, "int8-custom"], default=DEFAULT_OPTIMIZE)
+    if calib_size < 1:
+        msg = f"--calib-size must be at least 1, got {calib_size}"
+        raise StudioError(msg)
+    if "int8-custom" in names and not scope:
+        scope = suggested_scope(ctx, run)
+    return names, scope
+
+
+@dataclass
+class _Scores:
+    """Every variant scored on the run's test split against the PyTorch model (and the FP32 IR), each saved
+    as soon as it is scored: a cancelled optimize keeps what it built."""
+
+    ctx: Context
+    run: dict
+    task: Task
+    test: list
+    earlier: dict[str, dict]  # the variants stored before this call
+    base_metrics: dict = field(default_factory=dict)
+    refs: dict[str, list] = field(default_factory=dict)  # predictions agreement is measured against
+    results: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def of_baseline(cls, ctx: Context, run: dict, baseline: TorchPredictor, *, fp32_built: bool) -> _Scores:
+        earlier = {v["name"]: v for v in ctx.db.list_variants(run["id"])}
+        book = cls(ctx, run, baseline.task, ctx.samples(run, "test"), earlier)
+        book.base_metrics, book.refs["torch-fp32"] = evaluate_samples(baseline, book.test)
+        size = _state_dict_bytes(baseline.model)
+        book.results["torch-fp32"] = book.score("torch-fp32", size, book.base_metrics, book.refs["torch-fp32"])
+        book.record("torch-fp32")
+        if not fp32_built and "fp32" in earlier:  # agreement with the stored FP32 IR, as when it is built
+            _, book.refs["fp32"] = evaluate_samples(variant_predictor(ctx, run, "fp32"), book.test)
+        return book
+
+    def add(self, name: str, xml: Path, notes: dict) -> None:
+        metrics, preds = evaluate_samples(OpenVINOPredictor(xml, "CPU", EVAL_CONFIG), self.test)
+        self.results[name] = self.score(name, convert.ir_size(xml), metrics, preds) | notes
+        self.record(name)
+        if name == "fp32":
+            self.refs["fp32"] = preds
+            self.record("torch-fp32")  # its ratio now refers to this FP32 IR
+
+    def score(self, name: str, size: int, metrics: dict, preds: list) -> dict:
+        """One variant's scores: metric, drop vs the PyTorch model, agreement with the references."""
+        key = self.task.primary_metric
+        return {
+            "variant": name,
+            "precision": VARIANTS[name].precision,
+            "backend": VARIANTS[name].backend,
+            "size_bytes": size,
+            key: metrics[key],
+            "drop_vs_torch_pp": 100 * (self.base_metrics[key] - metrics[key]),
+            "agreement": {ref: agreement_rate(self.task, preds, p) for ref, p in self.refs.items()},
+            "eval_precision": "f32",
+            "metrics": metrics,
+        }
+
+    def record(self, name: str) -> None:
+        """Save a variant with its size ratio to this call's FP32 IR, or to the stored one; what is stored is
+        exactly what is returned."""
+        fp32_size = self.results.get("fp32", self.earlier.get("fp32", {})).get("size_bytes")
+        entry = self.results[name]
+        entry["size_ratio_vs_fp32"] = fp32_size / entry["size_bytes"] if fp32_size else None
+        _save(self.ctx, self.run, name, entry)
 
 
 def variant_failure(exc: BaseException) -> str:
@@ -185,23 +226,6 @@ def _source(best: Path) -> dict:
     """Identifies the trained checkpoint (QAT checkpoints of an older best.pt are not resumed)."""
     stat = best.stat()
     return {"checkpoint": best.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def _score(name, size, metrics, preds, refs, base_metrics, task) -> dict:
-    """One variant's scores: metric, drop vs the PyTorch model, agreement with the references."""
-    key = task.primary_metric
-    entry = {
-        "variant": name,
-        "precision": VARIANTS[name].precision,
-        "backend": VARIANTS[name].backend,
-        "size_bytes": size,
-        key: metrics[key],
-        "drop_vs_torch_pp": 100 * (base_metrics[key] - metrics[key]),
-        "agreement": {ref: agreement_rate(task, preds, p) for ref, p in refs.items()},
-        "eval_precision": "f32",
-        "metrics": metrics,
-    }
-    return entry
 
 
 def _save(ctx: Context, run: dict, name: str, entry: dict) -> None:
