@@ -177,6 +177,11 @@ def curves(run_id: int) -> None:
     if len(scores) > 1 and all(f"val_{key}" in best for key in scores):  # top-1 alone hides a small class
         for column, (key, label) in zip(st.columns(len(scores)), scores.items(), strict=True):
             column.metric(f"val {label}, best epoch", fmt.cell(best[f"val_{key}"], "percent"))
+    per_class = {label: best[f"val_{key}"] for key, label in spec.per_class_columns.items() if f"val_{key}" in best}
+    if per_class:  # the class that matters is often the small one: is it found?
+        table = pd.DataFrame(per_class).rename_axis("class").reset_index()
+        st.caption(f"Per class on val at the best epoch ({', '.join(per_class)})")
+        st.dataframe(fmt.frame(table, dict.fromkeys(per_class, "percent")), hide_index=True)
     if shown["status"] in RESUMABLE and st.button("Resume this run", icon=":material/replay:"):
         jobs.start("train", {"resume": run_id}, f"Resume run {run_id}")
         st.rerun()

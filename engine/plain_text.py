@@ -350,6 +350,9 @@ def _fmt(value: Any, column: str = "") -> str:
         return datetime.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, float):
         return number(value)
+    if isinstance(value, dict):  # per-class scores: "cat 0.91, dog 0.45", the first 12 of them
+        shown = ", ".join(f"{k} {_fmt(v)}" for k, v in list(value.items())[:12])
+        return shown + (f", ... ({len(value) - 12} more)" if len(value) > 12 else "")
     return str(value)
 
 

@@ -76,6 +76,11 @@ def test_train_page_defaults_and_starts_a_job(on, task):
     assert len(at.get("vega_lite_chart")) == 2  # loss + metric curves of the active run
     side = engine.get_task(task).side_metrics  # classification: balanced accuracy and macro F1 beside top-1
     assert {m.label for m in at.metric} >= {f"val {label}, best epoch" for label in side.values()}
+    columns = list(engine.get_task(task).per_class_columns.values())  # recall / AP / IoU of each class on val
+    table = next(d.value for d in at.dataframe if "class" in d.value.columns)
+    assert list(table.columns) == ["class", *columns] and len(table) >= 2
+    assert set(table["class"]) <= {*pipeline["dataset"]["labels"], "background"}
+    assert all(v == "-" or v.endswith("%") for c in columns for v in table[c]), table
     before = len(engine.list_jobs())
     at.number_input[0].set_value(1)  # epochs
     at.button[0].click().run()

@@ -70,6 +70,10 @@ def test_lists_become_tables_and_unknown_shapes_fields():
     assert report.render([], list[r.RunRow]) == "(none)"
     assert report.render(["coco", "voc"], list[str]) == "coco\nvoc"
     assert report.render({"task": "detection", "path": "/x"}, r.SampleResult) == "task: detection\npath: /x"
+    recall = {"val_per_class_recall": {f"c{i}": 0.5 for i in range(14)} | {"none": None}}  # 15 classes
+    assert report.render(recall, r.TrainResult) == "val_per_class_recall: " + ", ".join(
+        [*(f"c{i} 0.5" for i in range(12)), "... (3 more)"]
+    )
 
 
 def test_deploy_says_where_the_zip_is():

@@ -34,7 +34,12 @@ def stub_epochs(monkeypatch):
 
         flag = real_flag()
         monkeypatch.setattr(loop, "train_one_epoch", train_one_epoch)
-        monkeypatch.setattr(trainer, "evaluate", lambda *a: {"val_loss": 1.0, "top1": next(values)})
+
+        def evaluate(*_):
+            top1 = next(values)
+            return {"val_loss": 1.0, "top1": top1, "confusion": [[1, 0], [0, 1]], "per_class_recall": {"a": top1}}
+
+        monkeypatch.setattr(trainer, "evaluate", evaluate)
         monkeypatch.setattr(loop, "StopFlag", lambda: flag)
 
     return install
@@ -49,12 +54,14 @@ def test_early_stopping_keeps_the_best_epoch(tmp_path, stub_epochs):
     stub_epochs([0.5, 0.6, 0.6, 0.55, 0.9])  # best at epoch 2, then 2 epochs without improvement
     result = _fit(tmp_path, epochs=10, patience=2)
     assert (result.status, result.epochs_done, result.best_epoch) == ("early_stopped", 4, 2)
-    assert result.best_metrics == {"val_loss": 1.0, "top1": 0.6}
+    # the best epoch's numbers and per-class scores (the run keeps them), not the confusion matrix
+    assert result.best_metrics == {"val_loss": 1.0, "top1": 0.6, "per_class_recall": {"a": 0.6}}
     assert checkpoint.load(tmp_path / "checkpoints" / "best.pt")["epoch"] == 2
     assert checkpoint.load(tmp_path / "checkpoints" / "last.pt")["epoch"] == 4
     events = [e for e in read_jsonl(tmp_path / "events.jsonl") if e["type"] == "epoch"]
     assert [e["best"] for e in events] == [True, True, False, False]
     assert events[-1]["eta_s"] >= 0 and events[0]["epochs"] == 10
+    assert not [k for e in events for k, v in e.items() if isinstance(v, dict | list)]  # epoch events: numbers only
 
 
 def test_improving_runs_complete_every_epoch(tmp_path, stub_epochs):

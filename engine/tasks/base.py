@@ -72,6 +72,8 @@ class Task(ABC):
     max_drop: ClassVar[float] = 0.005  # the largest metric drop (absolute, 0-1) a variant may cost and still count
     # metric key -> column name of the other metrics every variant table shows beside the primary one
     side_metrics: ClassVar[Mapping[str, str]] = {}
+    # per-class score key (class -> value) -> column name of the Train page's per-class table, best epoch on val
+    per_class_columns: ClassVar[Mapping[str, str]] = {}
     count_unit: ClassVar[str] = "images"  # what a dataset's per-class counts count
     deploy_result: ClassVar[str] = "print(result)\n"  # how the Deploy snippet reads Model API's result
     # how the plain-OpenVINO Deploy snippet reads ``outputs`` (the compiled model's result, in output order)

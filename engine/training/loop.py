@@ -264,7 +264,7 @@ class Loop:
         value = scores[self.primary]
         if value > self.best_value:
             self.best_value, self.best_epoch, self.bad_epochs = value, epoch, 0
-            self.best_metrics = _scalars(scores)
+            self.best_metrics = _kept(scores)
             return True
         self.bad_epochs += 1
         return False
@@ -302,6 +302,12 @@ class Loop:
 
 def _scalars(scores: dict) -> dict:
     return {k: v for k, v in scores.items() if not isinstance(v, list | dict)}
+
+
+def _kept(scores: dict) -> dict:
+    """What a run records of its best epoch: every number, and the per-class scores (class -> value) that show
+    whether a small class is found; not the confusion matrix (the test split's is in the variant table)."""
+    return {k: v for k, v in scores.items() if not isinstance(v, list | dict) or k.startswith("per_class_")}
 
 
 def rng_state(generator: torch.Generator) -> dict:

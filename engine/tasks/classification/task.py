@@ -78,6 +78,7 @@ class Classification(Task):
     metric_name = "top-1"
     primary_metric = "top1"
     side_metrics = MappingProxyType({"balanced_accuracy": "balanced accuracy", "macro_f1": "macro F1"})
+    per_class_columns = MappingProxyType({"per_class_recall": "recall", "per_class_precision": "precision"})
     deploy_result = "print(result.top_labels[0])\n"
     ddp_unused_parameters = False
     deploy_openvino_result = (

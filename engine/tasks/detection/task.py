@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
+from types import MappingProxyType
 
 import datumaro as dm
 import numpy as np
@@ -31,6 +32,7 @@ class Detection(Task):
     metric_name = "mAP@0.5"
     primary_metric = "map_50"
     max_drop = 0.01  # one mAP point
+    per_class_columns = MappingProxyType({"per_class_ap50": "AP@0.5", "per_class_ap": "AP@0.5:0.95"})
     count_unit = "objects"
     deploy_result = (
         "for box, score, label in zip(result.bboxes, result.scores, result.label_names):\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import MappingProxyType
 
 import datumaro as dm
 import numpy as np
@@ -61,6 +62,7 @@ class Segmentation(Task):
     name = "segmentation"
     metric_name = "mIoU"
     primary_metric = "miou"
+    per_class_columns = MappingProxyType({"per_class_iou": "IoU"})
     deploy_result = "mask = result.resultImage  # (H, W) class index per pixel\nprint(mask.shape, mask.max())\n"
     deploy_openvino_result = (
         "mask = outputs[0][0].argmax(0)  # (h, w) class index per pixel of the input\n"
