@@ -40,9 +40,14 @@ def test_auto_balance_follows_the_class_sizes():
     assert "10.0x" in auto_balance({"a": 40, "b": 4})[1]
     assert auto_balance({"a": 40, "b": 20, "c": 0})[0] == "none"  # 2x; an empty class is not a class size
     assert auto_balance({"a": 40})[0] == "none" and auto_balance(None)[0] == "none"
+    # the sampler draws from one process: a distributed fit weighs the loss instead, and says so
+    assert auto_balance({"a": 40, "b": 4}, processes=2)[0] == "loss"
+    assert "2 processes" in auto_balance({"a": 40, "b": 4}, processes=2)[1]
+    assert auto_balance({"a": 40, "b": 20}, processes=2)[0] == "none"
     info = {"splits": {"train": {"per_class": {"a": 30, "b": 5}}}}
     config = TrainConfig(task="classification", balance="auto").resolved(info)
     assert config.balance == "sampler" and config.chosen["balance"].startswith("auto: the largest")
+    assert TrainConfig(task="classification", balance="auto", nproc=2).resolved(info).balance == "loss"
     assert TrainConfig(task="classification", balance="loss").resolved(info).balance == "loss"  # given wins
 
 

@@ -57,7 +57,9 @@ class TrainConfig:
                 msg = f"{self.task} training has no {name} {getattr(cfg, name)!r}; valid: {', '.join(valid)}"
                 raise StudioError(msg)
         if cfg.balance == "auto" and info is not None:
-            cfg.balance, chosen["balance"] = auto_balance((info.get("splits", {}).get("train") or {}).get("per_class"))
+            cfg.balance, chosen["balance"] = auto_balance(
+                (info.get("splits", {}).get("train") or {}).get("per_class"), cfg.nproc
+            )
         if cfg.balance == "sampler" and cfg.nproc > 1:
             msg = "--balance sampler draws from one process: with --nproc > 1 use --balance loss instead"
             raise StudioError(msg)
@@ -96,12 +98,14 @@ class TrainConfig:
         return cls(**{**recipe, **{k: v for k, v in data.items() if k in known}})
 
 
-def auto_balance(per_class: Mapping[str, int] | None) -> tuple[str, str]:
-    """What ``--balance auto`` does for a train split of ``per_class`` images, and why, in words."""
+def auto_balance(per_class: Mapping[str, int] | None, processes: int = 1) -> tuple[str, str]:
+    """What ``--balance auto`` does for a train split of ``per_class`` images, and why, in words. The sampler
+    draws from one process: a distributed fit (``processes`` > 1) weighs the loss instead."""
     present = [n for n in (per_class or {}).values() if n > 0]
     if len(present) < 2:
         return "none", "auto: one class or no counts"
     ratio = max(present) / min(present)
     if ratio >= IMBALANCE:
-        return "sampler", f"auto: the largest train class has {ratio:.1f}x the images of the smallest"
+        why = f"auto: the largest train class has {ratio:.1f}x the images of the smallest"
+        return ("sampler", why) if processes <= 1 else ("loss", f"{why} (class-weighted loss: {processes} processes)")
     return "none", f"auto: classes within {IMBALANCE:g}x of each other ({ratio:.1f}x)"

@@ -134,7 +134,7 @@ def fit(
     balance = config.balance or "none"
     counts = Counter(int(t) for _, t in train_samples) if balance in ("auto", "loss") else Counter()
     if balance == "auto":  # a config resolved without the dataset's info: decide from the samples themselves
-        balance, _ = auto_balance({labels[c]: n for c, n in counts.items()})
+        balance, _ = auto_balance({labels[c]: n for c, n in counts.items()}, config.nproc)
     train_loader = make_loader(
         task, train_samples, config.img_size, config.batch_size, generator=generator, group=group, seed=config.seed,
         augment=config.augment or "basic", balance=balance,
