@@ -88,7 +88,7 @@ def test_train_page_defaults_and_starts_a_job(on, task):
     table = next(d.value for d in at.dataframe if "class" in d.value.columns)
     assert list(table.columns) == ["class", *columns] and len(table) >= 2
     assert set(table["class"]) <= {*pipeline["dataset"]["labels"], "background"}
-    assert all(v == "-" or v.endswith("%") for c in columns for v in table[c]), table
+    assert all(v == fmt.cell(None) or v.endswith("%") for c in columns for v in table[c]), table
     before = len(engine.list_jobs())
     _labelled(at.number_input, "Epochs").set_value(1)
     _labelled(at.button, "Start training").click().run()

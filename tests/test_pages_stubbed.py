@@ -1,0 +1,87 @@
+"""Pages over a stubbed engine facade (AppTest, no trained model): what a page shows for a given run record.
+
+The pages reach the engine only through the ``engine`` facade (a house rule), so replacing a few of its
+functions with canned records gives each page's logic a test that runs in seconds; ``test_pages.py`` drives the
+same pages over real prepared pipelines.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import engine
+from tests.conftest import ROOT
+from ui import format as fmt
+
+EPOCHS = [  # epoch events as the loop writes them (engine.training.loop)
+    {"type": "epoch", "epoch": e, "epochs": 3, "train_loss": 1.0 / e, "val_loss": 1.2 / e, "top1": 0.5 + e / 10}
+    | {"images_per_s": 100.0, "steps": 10, "lr": 1e-3, "epoch_s": 2.0, "elapsed_s": 2.0 * e, "eta_s": 6.0 - 2 * e}
+    | {"best": True, "time": 1.8e9 + e}
+    for e in (1, 2, 3)
+]
+
+
+def _run(task: str, best: dict, status: str = "completed") -> dict:
+    spec = engine.get_task(task)
+    row = {"run": 7, "model": spec.default_arch, "status": status, "task": task, "dataset": 1}
+    row |= {"metric_name": spec.metric_name, "val_metric": best.get(f"val_{spec.primary_metric}")}
+    shown = row | {"metrics": best, "epochs": EPOCHS, "variants": [], "config": {}}
+    return {"row": row, "shown": shown}
+
+
+@pytest.fixture
+def stubbed(monkeypatch, tmp_path):
+    """An empty workspace, and the facade answering for one run: ``use(task, best_metrics)``."""
+    monkeypatch.setenv("STUDIO_WORKSPACE", str(tmp_path / "ws"))
+
+    def use(task: str, best: dict, status: str = "completed") -> None:
+        run = _run(task, best, status)
+        monkeypatch.setattr(engine, "list_runs", lambda *a, **k: [run["row"]])
+        monkeypatch.setattr(engine, "show_run", lambda *a, **k: run["shown"])
+
+    return use
+
+
+def _train_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("app_pages/train.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_train_page_shows_the_best_epochs_scores_per_class(stubbed):
+    best = {"best_epoch": 3, "val_top1": 0.8, "val_balanced_accuracy": 0.7, "val_macro_f1": 0.65}
+    best |= {
+        "val_per_class_recall": {"ok": 0.95, "defect": 0.45},
+        "val_per_class_precision": {"ok": 0.8, "defect": 0.9},
+    }
+    stubbed("classification", best)
+    at = _train_page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["val balanced accuracy, best epoch"] == "70.0%"
+    assert metrics["val macro F1, best epoch"] == "65.0%"
+    table = next(d.value for d in at.dataframe if "class" in d.value.columns)
+    assert table.to_dict("records") == [
+        {"class": "ok", "recall": "95.0%", "precision": "80.0%"},
+        {"class": "defect", "recall": "45.0%", "precision": "90.0%"},
+    ]
+    assert len(at.get("vega_lite_chart")) == 2  # loss and top-1 curves
+
+
+@pytest.mark.parametrize(
+    ("task", "key", "column"), [("detection", "per_class_ap50", "AP@0.5"), ("segmentation", "per_class_iou", "IoU")]
+)
+def test_train_page_names_each_tasks_per_class_score(stubbed, task, key, column):
+    primary = engine.get_task(task).primary_metric
+    stubbed(task, {"best_epoch": 3, f"val_{primary}": 0.5, f"val_{key}": {"cat": 0.5, "dog": None}})
+    table = next(d.value for d in _train_page().dataframe if "class" in d.value.columns)
+    assert list(table.columns) == ["class", column] and list(table[column]) == ["50.0%", fmt.cell(None)]
+
+
+def test_a_run_from_before_per_class_scores_shows_no_table(stubbed):
+    stubbed("classification", {"best_epoch": 3, "val_top1": 0.8})  # runs trained before this release
+    at = _train_page()
+    assert not [d for d in at.dataframe if "class" in d.value.columns]
+    assert not [m for m in at.metric if "best epoch" in m.label]
