@@ -11,6 +11,7 @@ import pytest
 import engine
 from engine import cli
 from engine.training.config import TrainConfig
+from tests.conftest import ROOT
 
 
 def _subparser(parser: argparse.ArgumentParser, words: tuple[str, ...]) -> argparse.ArgumentParser:
@@ -88,3 +89,45 @@ def test_bad_lines_exit_2_naming_the_problem(line, expected, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.build_parser().parse_args(line)
     assert stop.value.code == 2 and expected in capsys.readouterr().err
+
+
+def _pipeline_calls() -> list[tuple[str, object, object]]:
+    """(where, facade function, pipeline function) for every call a facade verb makes into a pipeline module
+    (the ``lazy.module("engine.pipeline...")`` names of engine/api*.py)."""
+    import ast
+    import importlib
+
+    calls = []
+    for path in sorted((ROOT / "engine").glob("api*.py")):
+        tree = ast.parse(path.read_text())
+        lazy = {
+            node.targets[0].id: node.value.args[0].value
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and ast.unparse(node.value.func) == "lazy.module"
+        }
+        facade = importlib.import_module(f"engine.{path.stem}")
+        for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+            for call in ast.walk(fn):
+                func = call.func if isinstance(call, ast.Call) else None
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in lazy:
+                    target = getattr(importlib.import_module(lazy[func.value.id]), func.attr)
+                    calls.append((f"{path.name}:{fn.name} -> {func.attr}", getattr(facade, fn.name), target))
+    return calls
+
+
+def test_the_facade_and_the_pipeline_agree_on_every_shared_default():
+    """A verb's keyword written in the facade and again in the pipeline function it calls has one default."""
+    calls, shared, differ = _pipeline_calls(), 0, []
+    for where, facade, target in calls:
+        inner = inspect.signature(target).parameters
+        for p in inspect.signature(facade).parameters.values():
+            q = inner.get(p.name)
+            if q is None or inspect.Parameter.empty in (p.default, q.default):
+                continue
+            shared += 1
+            if p.default != q.default:
+                differ.append(f"{where}: {p.name}={p.default!r} vs {q.default!r}")
+    assert len(calls) >= 10 and shared >= 40, (len(calls), shared)  # the walk finds the verbs' calls
+    assert differ == []
