@@ -50,3 +50,22 @@ def test_cancel_running_training_then_crash_recovery(tiny_imagenet, workspace):
     os.kill(crashed["pid"], signal.SIGKILL)
     failed = _wait(crash["id"], ("interrupted",))  # a dead owner is interrupted, never "running" forever
     assert "without reporting" in failed["error"]
+
+
+def test_a_cancel_before_the_loop_takes_sigterm_leaves_the_run_cancelled(tiny_imagenet, workspace, monkeypatch):
+    """The job runner turns SIGTERM into ``Cancelled`` until the loop takes the signal over; arriving while the
+    run is marked running and torch's training modules still import, it once left the run "running", which
+    later read as interrupted (a full test run saw it under load)."""
+    from engine.errors import Cancelled
+    from engine.pipeline import training
+
+    dataset = engine.import_dataset(tiny_imagenet)["dataset"]
+
+    def cancelled_here(run_dir):  # the first log line: after the run is marked running, before fit
+        raise Cancelled
+
+    monkeypatch.setattr(training, "run_log", cancelled_here)
+    with pytest.raises(Cancelled):
+        engine.train(dataset=dataset, epochs=1, img_size=32)
+    (run,) = engine.list_runs()
+    assert run["status"] == "cancelled"

@@ -93,21 +93,24 @@ def run_metrics(best_epoch: int, epochs_done: int, pretrained, weights_notice, b
 
 
 def _fit(ctx: Context, run: dict, run_dir, config: TrainConfig, dataset: dict, resume: bool):
-    write_text(
-        run_dir / "config.yaml",
-        yaml.safe_dump({"dataset": dataset["id"], **config.to_dict()}, sort_keys=False),
-    )
-    ctx.db.update_run(run["id"], status=RunStatus.RUNNING)
-    from engine.training import distributed
-    from engine.training.trainer import FitResult, fit
-
-    where = f"{config.nproc} processes" if config.nproc > 1 else "1 process"
-    with run_log(run_dir):
-        log.info(
-            "run %s: %s on dataset %s (%s), %s on %s",
-            run["id"], config.model, dataset["id"], dataset["name"], where, config.device,
-        )  # fmt: skip
+    # from here on a cancel (SIGTERM: the job runner raises Cancelled until the training loop takes the signal
+    # over) marks the run cancelled, also while torch is still being imported: a run left "running" by a cancel
+    # would later read as interrupted
     try:
+        write_text(
+            run_dir / "config.yaml",
+            yaml.safe_dump({"dataset": dataset["id"], **config.to_dict()}, sort_keys=False),
+        )
+        ctx.db.update_run(run["id"], status=RunStatus.RUNNING)
+        from engine.training import distributed
+        from engine.training.trainer import FitResult, fit
+
+        where = f"{config.nproc} processes" if config.nproc > 1 else "1 process"
+        with run_log(run_dir):
+            log.info(
+                "run %s: %s on dataset %s (%s), %s on %s",
+                run["id"], config.model, dataset["id"], dataset["name"], where, config.device,
+            )  # fmt: skip
         if config.nproc > 1:  # torchrun's workers write log.txt, events and checkpoints (rank 0)
             return FitResult(**distributed.launch(ctx.ws.root, run["id"], run_dir, config.nproc, resume=resume))
         with run_log(run_dir):
