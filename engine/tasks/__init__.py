@@ -1,7 +1,16 @@
 """The task registry: one :class:`~engine.tasks.base.Task` per vision task.
 
-Adding a task is one package, ``engine/tasks/<name>/`` (``task.py`` with the ``Task`` subclass, beside its dataset,
-models and sample generator), and one entry in ``REGISTRY``; nothing else names a task. The task
+Adding a task is one package and one entry in ``REGISTRY``; nothing else names a task. A task's package,
+``engine/tasks/<name>/``:
+
+- ``task.py``: the :class:`~engine.tasks.base.Task` subclass the registry names (reading Datumaro annotations,
+  metrics, post-processing, drawing, the Deploy snippet's lines, the defaults that train the sample);
+- ``data.py``: the torch dataset and its v2 augmentation;
+- ``models.py``: the torchvision architectures, their heads and their ImageNet weights;
+- ``sample.py``: the built-in sample's offline generator.
+
+Nothing outside a task's package imports it except through the registry; the package's ``__init__`` imports
+nothing, so naming a task stays cheap. The task
 classes (and with them torch, torchvision and Datumaro) are imported on the first use of ``TASKS`` or
 ``get_task``, so the CLI's light verbs start fast; ``TASK_NAMES`` and ``DEFAULT_TASK`` need no import.
 """
