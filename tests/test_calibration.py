@@ -72,6 +72,7 @@ def test_calibration_subset_is_seeded_and_0_means_all():
     assert calibration.calibration_subset(samples, 0) == samples
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_overlap_warning_fires_on_a_dataset_built_to_overlap(leaky):
     report = leaky["optimize"]["variants"]["int8"]["calibration"]
     assert report["split"] == "train" and report["images"] == 32
@@ -96,6 +97,7 @@ def test_no_overlap_warning_on_the_sample(prepared):
     assert report["warnings"] == [] and all(row["images"] > 0 for row in report["coverage"])
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_calibrating_on_val_says_what_it_costs(leaky):
     run, ws = leaky["run"], leaky["ws"]
     result = engine.optimize(int(run), variants=["int8"], calib_split="val", calib_size=8, workspace=ws)
@@ -106,6 +108,7 @@ def test_calibrating_on_val_says_what_it_costs(leaky):
     assert proc.returncode == 2 and "invalid choice: 'test'" in proc.stderr
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_size_sweep_scores_int8_per_calibration_size(leaky):
     run, ws = leaky["run"], leaky["ws"]
     result = last_json(run_cli("calibration", run, "--sizes", "4,16,0", "--json", workspace=ws))
@@ -123,6 +126,7 @@ def test_the_size_sweep_scores_int8_per_calibration_size(leaky):
     assert proc.returncode == 2 and "--calib-split" in proc.stderr
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_optimize_page_shows_the_sweep_and_the_overlap(leaky, monkeypatch):
     run, ws = leaky["run"], leaky["ws"]
     if engine.saved_analysis(int(run), "calibration_sweep", workspace=ws) is None:

@@ -21,6 +21,7 @@ def benchmarked(tiny_imagenet, tmp_path_factory):
     return ws, run
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_card_is_one_offline_file_with_machine_variants_charts_and_predictions(benchmarked, tmp_path):
     ws, run = benchmarked
     out = last_json(run_cli("report", str(run), "--out", str(tmp_path / "card.html"), "--json", workspace=ws))
@@ -40,6 +41,7 @@ def test_the_card_is_one_offline_file_with_machine_variants_charts_and_predictio
     assert engine.headline_text(engine.benchmark_table(run, workspace=ws)) in page.replace("&#x27;", "'")
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_default_card_lives_in_the_run_folder_and_a_wrong_suffix_is_refused(benchmarked, tmp_path):
     ws, run = benchmarked
     assert last_json(run_cli("report", str(run), "--json", workspace=ws))["path"] == str(
@@ -49,6 +51,7 @@ def test_the_default_card_lives_in_the_run_folder_and_a_wrong_suffix_is_refused(
     assert proc.returncode == 2 and "should be an .html file" in proc.stderr and not (tmp_path / "card.pdf").exists()
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_headline_compares_the_pick_or_int8_with_the_original_on_measured_medians(benchmarked):
     ws, run = benchmarked
     measured = engine.benchmark_table(run, workspace=ws)
@@ -74,6 +77,7 @@ def test_the_headline_compares_the_pick_or_int8_with_the_original_on_measured_me
         assert text.index("the FP32 IR's speed") < text.index("the PyTorch model's")
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_job_progress_names_the_stage_epoch_and_eta(benchmarked):
     ws, run = benchmarked
     job = {"status": "running", "verb": "train", "run_id": run}

@@ -56,6 +56,7 @@ def small_run(tiny_imagenet, tmp_path_factory):
     return ws, run
 
 
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_verb_explains_the_original_and_the_int8_ir_and_saves_both(small_run, tmp_path):
     ws, run = small_run
     out = last_json(run_cli("saliency", str(run), "--index", "2", "--masks", "32", "--save", str(tmp_path / "s"),
@@ -75,6 +76,7 @@ def test_the_verb_explains_the_original_and_the_int8_ir_and_saves_both(small_run
         (("--b", "nope"), "nope"),
     ],
 )
+@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_bad_input_is_one_line_and_exit_2(small_run, args, says):
     ws, run = small_run
     proc = run_cli("saliency", str(run), *args, workspace=ws, check=False)
