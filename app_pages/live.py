@@ -4,9 +4,6 @@
 the video is made from the run's test images.
 """
 
-import base64
-import io
-
 import streamlit as st
 
 import engine
@@ -42,15 +39,6 @@ if not kiosk:
 playing = st.toggle("Play", value=True, key="live_play")
 
 
-def inline(image) -> str:
-    """The frame as a JPEG data URL. ``st.image`` of pixels stores each frame in Streamlit's media store and
-    deletes it when the next frame replaces it, 0.3 s later: a browser that has not fetched it yet gets a 404.
-    Inline frames travel with the page update, so there is nothing to miss and nothing to clean up."""
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=90)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 @st.fragment(run_every=0.3 if playing else None)
 def stream() -> None:
     models = {name: loaded(run["run"], name) for name in (original, optimized)}
@@ -69,7 +57,9 @@ def stream() -> None:
     for col, name in zip(st.columns(2), models, strict=True):
         meter = live[name]
         with col:
-            st.image(inline(shown[name]), width="stretch")
+            # inline: st.image of pixels puts each frame in Streamlit's media store and deletes it when the next one
+            # replaces it 0.3 s later, so a browser that had not fetched it yet got a 404
+            st.image(engine.data_url(shown[name], "JPEG", quality=90), width="stretch")
             c1, c2 = st.columns(2)
             c1.metric(f"{name} · FPS", f"{meter.fps:,.0f}" if meter.fps else "-")
             c2.metric("latency (median of 30 frames)", fmt.ms(meter.median_ms))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 from PIL import Image, ImageFont
 
@@ -43,3 +46,10 @@ def enlarged(canvas: Image.Image, min_side: int, resample: Image.Resampling) -> 
 def font(height: int, lines: int) -> ImageFont.ImageFont:
     """PIL's bundled font sized so ``lines`` lines fill the image height (never below 11 px)."""
     return ImageFont.load_default(size=max(11, height // lines))
+
+
+def data_url(image: Image.Image, format: str = "PNG", **save: object) -> str:
+    """The image inline, as a ``data:`` URL (``format``: a PIL format; ``save``: its options, e.g. quality)."""
+    buffer = io.BytesIO()
+    (image.convert("RGB") if format == "JPEG" else image).save(buffer, format=format, **save)
+    return f"data:image/{format.lower()};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"

@@ -8,9 +8,7 @@ dashboard draws, no JavaScript, no CDN); images are inline PNG.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pandas as pd
 from engine import charts
 from engine.benchmark.machine import cpu_facts, versions
 from engine.data.images import read_rgb
+from engine.drawing import data_url
 from engine.errors import StudioError
 from engine.pipeline import runs
 from engine.pipeline.benchmarking import benchmark_table
@@ -100,9 +99,7 @@ def _svg(chart) -> str:
 
 
 def _png(image) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return f"<img alt='' src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'>"
+    return f"<img alt='' src='{data_url(image)}'>"
 
 
 def _headline(measured: dict) -> str:
