@@ -13,7 +13,7 @@ from engine.data.notes import data_notes
 from engine.errors import StudioError
 from engine.pipeline.context import Context
 from engine.store.atomic import write_bytes
-from engine.tasks import TASKS, get_task
+from engine.tasks import get_task, tasks
 
 UPLOADS = "uploads"  # <workspace>/uploads/<name>-<sha8>.zip and its extracted folder beside it
 
@@ -30,7 +30,7 @@ def make_sample(task: str, out: str | Path, seed: int = 0) -> dict:
 
 def formats() -> list[str]:
     """Every Datumaro format some task reads."""
-    return supported_formats(list(TASKS.values()))
+    return supported_formats(list(tasks().values()))
 
 
 def save_upload(ctx: Context, name: str, data: bytes) -> Path:
@@ -67,7 +67,7 @@ def import_dataset(
     folder_in = _unpacked(ctx, source) if is_zip else source
     try:
         result = read_dataset(
-            folder_in, list(TASKS.values()), task=get_task(task) if task else None, fmt=fmt or None, seed=seed
+            folder_in, list(tasks().values()), task=get_task(task) if task else None, fmt=fmt or None, seed=seed
         )
     except BaseException:
         if fresh:  # a zip that does not import leaves nothing behind
