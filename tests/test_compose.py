@@ -68,6 +68,7 @@ def test_the_image_runs_as_an_unprivileged_user_and_installs_the_team_tools():
     assert "ray[default]==" in team and "mlflow==" in team
 
 
+@pytest.mark.team  # starts Ray's and MLflow's command-line tools (seconds each)
 @pytest.mark.parametrize(
     ("service", "program"),
     [

@@ -25,6 +25,7 @@ def ssd():
     return spec, model.eval()
 
 
+@pytest.mark.e2e  # converts a detector to OpenVINO (seconds): beside the CLI's trained-model checks
 def test_detection_ir_has_decoding_and_nms(ssd):
     spec, model = ssd
     ir = convert.finish(convert.to_openvino(model, 128, spec), spec, model, 128, LABELS)
@@ -44,6 +45,7 @@ def test_detection_ir_has_decoding_and_nms(ssd):
     assert ov_labels.max() < len(LABELS)  # background never reported
 
 
+@pytest.mark.e2e
 def test_retinanet_converts_with_the_same_outputs():
     spec = get_task("detection")
     model, _ = spec.build_model("retinanet_mobilenet_v3_large_fpn", len(LABELS), pretrained=False)
