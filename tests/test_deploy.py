@@ -12,6 +12,8 @@ import pytest
 
 import engine
 
+pytestmark = pytest.mark.e2e  # every test reads a model the module fixture trains and quantizes
+
 
 @pytest.fixture(scope="module")
 def tiny_run(tiny_imagenet, tmp_path_factory):
@@ -23,7 +25,6 @@ def tiny_run(tiny_imagenet, tmp_path_factory):
     return {"ws": ws, "run": run, "data": tiny_imagenet}
 
 
-@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_zip_holds_a_working_ir_with_its_labels(tiny_run, tmp_path):
     out = tmp_path / "model.zip"
     result = engine.deploy(tiny_run["run"], variant="fp32", out=str(out), workspace=tiny_run["ws"])
@@ -47,7 +48,6 @@ def test_the_zip_holds_a_working_ir_with_its_labels(tiny_run, tmp_path):
     assert int(np.argmax(logits)) == ours["label"]
 
 
-@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_only_openvino_variants_deploy_and_out_must_be_a_file(tiny_run, tmp_path):
     with pytest.raises(engine.StudioError, match="only OpenVINO variants can be deployed"):
         engine.deploy(tiny_run["run"], variant="torch-fp32", workspace=tiny_run["ws"])
@@ -57,14 +57,12 @@ def test_only_openvino_variants_deploy_and_out_must_be_a_file(tiny_run, tmp_path
         engine.deploy(tiny_run["run"], variant="int8", workspace=tiny_run["ws"])
 
 
-@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_default_zip_lives_in_the_run_folder(tiny_run):
     result = engine.deploy(tiny_run["run"], variant="fp32", workspace=tiny_run["ws"])
     assert result["path"].startswith(str(tiny_run["ws"] / "runs" / str(tiny_run["run"]) / "deploy"))
     assert result["snippets"]["cli"].endswith(f"--workspace {tiny_run['ws'].resolve()}")
 
 
-@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_an_ovms_repository_gets_a_new_version_per_export_and_a_config_naming_every_model(tiny_run, tmp_path):
     """Two exports of one model are versions 1 and 2 side by side (never one edited in place); a second model
     joins config.json; every version's IR loads in Model API with the source IR's model_info."""
@@ -98,7 +96,6 @@ def test_an_ovms_repository_gets_a_new_version_per_export_and_a_config_naming_ev
         assert model(cv2.imread(str(image))).top_labels[0].name in source["labels"].split()
 
 
-@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_ovms_export_refuses_bad_names_a_file_as_repository_and_out_with_ovms(tiny_run, tmp_path):
     ws, run = tiny_run["ws"], tiny_run["run"]
     with pytest.raises(engine.StudioError, match="cannot name an OVMS model folder"):
@@ -111,7 +108,6 @@ def test_ovms_export_refuses_bad_names_a_file_as_repository_and_out_with_ovms(ti
     assert not (tmp_path / "m").exists()
 
 
-@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_onnx_holds_the_fp32_network_and_computes_what_the_ir_computes(tiny_run, tmp_path):
     from engine.data.images import read_rgb
     from engine.inference.preprocess import to_input
@@ -134,7 +130,6 @@ def test_onnx_holds_the_fp32_network_and_computes_what_the_ir_computes(tiny_run,
     np.testing.assert_allclose(from_onnx, from_ir, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_onnx_refuses_int8_and_ovms(tiny_run, tmp_path):
     with pytest.raises(engine.StudioError, match="INT8 variants are OpenVINO IRs"):
         engine.deploy(tiny_run["run"], variant="int8", format="onnx", workspace=tiny_run["ws"])
@@ -144,7 +139,6 @@ def test_onnx_refuses_int8_and_ovms(tiny_run, tmp_path):
         engine.deploy(tiny_run["run"], variant="fp32", format="tflite", workspace=tiny_run["ws"])
 
 
-@pytest.mark.e2e  # trains and quantizes a real model (module fixture)
 def test_the_confusion_matrices_of_two_variants_for_compare(tiny_run):
     import pandas as pd
 
