@@ -1,5 +1,6 @@
 """What the built-in samples' generators share: gradient backgrounds, thin distractors, a colour that stands out
-from a background, and rotating a polygon. Each task's own generator lives in ``engine/tasks/<task>/sample.py``."""
+from a background, rotating a polygon, and the outline of a circle, square or triangle. Each task's own generator
+lives in ``engine/tasks/<task>/sample.py``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import math
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+SHAPES = ("circle", "square", "triangle")  # what shape_outline draws
 
 
 def background(w: int, h: int, rng: np.random.Generator) -> Image.Image:
@@ -42,3 +45,17 @@ def contrasting_colour(mean: np.ndarray, rng: np.random.Generator) -> tuple[int,
 def rotate(points: list[tuple[float, float]], cx: float, cy: float, angle: float) -> list[tuple[float, float]]:
     c, s = math.cos(angle), math.sin(angle)
     return [(cx + x * c - y * s, cy + x * s + y * c) for x, y in points]
+
+
+def shape_outline(shape: str, cx: float, cy: float, sx: float, sy: float, angle: float) -> list[tuple[float, float]]:
+    """The shape scaled to (sx, sy) then rotated: circles become ellipses, squares rectangles."""
+    if shape == "circle":
+        points = [(sx / 2 * math.cos(t), sy / 2 * math.sin(t)) for t in np.linspace(0, 2 * math.pi, 40, endpoint=False)]
+    elif shape == "square":
+        points = [(-sx / 2, -sy / 2), (sx / 2, -sy / 2), (sx / 2, sy / 2), (-sx / 2, sy / 2)]
+    elif shape == "triangle":
+        points = [(sx / 2 * math.cos(a), sy / 2 * math.sin(a)) for a in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)]
+    else:
+        msg = f"unknown sample shape {shape!r}; valid: {', '.join(SHAPES)}"
+        raise ValueError(msg)
+    return rotate(points, cx, cy, angle)

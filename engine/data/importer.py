@@ -212,9 +212,13 @@ def _root_cause(exc: BaseException) -> str:
 
 def _infer_task(items: list[dm.DatasetItem], fmt: str, tasks: Sequence[Task]) -> Task:
     present = {ann.type for item in items for ann in item.annotations}
-    for task in tasks:
-        if present & set(task.annotations):
-            return task
+
+    def fit(task: Task) -> tuple[int, bool]:  # the most annotation kinds used, then a task reading this format
+        return len(present & set(task.annotations)), fmt in task.formats
+
+    best = max(tasks, key=fit)  # the first in registry order among equals
+    if fit(best)[0]:
+        return best
     for task in tasks:  # no annotations at all: fall back to the format's task
         if fmt in task.formats:
             return task

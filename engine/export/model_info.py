@@ -24,8 +24,8 @@ def label_token(name: str) -> str:
 def build(task: Task, labels: list[str]) -> dict[str, str]:
     return {
         **task.model_info(),
-        "labels": " ".join(label_token(n) for n in labels),
-        "label_ids": " ".join(str(i) for i in range(len(labels))),
+        "labels": " ".join(label_token(n) for n in task.model_api_labels(labels)),
+        "label_ids": " ".join(str(i) for i in range(len(task.model_api_labels(labels)))),
         **model_api_preprocessing(),
     }
 

@@ -28,7 +28,8 @@ class Prediction:
 
     Classification fills ``label``/``score``/``scores``; detection fills ``boxes`` (N, 4 ``x1 y1 x2 y2``
     pixels), ``box_scores`` and ``box_labels`` (every detection the model returned, highest score first);
-    segmentation fills ``mask`` (H, W class indices).
+    segmentation fills ``mask`` (H, W class indices); instance segmentation fills the detection fields and
+    ``instance_masks`` (N, H, W booleans, one per box).
     """
 
     task: str
@@ -39,12 +40,20 @@ class Prediction:
     box_scores: np.ndarray = field(default_factory=lambda: _empty(0))
     box_labels: np.ndarray = field(default_factory=lambda: _empty(0, dtype=np.int64))
     mask: np.ndarray = field(default_factory=lambda: _empty(0, 0, dtype=np.uint8))
+    instance_masks: np.ndarray = field(default_factory=lambda: _empty(0, 0, 0, dtype=bool))
     timing: Timing = field(default_factory=Timing)
 
     def above(self, threshold: float) -> Prediction:
         """The detections scoring at least ``threshold`` (what is drawn and compared)."""
         keep = self.box_scores >= threshold
-        return replace(self, boxes=self.boxes[keep], box_scores=self.box_scores[keep], box_labels=self.box_labels[keep])
+        masks = self.instance_masks[keep] if len(self.instance_masks) == len(keep) else self.instance_masks
+        return replace(
+            self,
+            boxes=self.boxes[keep],
+            box_scores=self.box_scores[keep],
+            box_labels=self.box_labels[keep],
+            instance_masks=masks,
+        )
 
     def timing_dict(self) -> dict[str, float]:
         return {

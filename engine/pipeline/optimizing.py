@@ -114,6 +114,12 @@ def _plan(ctx: Context, run: dict, variants: Sequence[str] | None, scope: list[s
     if calib_size < 1:
         msg = f"--calib-size must be at least 1, got {calib_size}"
         raise StudioError(msg)
+    task = ctx.task(run)
+    refused = [n for n in names if n in task.unsupported_variants]
+    if refused:
+        why = "; ".join(f"{n} cannot be built for {task.name}: {task.unsupported_variants[n]}" for n in refused)
+        msg = f"{why}; leave {'it' if len(refused) == 1 else 'them'} out of --variants"
+        raise StudioError(msg)
     if "int8-custom" in names and not scope:
         scope = suggested_scope(ctx, run)
     return names, scope

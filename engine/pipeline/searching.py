@@ -191,6 +191,13 @@ def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, varian
     for name in names:
         if name not in SEARCH_VARIANTS:
             raise choice_error("search variant", name, SEARCH_VARIANTS)
+    left_out = [n for n in names if n in task.unsupported_variants]
+    for name in left_out:  # the task cannot build it: the search goes on with the others
+        log.warning("search: %s left out for %s: %s", name, task.name, task.unsupported_variants[name])
+    names = [n for n in names if n not in left_out]
+    if not names:
+        msg = f"none of the variants asked for can be built for {task.name}; ask for int8"
+        raise StudioError(msg)
     if not math.isfinite(budget_minutes) or budget_minutes <= 0:
         msg = f"--budget-minutes must be a positive number of minutes, got {budget_minutes:g}"
         raise StudioError(msg)

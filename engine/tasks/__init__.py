@@ -27,6 +27,7 @@ REGISTRY = {  # name -> "module:class"
     "classification": "engine.tasks.classification.task:Classification",
     "detection": "engine.tasks.detection.task:Detection",
     "segmentation": "engine.tasks.segmentation.task:Segmentation",
+    "instance_segmentation": "engine.tasks.instance_segmentation.task:InstanceSegmentation",
 }
 TASK_NAMES = tuple(REGISTRY)
 DEFAULT_TASK = TASK_NAMES[0]

@@ -114,6 +114,9 @@ class Task(ABC):
         """What a stored split hands out as the target (segmentation: a lazy mask reference)."""
         return self.extract_target(item, labels)[0]
 
+    # variant name -> why it cannot be built for this task (optimize refuses it in one line; search leaves it out)
+    unsupported_variants: ClassVar[Mapping[str, str]] = {}
+
     augments: ClassVar[tuple[str, ...]] = ("basic",)  # training augmentation policies (engine.choices.AUGMENT)
     balances: ClassVar[tuple[str, ...]] = ("none",)  # what training does about class sizes (engine.choices.BALANCE)
 
@@ -182,6 +185,11 @@ class Task(ABC):
     @abstractmethod
     def model_info(self) -> dict[str, str]:
         """Model API ``rt_info['model_info']`` entries specific to the task (``model_type`` first)."""
+
+    def model_api_labels(self, labels: list[str]) -> list[str]:
+        """The label list Model API's wrapper of :meth:`model_info`'s ``model_type`` indexes (default: the
+        dataset's classes; Mask R-CNN's wrapper counts background as label 0)."""
+        return labels
 
     # --- training
     @abstractmethod

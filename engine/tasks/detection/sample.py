@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from engine.data import canvas
 
-CLASSES = ("circle", "square", "triangle")
+CLASSES = canvas.SHAPES
 SPLITS = {"train": 600, "val": 60, "test": 60}
 MAX_OVERLAP = 0.15  # IoU an object may share with one already placed
 
@@ -88,7 +88,7 @@ def render(rng: np.random.Generator, config: SampleConfig):
             aspect = float(rng.uniform(0.65, 1.5))
             sx, sy = size * math.sqrt(aspect), size / math.sqrt(aspect)
             cx, cy = rng.uniform(sx / 2, w - sx / 2), rng.uniform(sy / 2, h - sy / 2)
-            points = _outline(CLASSES[cls], cx, cy, sx, sy, float(rng.uniform(0, 2 * math.pi)))
+            points = canvas.shape_outline(CLASSES[cls], cx, cy, sx, sy, float(rng.uniform(0, 2 * math.pi)))
             xs, ys = [p[0] for p in points], [p[1] for p in points]
             box = (max(min(xs), 0.0), max(min(ys), 0.0), min(max(xs), float(w)), min(max(ys), float(h)))
             if all(_iou(box, other) <= MAX_OVERLAP for _, other in objects):
@@ -105,20 +105,6 @@ def render(rng: np.random.Generator, config: SampleConfig):
         image = image.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.3, 0.9))))
     arr = np.asarray(image).astype(np.float32) + rng.normal(0, rng.uniform(2, 7), size=(h, w, 3))
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), objects
-
-
-def _outline(shape: str, cx: float, cy: float, sx: float, sy: float, angle: float) -> list[tuple[float, float]]:
-    """The shape scaled to (sx, sy) then rotated: circles become ellipses, squares rectangles."""
-    if shape == "circle":
-        points = [(sx / 2 * math.cos(t), sy / 2 * math.sin(t)) for t in np.linspace(0, 2 * math.pi, 40, endpoint=False)]
-    elif shape == "square":
-        points = [(-sx / 2, -sy / 2), (sx / 2, -sy / 2), (sx / 2, sy / 2), (-sx / 2, sy / 2)]
-    elif shape == "triangle":
-        points = [(sx / 2 * math.cos(a), sy / 2 * math.sin(a)) for a in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)]
-    else:
-        msg = f"unknown sample shape {shape!r}; valid: {', '.join(CLASSES)}"
-        raise ValueError(msg)
-    return canvas.rotate(points, cx, cy, angle)
 
 
 def _iou(a, b) -> float:
