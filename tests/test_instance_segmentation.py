@@ -80,6 +80,7 @@ def test_the_sample_hides_what_a_later_shape_covers(tmp_path):
     assert max(len(ms) for ms in by_image.values()) >= 3
 
 
+@pytest.mark.e2e  # converts Mask R-CNN (seconds)
 def test_the_ir_has_model_apis_three_outputs_and_no_branch():
     torch.manual_seed(0)
     spec = get_task(TASK)

@@ -42,7 +42,7 @@ CHANNELS = 128  # FPN and mask head width (torchvision: 256); the box head's MLP
 ROIS_PER_IMAGE = 64  # RoIs sampled per training image for the box head, a quarter of them positives (torchvision: 512)
 
 # Trains the sample's shapes to mask mAP@0.5 >= 0.5 from random init on 2 cores (README: the table).
-TRAIN_DEFAULTS = {"epochs": 12, "batch_size": 4, "img_size": 256, "lr": 0.01}
+TRAIN_DEFAULTS = {"epochs": 12, "batch_size": 4, "img_size": 192, "lr": 2e-3}
 
 
 @dataclass(frozen=True)
