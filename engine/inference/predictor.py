@@ -138,4 +138,5 @@ def read_model_info(model) -> dict:
         if model.has_rt_info(["model_info", "labels"])
         else []
     )
-    return {"task": task_of_model_type(model_type), "labels": labels}
+    task = task_of_model_type(model_type)
+    return {"task": task, "labels": task.labels_from_model_api(labels)}

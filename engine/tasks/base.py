@@ -191,6 +191,10 @@ class Task(ABC):
         dataset's classes; Mask R-CNN's wrapper counts background as label 0)."""
         return labels
 
+    def labels_from_model_api(self, labels: list[str]) -> list[str]:
+        """The dataset's classes from an IR's Model API label list (the inverse of :meth:`model_api_labels`)."""
+        return labels
+
     # --- training
     @abstractmethod
     def train_loss(self, model: Any, inputs: Any, targets: Any) -> Any:

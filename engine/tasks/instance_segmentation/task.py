@@ -176,6 +176,9 @@ class InstanceSegmentation(Detection):
         """Model API's MaskRCNN adds 1 to every label (its label 0 is background)."""
         return ["background", *labels]
 
+    def labels_from_model_api(self, labels: list[str]) -> list[str]:
+        return labels[1:]
+
     # --- training
     def train_loss(self, model, inputs, targets):
         """torchvision's Mask R-CNN losses (RPN, box head, mask head), background as class 0."""
