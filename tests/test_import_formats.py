@@ -134,6 +134,11 @@ def _voc_both(tmp_path):
 
 def test_ambiguous_voc_is_resolved_by_task(tmp_path):
     root = _voc_both(tmp_path)
+    # no task given: the flavour most images are annotated for (here all, every flavour: the most specific)
+    assert read(root).format == "voc_instance_segmentation"
+    for extra in (root / "SegmentationObject").glob("img[0-4].png"):  # masks on fewer images than boxes
+        extra.unlink()
+    assert read(root).format == "voc_detection"
     det = read(root, task="detection")
     assert det.format == "voc_detection"
     assert all(len(t["boxes"]) == 1 + int(i[3:]) % 3 for i, t in _targets(det).items())

@@ -48,6 +48,44 @@ def test_coco_polygons_import_as_instance_segmentation_and_boxes_alone_as_detect
     assert info["mask_area_buckets"]["small (<32²)"] == 1  # the 20 x 10 polygon; the box alone has no mask
 
 
+def test_voc_instance_masks_are_recognised_and_each_instance_keeps_its_own_mask(tmp_path):
+    """A VOC folder matches every VOC flavour Datumaro knows; its SegmentationObject masks make it instances."""
+    import datumaro as dm
+
+    from engine.tasks.instance_segmentation.metrics import target_masks
+    from tests.conftest import read
+
+    def masks(i):  # two touching instances of the same class and one of another
+        out = [np.zeros((40, 48), bool) for _ in range(3)]
+        out[0][5:20, 4:20], out[1][5:20, 20 : 30 + i], out[2][25:38, 10:40] = True, True, True
+        return out
+
+    items = [
+        dm.DatasetItem(
+            id=f"img{i}",
+            subset=("train", "val", "test")[i % 3],
+            media=dm.Image.from_numpy(np.full((40, 48, 3), 30 * i, np.uint8)),
+            annotations=[
+                dm.Mask(image=m, label=lab, id=k + 1, group=k + 1)
+                for k, (m, lab) in enumerate(zip(masks(i), (0, 0, 1), strict=True))
+            ],
+        )
+        for i in range(6)
+    ]
+    dm.Dataset.from_iterable(items, categories=["cat", "dog"]).export(
+        str(tmp_path / "voc"), "voc_instance_segmentation", save_media=True
+    )
+    result = read(tmp_path / "voc")  # no --task: told by the annotations
+    assert (result.task, result.format) == (TASK, "voc_instance_segmentation")
+    names = result.labels  # VOC adds its (empty) background class
+    for item in result.dataset:
+        target, problem = get_task(TASK).extract_target(item, names)
+        assert problem is None
+        got = sorted((names[c], int(m.sum())) for c, m in zip(target["labels"], target_masks(target), strict=True))
+        i = int(item.id[3:])
+        assert got == sorted((n, int(m.sum())) for n, m in zip(("cat", "cat", "dog"), masks(i), strict=True))
+
+
 def test_a_polygon_becomes_its_mask_and_box():
     import datumaro as dm
 

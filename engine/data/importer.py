@@ -47,6 +47,8 @@ def supported_formats(tasks: Sequence[Task]) -> list[str]:
 def detect_format(path: Path, tasks: Sequence[Task], task: Task | None = None) -> str:
     """Pick the Datumaro format of ``path``; several matches (VOC flavours) are resolved by task."""
     candidates = Environment().detect_dataset(str(path), depth=2)
+    if task is None and sum(c.startswith("voc_") for c in candidates) > 1:
+        return _voc_flavour(path)
     for each in [task] if task else tasks:
         for fmt in each.formats:
             if fmt in candidates:
@@ -63,6 +65,28 @@ def detect_format(path: Path, tasks: Sequence[Task], task: Task | None = None) -
             f"{', '.join(supported_formats(tasks))}. Check the folder layout or pass --format"
         )
     raise StudioError(msg)
+
+
+# VOC's annotation folders, the most specific first: a VOC folder matches every flavour Datumaro knows
+_VOC_FOLDERS = (
+    ("SegmentationObject", "*.png", "voc_instance_segmentation"),
+    ("Annotations", "*.xml", "voc_detection"),
+    ("SegmentationClass", "*.png", "voc_segmentation"),
+)
+
+
+def _voc_flavour(path: Path) -> str:
+    """The VOC flavour most of the folder's images are annotated for (VOC2012: boxes on all 17k images, masks on
+    2.9k), the most specific among equals; image labels when no folder has any. Annotations/ also holds a
+    classification set's image labels: a file counts as boxes only with a ``<bndbox>`` in it."""
+    counts = {}
+    for folder, pattern, fmt in _VOC_FOLDERS:
+        files = [f for d in (path, *path.iterdir()) if d.is_dir() for f in (d / folder).glob(pattern)]
+        if fmt == "voc_detection":
+            files = [f for f in files if "<bndbox>" in f.read_text(errors="replace")]
+        counts[fmt] = len(files)
+    best = max(counts, key=counts.get)  # the first (most specific) among equals
+    return best if counts[best] else "voc_classification"
 
 
 def read_dataset(
