@@ -182,12 +182,12 @@ PIPELINES = {
     "instance_segmentation": {  # few, large shapes so a short run from random init finds them
         "sample": {
             "seed": 3,
-            "splits": (("train", 96), ("val", 12), ("test", 12)),
+            "splits": (("train", 128), ("val", 12), ("test", 12)),
             "max_objects": 3,
             "object_scale": (0.3, 0.5),
             "max_size": 192,
         },
-        "train": ("--epochs", "8", "--img-size", "128", "--batch-size", "4"),
+        "train": ("--epochs", "10", "--img-size", "128", "--batch-size", "4"),
         "variants": "fp32,int8",
         "calib": "24",
     },

@@ -1,4 +1,4 @@
-"""Detection and segmentation end to end through the CLI on tiny generated data:
+"""Detection, segmentation and instance segmentation end to end through the CLI on tiny generated data:
 import -> train -> optimize fp32,int8 -> evaluate -> benchmark -> predict --save, plus Model API agreement."""
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 SETTINGS = {
     "detection": {"metric": "map_50", "margin": 0.05, "model_type": "SSD"},  # margin over the trivial baseline
     "segmentation": {"metric": "miou", "margin": 0.15, "model_type": "Segmentation"},
+    "instance_segmentation": {"metric": "map_50", "margin": 0.05, "model_type": "MaskRCNN"},
 }
+BOXES = ("detection", "instance_segmentation")  # tasks whose predictions are scored boxes
 
 
 @pytest.fixture(scope="module", params=list(SETTINGS))
@@ -35,12 +37,13 @@ def test_import_infers_the_task(pipeline):
     info = pipeline["dataset"]
     assert info["task"] == pipeline["task"]
     assert {s: v["images"] for s, v in info["splits"].items()} == dict(PIPELINES[pipeline["task"]]["sample"]["splits"])
-    if pipeline["task"] == "detection":
+    if pipeline["task"] in BOXES:
         assert info["format"] == "coco_instances" and info["labels"] == ["circle", "square", "triangle"]
         assert 1 <= info["boxes_per_image"]["min"] <= info["boxes_per_image"]["max"] <= 3
-        assert sum(info["box_size_buckets"].values()) == sum(
-            sum(s["per_class"].values()) for s in info["splits"].values()
-        )
+        instances = sum(sum(s["per_class"].values()) for s in info["splits"].values())
+        assert sum(info["box_size_buckets"].values()) == instances
+        if pipeline["task"] == "instance_segmentation":  # every instance has its mask
+            assert sum(info["mask_area_buckets"].values()) == instances
     else:
         assert info["format"] == "common_semantic_segmentation_with_subset_dirs"
         assert info["labels"] == ["background", "paint", "stripes", "dots"]
@@ -48,8 +51,8 @@ def test_import_infers_the_task(pipeline):
 
 
 def _trivial_baseline(pipeline) -> float:
-    """Detection: a model that finds nothing scores 0. Segmentation: all-background prediction's mIoU."""
-    if pipeline["task"] == "detection":
+    """Boxes: a model that finds nothing scores 0. Segmentation: all-background prediction's mIoU."""
+    if pipeline["task"] in BOXES:
         return 0.0
     import engine
     from engine.data.masks import load_mask
@@ -99,6 +102,14 @@ def test_int8_agrees_with_fp32(pipeline):
         found, total = sum(m for m, _ in matched), sum(n for _, n in matched)
         assert total >= len(images)  # the model is confident about real objects, so the check has teeth
         assert found / total >= 0.8, (threshold, found, total)
+    elif pipeline["task"] == "instance_segmentation":  # same class, mask IoU >= 0.5, at a confident threshold
+        from engine.tasks.instance_segmentation.metrics import mask_agreement
+
+        threshold = _confident(a)
+        shown = [(x.above(threshold), y.above(threshold)) for x, y in zip(a, b, strict=True)]
+        assert sum(len(x.boxes) for x, _ in shown) >= len(images)
+        agreement = np.mean([mask_agreement(x, y) for x, y in shown])
+        assert agreement >= 0.8, (threshold, agreement)
     else:
         pixels = sum((x.mask == y.mask).sum() for x, y in zip(a, b, strict=True))
         assert pixels / sum(x.mask.size for x in a) >= 0.95
@@ -122,6 +133,12 @@ def test_ir_has_static_input_and_model_info(pipeline):
         upstream = [nms.input_value(i).get_node() for i in range(2)]
         assert all(n.get_type_name() != "FakeQuantize" for n in upstream)
         assert any(op.get_type_name() == "FakeQuantize" for op in ops.values())
+    elif pipeline["task"] == "instance_segmentation":
+        assert names == ["boxes", "labels", "masks"]
+        assert model.output(0).get_partial_shape()[1].get_length() == 5
+        assert [d.get_length() for d in model.output(2).get_partial_shape()[1:]] == [28, 28]
+        types = {op.get_type_name() for op in model.get_ordered_ops()}
+        assert "FakeQuantize" in types and "If" not in types
     else:
         assert names == ["scores"]
         assert model.output(0).get_partial_shape()[1].get_length() == 4
@@ -133,7 +150,7 @@ def test_evaluate_matches_optimize(pipeline):
         run_cli("evaluate", str(pipeline["train"]["run"]), "--variant", "int8", "--json", workspace=pipeline["ws"])
     )
     assert result["metrics"][metric] == pytest.approx(pipeline["optimize"]["variants"]["int8"][metric], abs=1e-6)
-    per_class = "per_class_ap50" if pipeline["task"] == "detection" else "per_class_iou"
+    per_class = "per_class_ap50" if pipeline["task"] in BOXES else "per_class_iou"
     assert set(result["metrics"][per_class]) == set(pipeline["dataset"]["labels"])
 
 
@@ -178,9 +195,11 @@ def test_predict_saves_overlays(pipeline, tmp_path):
         saved = cv2.imread(pred["saved"])
         original = cv2.imread(str(path))
         assert saved is not None and saved.shape[0] >= original.shape[0]
-        if pipeline["task"] == "detection":
+        if pipeline["task"] in BOXES:
             assert all(d["label_name"] in {"circle", "square", "triangle"} for d in pred["detections"])
             assert all(d["score"] >= pred["threshold"] for d in pred["detections"])
+            if pipeline["task"] == "instance_segmentation":
+                assert all(d["mask_pixels"] > 0 for d in pred["detections"])
         else:
             assert sum(pred["class_area"].values()) == pytest.approx(1.0, abs=1e-3)
             assert not np.array_equal(cv2.resize(saved, original.shape[1::-1]), original)  # the overlay is drawn
@@ -208,6 +227,21 @@ def test_model_api_reads_the_ir_and_agrees(pipeline):
                 ]
                 agreed += int(max(ious, default=0) >= 0.9)
         assert total >= len(pipeline["test_images"]) and agreed == total
+    elif pipeline["task"] == "instance_segmentation":  # the same instances, each mask IoU >= 0.9
+        from engine.tasks.instance_segmentation.metrics import mask_iou
+
+        threshold = _confident(ours.predict([read_rgb(p) for p in pipeline["test_images"]]))
+        wrapper = Model.create_model(adapter, configuration={"confidence_threshold": threshold}, preload=True)
+        labels, ious = pipeline["dataset"]["labels"], []
+        for path in pipeline["test_images"]:
+            mine = ours.predict([read_rgb(path)])[0].above(threshold)
+            names = [labels[i] for i in mine.box_labels]  # Model API counts background as label 0: compare names
+            theirs = wrapper(cv2.imread(str(path)))
+            assert sorted(theirs.label_names or []) == sorted(names), path.name
+            for mask, name in zip(mine.instance_masks, names, strict=True):
+                same = [m for m, other in zip(theirs.masks, theirs.label_names, strict=True) if other == name]
+                ious.append(max(mask_iou(mask, m.astype(bool)) for m in same))
+        assert len(ious) >= len(pipeline["test_images"]) and min(ious) >= 0.9, sorted(ious)[:5]
     else:
         wrapper = Model.create_model(adapter, preload=True)
         same = pixels = 0

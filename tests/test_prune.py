@@ -14,7 +14,9 @@ from engine.tasks import TASKS, get_task
 
 pytestmark = pytest.mark.e2e  # eight architectures traced and pruned: ~25 s
 LABELS = ["a", "b", "c"]
-CASES = [(task, arch) for task, spec in TASKS.items() for arch in spec.archs]
+# every architecture of every task that prunes (instance segmentation refuses it: test_instance_segmentation.py)
+PRUNED = [spec for spec in TASKS.values() if "pruned" not in spec.unsupported_variants]
+CASES = [(spec.name, arch) for spec in PRUNED for arch in spec.archs]
 
 
 @pytest.mark.parametrize(("task", "arch"), CASES)

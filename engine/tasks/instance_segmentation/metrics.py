@@ -82,3 +82,24 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     """IoU of two boolean masks (1.0 when both are empty)."""
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def mask_agreement(a: Prediction, b: Prediction) -> float:
+    """Share of the instances of either prediction the other has with the same class and a mask IoU of at least
+    0.5, each instance matched once (1.0 if neither has any)."""
+    if len(a.boxes) + len(b.boxes) == 0:
+        return 1.0
+    found = 0
+    for x, y in ((a, b), (b, a)):
+        used: set[int] = set()
+        for mask, label in zip(x.instance_masks, x.box_labels, strict=False):
+            ious = [
+                (mask_iou(mask, other), j)
+                for j, (other, other_label) in enumerate(zip(y.instance_masks, y.box_labels, strict=False))
+                if j not in used and other_label == label and other.shape == mask.shape
+            ]
+            best = max(ious, default=(0.0, -1))
+            if best[0] >= MASK_MATCH_IOU:
+                used.add(best[1])
+                found += 1
+    return found / (len(a.boxes) + len(b.boxes))

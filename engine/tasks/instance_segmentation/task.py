@@ -20,7 +20,7 @@ from engine.tasks.detection.metrics import SHOW_THRESHOLD
 from engine.tasks.detection.task import Detection
 from engine.tasks.instance_segmentation import models
 from engine.tasks.instance_segmentation.data import InstanceDataset, collate, encode
-from engine.tasks.instance_segmentation.metrics import InstanceMetrics, mask_iou, target_masks
+from engine.tasks.instance_segmentation.metrics import InstanceMetrics, mask_agreement, target_masks
 
 MASK_THRESHOLD = 0.5  # a pixel belongs to an instance where its pasted mask probability reaches this
 AREA_BUCKETS = ("small (<32²)", "medium", "large (>96²)")  # COCO's object sizes, by mask area
@@ -223,7 +223,7 @@ class InstanceSegmentation(Detection):
     def agreement(self, a: Prediction, b: Prediction) -> float:
         """Share of the confident instances of either prediction the other finds with the same class and a mask
         IoU of at least 0.5 (1.0 if neither has any)."""
-        return _mask_agreement(a.above(SHOW_THRESHOLD), b.above(SHOW_THRESHOLD))
+        return mask_agreement(a.above(SHOW_THRESHOLD), b.above(SHOW_THRESHOLD))
 
     # --- view
     def draw(self, image, prediction, labels) -> Image.Image:
@@ -248,22 +248,3 @@ class InstanceSegmentation(Detection):
         for row, mask in zip(described["detections"], shown.instance_masks, strict=False):
             row["mask_pixels"] = int(mask.sum())
         return described
-
-
-def _mask_agreement(a: Prediction, b: Prediction) -> float:
-    if len(a.boxes) + len(b.boxes) == 0:
-        return 1.0
-    found = 0
-    for x, y in ((a, b), (b, a)):
-        used: set[int] = set()
-        for mask, label in zip(x.instance_masks, x.box_labels, strict=False):
-            ious = [
-                (mask_iou(mask, other), j)
-                for j, (other, other_label) in enumerate(zip(y.instance_masks, y.box_labels, strict=False))
-                if j not in used and other_label == label and other.shape == mask.shape
-            ]
-            best = max(ious, default=(0.0, -1))
-            if best[0] >= 0.5:
-                used.add(best[1])
-                found += 1
-    return found / (len(a.boxes) + len(b.boxes))
