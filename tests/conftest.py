@@ -187,7 +187,7 @@ PIPELINES = {
             "object_scale": (0.3, 0.5),
             "max_size": 192,
         },
-        "train": ("--epochs", "10", "--img-size", "128", "--batch-size", "4"),
+        "train": ("--epochs", "10", "--img-size", "128", "--batch-size", "4", "--lr", "1e-3"),
         "variants": "fp32,int8",
         "calib": "24",
     },

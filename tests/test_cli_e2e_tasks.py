@@ -227,7 +227,7 @@ def test_model_api_reads_the_ir_and_agrees(pipeline):
                 ]
                 agreed += int(max(ious, default=0) >= 0.9)
         assert total >= len(pipeline["test_images"]) and agreed == total
-    elif pipeline["task"] == "instance_segmentation":  # the same instances, each mask IoU >= 0.9
+    elif pipeline["task"] == "instance_segmentation":  # the same instances and the same pixels
         from engine.tasks.instance_segmentation.metrics import mask_iou
 
         threshold = _confident(ours.predict([read_rgb(p) for p in pipeline["test_images"]]))
@@ -241,7 +241,7 @@ def test_model_api_reads_the_ir_and_agrees(pipeline):
             for mask, name in zip(mine.instance_masks, names, strict=True):
                 same = [m for m, other in zip(theirs.masks, theirs.label_names, strict=True) if other == name]
                 ious.append(max(mask_iou(mask, m.astype(bool)) for m in same))
-        assert len(ious) >= len(pipeline["test_images"]) and min(ious) >= 0.9, sorted(ious)[:5]
+        assert len(ious) >= len(pipeline["test_images"]) and min(ious) >= 0.99, sorted(ious)[:5]  # same pasting
     else:
         wrapper = Model.create_model(adapter, preload=True)
         same = pixels = 0

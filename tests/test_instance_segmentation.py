@@ -221,3 +221,19 @@ def test_variants_the_task_cannot_build_are_refused_before_any_work(tmp_path):
     refusal = r"^int8-qat cannot be built for instance_segmentation: NNCF.*; leave it out of --variants$"
     with pytest.raises(StudioError, match=refusal):
         optimizing._plan(Ctx(), {"task": TASK}, ["fp32", "int8-qat"], [], 16)
+
+
+def test_masks_are_pasted_pixel_for_pixel_as_model_api_pastes_them():
+    from model_api.models.instance_segmentation import _segm_postprocess
+
+    from engine.tasks.instance_segmentation.paste import paste_mask
+
+    rng = np.random.default_rng(0)
+    h, w = 90, 120
+    for _ in range(200):
+        x0, y0 = rng.uniform(-10, w - 5), rng.uniform(-10, h - 5)
+        box = np.array([x0, y0, x0 + rng.uniform(1, 70), y0 + rng.uniform(1, 60)])  # some cross the border
+        mask = rng.random((28, 28)).astype(np.float32)
+        theirs_box = np.clip(np.around(box), 0, [w, h, w, h])  # what the reader does to a box before pasting
+        theirs = _segm_postprocess(theirs_box, mask, h, w).astype(bool)
+        np.testing.assert_array_equal(paste_mask(box, mask, (h, w)), theirs)

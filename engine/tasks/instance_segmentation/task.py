@@ -11,7 +11,6 @@ import numpy as np
 import torch
 from PIL import Image
 from pycocotools import mask as coco_mask
-from torchvision.models.detection.roi_heads import paste_masks_in_image
 
 from engine.drawing import colour
 from engine.inference.prediction import Prediction
@@ -21,8 +20,8 @@ from engine.tasks.detection.task import Detection
 from engine.tasks.instance_segmentation import models
 from engine.tasks.instance_segmentation.data import InstanceDataset, collate, encode
 from engine.tasks.instance_segmentation.metrics import InstanceMetrics, mask_agreement, target_masks
+from engine.tasks.instance_segmentation.paste import paste_masks
 
-MASK_THRESHOLD = 0.5  # a pixel belongs to an instance where its pasted mask probability reaches this
 AREA_BUCKETS = ("small (<32²)", "medium", "large (>96²)")  # COCO's object sizes, by mask area
 
 
@@ -202,7 +201,7 @@ class InstanceSegmentation(Detection):
 
     # --- inference
     def postprocess(self, outputs, image_hw, input_hw) -> Prediction:
-        """Boxes to the image's pixels, each 28x28 mask pasted into its box at the image's size."""
+        """Boxes to the image's pixels, each 28x28 mask pasted into its box at the image's size (as Model API does)."""
         boxes = np.asarray(outputs[0], dtype=np.float32).reshape(-1, 5)
         labels = np.asarray(outputs[1]).reshape(-1).astype(np.int64)
         masks = np.asarray(outputs[2], dtype=np.float32).reshape(len(boxes), *np.shape(outputs[2])[-2:])
@@ -210,13 +209,12 @@ class InstanceSegmentation(Detection):
         order = np.argsort(-boxes[:, 4], kind="stable")
         boxes, labels, masks = boxes[order], labels[order], masks[order]
         scaled = boxes[:, :4] * scale
-        pasted = paste_masks_in_image(torch.from_numpy(masks)[:, None], torch.from_numpy(scaled), image_hw)
         return Prediction(
             task=self.name,
             boxes=scaled,
             box_scores=boxes[:, 4],
             box_labels=labels,
-            instance_masks=pasted[:, 0].numpy() >= MASK_THRESHOLD,
+            instance_masks=paste_masks(scaled, masks, tuple(image_hw)),
             score=float(boxes[0, 4]) if len(boxes) else 0.0,
         )
 
