@@ -3,7 +3,8 @@
 For each task (its built-in sample calibrates) and each architecture in the task's table (random init: speed
 does not depend on the weights' values):
  1. the product's own FP32 IR and NNCF PTQ INT8 IR (the ``fp32`` and ``int8`` rows of the variant table)
-    at a realistic input (classification 224, detection 320, segmentation 256 px; ``--sizes`` to change);
+    at a realistic input (classification 224, detection and instance segmentation 320, segmentation 256 px;
+    ``--sizes`` to change);
  2. batch-1 latency of PyTorch eager, the FP32 IR at the CPU plugin's default precision hint (bf16 where the CPU
     has avx512_bf16 or AMX, else f32), the FP32 IR with the f32 hint, and the INT8 IR at the default hint,
     *interleaved in rounds* (every configuration once per round), medians of the round medians;
@@ -12,12 +13,16 @@ does not depend on the weights' values):
 Prints the CPU model, its ISA flags and the precision each configuration ran in. The product reads the table
 (``engine.models.zoo``) to say, per architecture, whether INT8 pays off on a CPU like the one measured.
 Usage: python -m benchmarks.zoo [--tasks classification,detection] [--rounds 3] [--seconds 1.5]
-Writes benchmarks/results/zoo.{json,md}.
+Writes benchmarks/results/zoo.{json,md}; rows of tasks (or ``--archs``) not measured are kept from the file when it
+was measured on a CPU of the same model and ISA. Detectors are timed on a black image: a random-init detector's
+post-processing (NMS, Mask R-CNN's mask per box) costs by what it happens to find, so their rows compare
+configurations of one network, not networks.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -39,7 +44,7 @@ from engine.pipeline.context import Context
 from engine.tasks import TASKS, get_task
 
 OUT = Path(__file__).parent / "results"
-SIZES = {"classification": 224, "detection": 320, "segmentation": 256}
+SIZES = {"classification": 224, "detection": 320, "segmentation": 256, "instance_segmentation": 320}
 CONFIGS = ("pytorch", "fp32 (default hint)", "fp32 (f32 hint)", "int8 (default hint)")
 
 
@@ -140,6 +145,19 @@ def table(rows: list[dict], machine: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def kept_rows(machine: dict, measured_tasks: set[str], only: set[str]) -> list[dict]:
+    """The rows of the table on file this run did not measure (other tasks, other architectures), when they were
+    measured on a CPU of the same model and ISA: ``--tasks instance_segmentation`` adds a task, it does not drop
+    the other three. Another CPU's table is replaced whole."""
+    path = OUT / "zoo.json"
+    if not path.is_file():
+        return []
+    old = json.loads(path.read_text())
+    if {k: old["machine"].get(k) for k in ("cpu_model", "isa")} != {k: machine[k] for k in ("cpu_model", "isa")}:
+        return []
+    return [r for r in old["rows"] if r["task"] not in measured_tasks or (only and r["arch"] not in only)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default=",".join(TASKS))
@@ -169,6 +187,7 @@ def main() -> None:
                 )
                 print(f"{task_name} {arch}: INT8 {row['int8_vs_fp32_default']:.2f}x the FP32 IR (default hint)")
                 rows.append(row)
+    rows = kept_rows(machine, {r["task"] for r in rows}, only) + rows
     payload = {"machine": machine, "versions": versions(), "rounds": args.rounds, "seconds": args.seconds, "rows": rows}
     write_results(OUT, "zoo", payload, table(rows, machine))
 

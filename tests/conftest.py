@@ -226,12 +226,32 @@ def _prepare(task: str, root: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory):
-    """``prepared(task)``: that task's shared pipeline workspace (made on first use)."""
+    """``prepared(task)``: that task's shared pipeline workspace (made on first use).
+
+    ``STUDIO_KEEP_PREPARED=DIR`` (development only; CI never sets it) keeps each pipeline in DIR/<task> and reuses
+    it in later sessions: delete the folder after changing the recipe or the code it exercises."""
+    import json
+
     made: dict[str, dict] = {}
+    keep = os.environ.get("STUDIO_KEEP_PREPARED")
 
     def get(task: str) -> dict:
-        if task not in made:
+        if task in made:
+            return made[task]
+        if not keep:
             made[task] = _prepare(task, tmp_path_factory.mktemp(f"prepared-{task}"))
+            return made[task]
+        root, record = Path(keep) / task, Path(keep) / task / "prepared.json"
+        if not record.is_file():
+            root.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps(_prepare(task, root), default=str))
+        loaded = json.loads(record.read_text())
+        paths = {
+            "data": Path(loaded["data"]),
+            "ws": Path(loaded["ws"]),
+            "test_images": list(map(Path, loaded["test_images"])),
+        }
+        made[task] = {**loaded, **paths, "xml": {k: Path(v) for k, v in loaded["xml"].items()}}
         return made[task]
 
     return get

@@ -71,13 +71,22 @@ def test_train_page_shows_the_best_epochs_scores_per_class(stubbed):
 
 
 @pytest.mark.parametrize(
-    ("task", "key", "column"), [("detection", "per_class_ap50", "AP@0.5"), ("segmentation", "per_class_iou", "IoU")]
+    ("task", "columns"),
+    [
+        ("detection", {"per_class_ap50": "AP@0.5"}),
+        ("segmentation", {"per_class_iou": "IoU"}),
+        ("instance_segmentation", {"per_class_ap50": "mask AP@0.5", "per_class_ap": "mask AP@0.5:0.95"}),
+    ],
 )
-def test_train_page_names_each_tasks_per_class_score(stubbed, task, key, column):
+def test_train_page_names_each_tasks_per_class_score(stubbed, task, columns):
     primary = engine.get_task(task).primary_metric
-    stubbed(task, {"best_epoch": 3, f"val_{primary}": 0.5, f"val_{key}": {"cat": 0.5, "dog": None}})
+    best = {"best_epoch": 3, f"val_{primary}": 0.5}
+    best |= {f"val_{key}": {"cat": 0.5 / (i + 1), "dog": None} for i, key in enumerate(columns)}
+    stubbed(task, best)
     table = next(d.value for d in _train_page().dataframe if "class" in d.value.columns)
-    assert list(table.columns) == ["class", column] and list(table[column]) == ["50.0%", fmt.cell(None)]
+    assert list(table.columns) == ["class", *columns.values()]
+    for i, column in enumerate(columns.values()):
+        assert list(table[column]) == [fmt.cell(0.5 / (i + 1), "percent"), fmt.cell(None)]
 
 
 def test_a_run_from_before_per_class_scores_shows_no_table(stubbed):
