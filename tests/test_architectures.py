@@ -81,6 +81,14 @@ def test_architecture_trains_converts_and_quantizes(task_name, arch, tiny):
     assert [o.get_any_name() for o in finished.outputs] == list(task.output_names)
     core = ov.Core()
     images = [to_input(read_rgb(path), size) for path, _ in test[:3]]
+    if finished.output(0).get_partial_shape().is_dynamic:  # Mask R-CNN: as many boxes as pass its score threshold
+        # one training step leaves scores near it, so FP32 and INT8 keep different boxes: their agreement is
+        # checked on the trained pipeline (test_cli_e2e_tasks.py); here the INT8 IR runs and keeps its layout
+        for x in images:
+            boxes, labels, masks = core.compile_model(finished, "CPU", F32)(x).values()
+            assert boxes.shape[1:] == (5,) and labels.shape == boxes.shape[:1] and masks.shape[1:] == (28, 28)
+            assert np.isfinite(boxes).all() and np.isfinite(masks).all()
+        return
     a = _outputs(core.compile_model(fp32, "CPU", F32), images)
     b = _outputs(core.compile_model(int8, "CPU", F32), images)
     cosine_similarity = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))

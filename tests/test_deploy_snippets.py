@@ -37,6 +37,12 @@ def test_each_snippet_runs_as_printed_from_any_folder_and_prints_the_prediction(
     elif task == "detection":  # the same number of confident boxes (the product draws those scoring >= 0.3)
         confident = len(ours["detections"])
         assert f"{confident} box(es) scoring at least 30 %" in printed["openvino"], (ours, printed["openvino"])
+    elif task == "instance_segmentation":  # the same confident instances, class by class, in both readers
+        names = sorted(d["label_name"] for d in ours["detections"])
+        assert names and f"{len(names)} instance(s) above" in printed["model_api"], (ours, printed["model_api"])
+        for kind in ("model_api", "openvino"):
+            words = [line.split() for line in printed[kind].splitlines()]
+            assert sorted(w[0] for w in words if w and w[0] in pipeline["dataset"]["labels"]) == names, printed[kind]
     else:  # the class covering most of the image in the product's mask is in the snippet's too
         main = max(ours["class_area"], key=ours["class_area"].get)
         assert f"'{main}'" in printed["openvino"], (ours, printed["openvino"])
