@@ -80,11 +80,6 @@ def test_boxes_outside_the_image_are_reported_and_the_image_kept(tmp_path):
     assert len(result.dataset) == 9
 
 
-def test_voc_without_a_task_suggests_one(tmp_path):
-    with pytest.raises(StudioError, match=r"pass --task detection\|segmentation"):
-        read(_voc_both(tmp_path))
-
-
 def test_malformed_voc_xml_names_its_file(tmp_path):
     root = _voc_both(tmp_path)
     xml = root / "Annotations" / "img4.xml"
