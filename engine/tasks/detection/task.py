@@ -345,5 +345,5 @@ class Detection(Task):
     def describe_text(self, description: dict) -> str:
         found = ", ".join(f"{d['label_name']} {d['score']:.2f}" for d in description["detections"])
         if not found:
-            return "no objects"
-        return f"{len(description['detections'])} object(s) >= {description['threshold']}: {found}"
+            return f"no {self.count_unit}"
+        return f"{len(description['detections'])} {self.count_unit[:-1]}(s) >= {description['threshold']}: {found}"
