@@ -237,3 +237,13 @@ def test_masks_are_pasted_pixel_for_pixel_as_model_api_pastes_them():
         theirs_box = np.clip(np.around(box), 0, [w, h, w, h])  # what the reader does to a box before pasting
         theirs = _segm_postprocess(theirs_box, mask, h, w).astype(bool)
         np.testing.assert_array_equal(paste_mask(box, mask, (h, w)), theirs)
+
+
+def test_a_search_leaves_out_what_the_task_cannot_build_and_refuses_when_nothing_is_left(tmp_path):
+    from engine.errors import StudioError
+
+    get_task(TASK).write_sample(tmp_path / "data", tiny=True)
+    dataset = engine.import_dataset(str(tmp_path / "data"), workspace=tmp_path / "ws")["dataset"]
+    with pytest.raises(StudioError, match=r"^none of the variants asked for can be built for instance_segmentation"):
+        engine.search(dataset, variants=["int8-qat", "pruned-int8"], workspace=tmp_path / "ws")
+    assert engine.list_searches(workspace=tmp_path / "ws") == []  # refused before a search was recorded
