@@ -49,8 +49,8 @@ def configurations(baseline: TorchPredictor, size: int, calib: list, out: Path) 
     return [
         ("PyTorch eager FP32", torch_at_size),
         ("OV FP32 (f32 hint)", OpenVINOPredictor(paths["fp32"], "CPU", F32)),
-        ("OV FP32 (default: bf16)", OpenVINOPredictor(paths["fp32"], "CPU", {})),
-        ("OV FP16 (default: bf16)", OpenVINOPredictor(paths["fp16"], "CPU", {})),
+        ("OV FP32 (default)", OpenVINOPredictor(paths["fp32"], "CPU", {})),
+        ("OV FP16 (default)", OpenVINOPredictor(paths["fp16"], "CPU", {})),
         ("OV INT8 (f32 hint)", OpenVINOPredictor(paths["int8"], "CPU", F32)),
         ("OV INT8 (default)", OpenVINOPredictor(paths["int8"], "CPU", {})),
     ], paths

@@ -91,7 +91,7 @@ def run_task(task: str, tmp: Path, rounds: int, iterations: int, splits: dict | 
 def markdown(results: list[dict], meta: dict) -> str:
     lines = [
         f"CPU: {meta['cpu']}, OpenVINO {meta['openvino']}. Batch-1 synchronous latency on the first test image (a"
-        " black image for the random-init rows), {meta['rounds']} interleaved"
+        f" black image for the random-init rows), {meta['rounds']} interleaved"
         f" rounds x {meta['iterations']} requests, median of the round medians; speed-up = this latency / INT8"
         " (default precision) latency. Detection latency includes decoding + NMS (in the IR for OpenVINO,"
         " torchvision's for PyTorch); instance segmentation's the RoI heads and a 28x28 mask per box.",
