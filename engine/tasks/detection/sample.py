@@ -12,7 +12,6 @@ Layout written (Datumaro ``coco_instances``)::
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from engine.data import canvas
+from engine.data import canvas, coco_sample
 
 CLASSES = canvas.SHAPES
 SPLITS = {"train": 600, "val": 60, "test": 60}
@@ -40,37 +39,17 @@ class SampleConfig:
 
 def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, int]:
     config = config or SampleConfig()
-    out = Path(out)
-    (out / "annotations").mkdir(parents=True, exist_ok=True)
-    categories = [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(CLASSES)]
-    counts = {}
-    for split_index, (split, n) in enumerate(config.splits):
-        folder = out / "images" / split
-        folder.mkdir(parents=True, exist_ok=True)
-        images, annotations = [], []
-        for i in range(n):
-            rng = np.random.default_rng([config.seed, 11, split_index, i])
-            image, objects = render(rng, config)
-            name = f"{split}_{i:04d}.jpg"
-            image.save(folder / name, quality=95)
-            images.append({"id": i + 1, "file_name": name, "width": image.width, "height": image.height})
-            for cls, (x1, y1, x2, y2) in objects:
-                w, h = x2 - x1, y2 - y1
-                annotations.append(
-                    dict(  # COCO instance fields (boxes only: no polygons)
-                        id=len(annotations) + 1,
-                        image_id=i + 1,
-                        category_id=cls + 1,
-                        bbox=[round(x1, 2), round(y1, 2), round(w, 2), round(h, 2)],
-                        area=round(w * h, 2),
-                        iscrowd=0,
-                        segmentation=[],
-                    )
-                )
-        coco = {"images": images, "annotations": annotations, "categories": categories}
-        (out / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))
-        counts[split] = n
-    return counts
+
+    def item(rng: np.random.Generator) -> tuple[Image.Image, list[dict]]:
+        image, objects = render(rng, config)
+        fields = []
+        for cls, (x1, y1, x2, y2) in objects:  # boxes only: no polygons
+            w, h = x2 - x1, y2 - y1
+            bbox = [round(x1, 2), round(y1, 2), round(w, 2), round(h, 2)]
+            fields.append({"category_id": cls + 1, "bbox": bbox, "area": round(w * h, 2), "segmentation": []})
+        return image, fields
+
+    return coco_sample.write(out, config.splits, CLASSES, (config.seed, 11), item)
 
 
 def render(rng: np.random.Generator, config: SampleConfig):

@@ -13,7 +13,6 @@ Layout written (Datumaro ``coco_instances``)::
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from pycocotools import mask as coco_mask
 
-from engine.data import canvas
+from engine.data import canvas, coco_sample
 
 CLASSES = canvas.SHAPES
 SPLITS = {"train": 160, "val": 20, "test": 20}  # Mask R-CNN from random init on 2 cores: minutes, not an hour
@@ -41,38 +40,19 @@ class SampleConfig:
 
 def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, int]:
     config = config or SampleConfig()
-    out = Path(out)
-    (out / "annotations").mkdir(parents=True, exist_ok=True)
-    categories = [{"id": i + 1, "name": name, "supercategory": ""} for i, name in enumerate(CLASSES)]
-    counts = {}
-    for split_index, (split, n) in enumerate(config.splits):
-        folder = out / "images" / split
-        folder.mkdir(parents=True, exist_ok=True)
-        images, annotations = [], []
-        for i in range(n):
-            rng = np.random.default_rng([config.seed, 23, split_index, i])
-            image, instances = render(rng, config)
-            name = f"{split}_{i:04d}.jpg"
-            image.save(folder / name, quality=95)
-            images.append({"id": i + 1, "file_name": name, "width": image.width, "height": image.height})
-            for cls, visible in instances:
-                rle = coco_mask.encode(np.asfortranarray(visible.astype(np.uint8)))
-                x, y, w, h = (float(v) for v in coco_mask.toBbox(rle))
-                annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": i + 1,
-                        "category_id": cls + 1,
-                        "bbox": [x, y, w, h],
-                        "area": float(coco_mask.area(rle)),
-                        "iscrowd": 0,
-                        "segmentation": {"size": rle["size"], "counts": rle["counts"].decode("ascii")},
-                    }
-                )
-        coco = {"images": images, "annotations": annotations, "categories": categories}
-        (out / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))
-        counts[split] = n
-    return counts
+
+    def item(rng: np.random.Generator) -> tuple[Image.Image, list[dict]]:
+        image, instances = render(rng, config)
+        fields = []
+        for cls, visible in instances:
+            rle = coco_mask.encode(np.asfortranarray(visible.astype(np.uint8)))
+            segmentation = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+            bbox = [float(v) for v in coco_mask.toBbox(rle)]
+            area = float(coco_mask.area(rle))
+            fields.append({"category_id": cls + 1, "bbox": bbox, "area": area, "segmentation": segmentation})
+        return image, fields
+
+    return coco_sample.write(out, config.splits, CLASSES, (config.seed, 23), item)
 
 
 def render(rng: np.random.Generator, config: SampleConfig) -> tuple[Image.Image, list[tuple[int, np.ndarray]]]:
