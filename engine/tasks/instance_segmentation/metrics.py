@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torchmetrics.detection import MeanAveragePrecision
 
 from engine.inference.prediction import Prediction
+from engine.tasks.detection.metrics import DetectionMetrics
 from engine.tasks.instance_segmentation.data import decode
 
 MASK_MATCH_IOU = 0.5
@@ -21,61 +21,29 @@ def target_masks(target: dict) -> np.ndarray:
     return np.asarray(masks, dtype=bool)
 
 
-class InstanceMetrics:
-    """Mask mAP@0.5 (the primary metric), mask mAP@0.5:0.95, box mAP@0.5 and per-class mask AP."""
+class InstanceMetrics(DetectionMetrics):
+    """Mask mAP@0.5 (the primary metric), mask mAP@0.5:0.95, box mAP@0.5 and @0.5:0.95, per-class mask AP."""
 
-    def __init__(self, labels: list[str]) -> None:
-        self.labels = labels
-        common = {"box_format": "xyxy", "iou_type": ("bbox", "segm"), "class_metrics": True}
-        common |= {"backend": "faster_coco_eval", "sync_on_compute": False}
-        self.coco = MeanAveragePrecision(**common)
-        self.at_50 = MeanAveragePrecision(iou_thresholds=[0.5], **common)
+    iou_type = ("bbox", "segm")
+    per_class_field = "segm_map_per_class"
 
-    def update_predictions(self, predictions: list[Prediction], targets: list) -> None:
-        preds = [
-            {
-                "boxes": torch.as_tensor(p.boxes, dtype=torch.float32).reshape(-1, 4),
-                "scores": torch.as_tensor(p.box_scores, dtype=torch.float32),
-                "labels": torch.as_tensor(p.box_labels, dtype=torch.int64),
-                "masks": torch.as_tensor(_full_size(p)),
-            }
-            for p in predictions
-        ]
-        gts = [
-            {
-                "boxes": torch.as_tensor(np.asarray(t["boxes"]), dtype=torch.float32).reshape(-1, 4),
-                "labels": torch.as_tensor(np.asarray(t["labels"]), dtype=torch.int64),
-                "masks": torch.as_tensor(target_masks(t)),
-            }
-            for t in targets
-        ]
-        for pred, gt in zip(preds, gts, strict=True):
-            if pred["masks"].shape[1:] != gt["masks"].shape[1:]:  # no prediction: an empty mask of the target's size
-                pred["masks"] = torch.zeros((len(pred["boxes"]), *gt["masks"].shape[1:]), dtype=torch.bool)
-        self.coco.update(preds, gts)
-        self.at_50.update(preds, gts)
+    def prediction(self, p: Prediction, target: dict) -> dict:
+        masks = p.instance_masks
+        if len(masks) != len(p.boxes):  # no masks (nothing found): empty ones of the target's size
+            masks = np.zeros((len(p.boxes), *_image_hw(target)), dtype=bool)
+        return {**super().prediction(p, target), "masks": torch.as_tensor(masks)}
 
-    def compute(self) -> dict:
-        coco, at_50 = self.coco.compute(), self.at_50.compute()
-        out = {
-            "map_50": max(float(coco["segm_map_50"]), 0.0),
-            "map": max(float(coco["segm_map"]), 0.0),
-            "box_map_50": max(float(coco["bbox_map_50"]), 0.0),
-            "box_map": max(float(coco["bbox_map"]), 0.0),
-        }
-        for key, result in (("per_class_ap", coco), ("per_class_ap50", at_50)):
-            classes = torch.atleast_1d(result["classes"]).tolist()
-            values = torch.atleast_1d(result["segm_map_per_class"]).tolist()
-            by_index = dict(zip(classes, values, strict=True))
-            out[key] = {
-                name: (None if by_index.get(i, -1) < 0 else float(by_index[i])) for i, name in enumerate(self.labels)
-            }
-        return out
+    def target(self, t: dict) -> dict:
+        return {**super().target(t), "masks": torch.as_tensor(target_masks(t))}
+
+    def scalars(self, coco: dict) -> dict[str, float]:
+        names = {"map_50": "segm_map_50", "map": "segm_map", "box_map_50": "bbox_map_50", "box_map": "bbox_map"}
+        return {key: max(float(coco[field]), 0.0) for key, field in names.items()}
 
 
-def _full_size(prediction: Prediction) -> np.ndarray:
-    masks = prediction.instance_masks
-    return masks if len(masks) == len(prediction.boxes) else np.zeros((len(prediction.boxes), 0, 0), dtype=bool)
+def _image_hw(target: dict) -> tuple[int, int]:
+    masks = target["masks"]
+    return tuple(target["hw"]) if isinstance(masks, list) else tuple(np.shape(masks)[-2:])
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
