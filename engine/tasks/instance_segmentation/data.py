@@ -94,8 +94,3 @@ class InstanceDataset(Dataset):
             "labels": target["labels"],
             "masks": target["masks"].as_subclass(torch.Tensor),
         }
-
-
-def collate(batch: list) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]]]:
-    images, targets = zip(*batch, strict=True)
-    return torch.stack(images), list(targets)

@@ -18,7 +18,7 @@ from engine.tasks.base import Outputs, SampleRecipe
 from engine.tasks.detection.metrics import SHOW_THRESHOLD
 from engine.tasks.detection.task import Detection
 from engine.tasks.instance_segmentation import models
-from engine.tasks.instance_segmentation.data import InstanceDataset, collate, encode
+from engine.tasks.instance_segmentation.data import InstanceDataset, encode
 from engine.tasks.instance_segmentation.metrics import InstanceMetrics, mask_agreement, target_masks
 from engine.tasks.instance_segmentation.paste import paste_masks
 
@@ -138,8 +138,6 @@ class InstanceSegmentation(Detection):
 
     def make_dataset(self, samples, img_size, train, augment="basic"):
         return InstanceDataset(samples, img_size, train)
-
-    collate_fn = staticmethod(collate)
 
     # --- model
     def build_model(self, arch, num_classes, pretrained):
