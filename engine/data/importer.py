@@ -80,8 +80,9 @@ def _voc_flavour(path: Path) -> str:
     2.9k), the most specific among equals; image labels when no folder has any. Annotations/ also holds a
     classification set's image labels: a file counts as boxes only with a ``<bndbox>`` in it."""
     counts = {}
+    roots = [path, *path.iterdir()] if path.is_dir() else []  # the VOC root, or one folder down (depth 2)
     for folder, pattern, fmt in _VOC_FOLDERS:
-        files = [f for d in (path, *path.iterdir()) if d.is_dir() for f in (d / folder).glob(pattern)]
+        files = [f for d in roots if d.is_dir() for f in (d / folder).glob(pattern)]
         if fmt == "voc_detection":
             files = [f for f in files if "<bndbox>" in f.read_text(errors="replace")]
         counts[fmt] = len(files)
