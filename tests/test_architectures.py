@@ -81,7 +81,7 @@ def test_architecture_trains_converts_and_quantizes(task_name, arch, tiny):
     assert [o.get_any_name() for o in finished.outputs] == list(task.output_names)
     core = ov.Core()
     images = [to_input(read_rgb(path), size) for path, _ in test[:3]]
-    if finished.output(0).get_partial_shape().is_dynamic:  # Mask R-CNN: as many boxes as pass its score threshold
+    if "masks" in task.output_names:  # Mask R-CNN: as many boxes as pass its score threshold, each with a mask
         # one training step leaves scores near it, so FP32 and INT8 keep different boxes: their agreement is
         # checked on the trained pipeline (test_cli_e2e_tasks.py); here the INT8 IR runs and keeps its layout
         for x in images:
