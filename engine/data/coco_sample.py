@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-# one image and its annotations' own fields (``category_id``, ``bbox``, ``area``, ``segmentation``)
+# one image and its annotations' own COCO fields, in file order (``category_id``, ``bbox``, ``area``, ``iscrowd``,
+# and the mask's polygons or RLE)
 Render = Callable[[np.random.Generator], tuple[Image.Image, list[dict]]]
 
 
@@ -37,17 +38,7 @@ def write(
             image.save(folder / name, quality=95)
             images.append({"id": i + 1, "file_name": name, "width": image.width, "height": image.height})
             for f in fields:
-                annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": i + 1,
-                        "category_id": f["category_id"],
-                        "bbox": f["bbox"],
-                        "area": f["area"],
-                        "iscrowd": 0,
-                        "segmentation": f["segmentation"],
-                    }
-                )
+                annotations.append({"id": len(annotations) + 1, "image_id": i + 1, **f})
         coco = {"images": images, "annotations": annotations, "categories": categories}
         (out / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))
         counts[split] = n

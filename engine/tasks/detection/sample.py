@@ -46,7 +46,9 @@ def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, i
         for cls, (x1, y1, x2, y2) in objects:  # boxes only: no polygons
             w, h = x2 - x1, y2 - y1
             bbox = [round(x1, 2), round(y1, 2), round(w, 2), round(h, 2)]
-            fields.append({"category_id": cls + 1, "bbox": bbox, "area": round(w * h, 2), "segmentation": []})
+            fields.append(
+                {"category_id": cls + 1, "bbox": bbox, "area": round(w * h, 2), "iscrowd": 0, "segmentation": []}
+            )
         return image, fields
 
     return coco_sample.write(out, config.splits, CLASSES, (config.seed, 11), item)

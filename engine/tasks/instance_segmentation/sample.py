@@ -49,7 +49,9 @@ def generate(out: str | Path, config: SampleConfig | None = None) -> dict[str, i
             segmentation = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
             bbox = [float(v) for v in coco_mask.toBbox(rle)]
             area = float(coco_mask.area(rle))
-            fields.append({"category_id": cls + 1, "bbox": bbox, "area": area, "segmentation": segmentation})
+            fields.append(
+                {"category_id": cls + 1, "bbox": bbox, "area": area, "iscrowd": 0, "segmentation": segmentation}
+            )
         return image, fields
 
     return coco_sample.write(out, config.splits, CLASSES, (config.seed, 23), item)
