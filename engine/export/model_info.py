@@ -22,10 +22,11 @@ def label_token(name: str) -> str:
 
 
 def build(task: Task, labels: list[str]) -> dict[str, str]:
+    names = task.model_api_labels(labels)
     return {
         **task.model_info(),
-        "labels": " ".join(label_token(n) for n in task.model_api_labels(labels)),
-        "label_ids": " ".join(str(i) for i in range(len(task.model_api_labels(labels)))),
+        "labels": " ".join(label_token(n) for n in names),
+        "label_ids": " ".join(str(i) for i in range(len(names))),
         **model_api_preprocessing(),
     }
 
