@@ -244,7 +244,7 @@ def headline(result: r.BenchmarkTable) -> str:
         parts.append(f"{h['metric_change_pp']:+.1f} pp {result['metric_name']}")
     if h["size_ratio_vs_fp32"]:
         parts.append(f"{h['size_ratio_vs_fp32']:.1f}x smaller than FP32")
-    lead = where if h["optimized"] else f"not optimized here: {where} is not faster than the FP32 IR"
+    lead = where if h["optimized"] else f"not optimized here: {where} is {h['why_not']}"
     return f"{lead}: {', '.join(parts)}" if parts else lead
 
 

@@ -94,3 +94,85 @@ def test_a_run_from_before_per_class_scores_shows_no_table(stubbed):
     at = _train_page()
     assert not [d for d in at.dataframe if "class" in d.value.columns]
     assert not [m for m in at.metric if "best epoch" in m.label]
+
+
+# --- pages over stored records: a run with its variants' scores and benchmark results written into a real
+# workspace (no model, no inference), so the engine's own tables and verdicts run under the page
+
+
+def _latency(median: float, *, precision: str = "f32", asked: str = "default") -> dict:
+    """A benchmark result as the benchmark verb stores it (engine.pipeline.benchmarking)."""
+    stats = {"median": median, "mean": median * 1.02, "p90": median * 1.1, "p99": median * 1.2}
+    stats |= {"min": median * 0.95, "max": median * 1.3, "count": 100}
+    return {
+        "latency_ms": stats,
+        "throughput": {"fps": 2000 / median, "streams": 2, "nireq": 2},
+        "latency_samples_ms": [median * f for f in (0.95, 1.0, 1.0, 1.05, 1.1)],
+        "inference_precision": precision,
+        "precision_requested": asked,
+        "compile_ms": 300.0,
+        "first_inference_ms": median * 2,
+        "environment": {"contended": False},
+    }
+
+
+@pytest.fixture
+def recorded(monkeypatch, tmp_path):
+    """``recorded(int8_ms, int8_top1)``: a classification run whose FP32 IR takes 10 ms (top-1 90 %) and whose
+    INT8 IR took ``int8_ms`` and scored ``int8_top1``, as the optimize and benchmark verbs store them."""
+    from engine.pipeline.context import Context
+
+    monkeypatch.setenv("STUDIO_WORKSPACE", str(tmp_path / "ws"))
+
+    def write(int8_ms: float, int8_top1: float) -> None:
+        ctx = Context.open(tmp_path / "ws")
+        dataset = ctx.db.add_dataset(name="parts", task="classification", fmt="imagenet", source=str(tmp_path))
+        run = ctx.db.add_run(dataset_id=dataset, task="classification", model="resnet18", config={"img_size": 224})
+        ctx.db.update_run(run, status="completed")
+        scores = {"torch-fp32": (0.9, 44_800_000), "fp32": (0.9, 44_700_000), "int8": (int8_top1, 11_300_000)}
+        for name, (top1, size) in scores.items():  # the entries optimize stores (engine.pipeline.optimizing)
+            entry = {"variant": name, "size_bytes": size, "top1": top1, "drop_vs_torch_pp": 100 * (0.9 - top1)}
+            entry |= {"metrics": {"top1": top1, "per_class_recall": {"ok": top1, "scratch": top1}}}
+            entry |= {"agreement": {"fp32": 1.0}, "size_ratio_vs_fp32": 44_700_000 / size}
+            ctx.db.upsert_variant(run_id=run, name=name, precision=name, path="", size_bytes=size, metrics=entry)
+        for name, ms in (("torch-fp32", 40.0), ("fp32", 10.0), ("int8", int8_ms)):
+            result = {"variant": name, "device": "CPU", **_latency(ms)}
+            ctx.db.add_benchmark(run_id=run, variant=name, device="CPU", result=result)
+
+    return write
+
+
+def _benchmark_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("app_pages/benchmark.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_the_benchmark_page_calls_int8_optimized_when_it_is_faster_here_and_keeps_accuracy(recorded):
+    recorded(int8_ms=4.0, int8_top1=0.9)
+    at = _benchmark_page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Speed vs the FP32 IR"] == "2.50x" and metrics["Speed vs PyTorch"] == "10.0x"
+    assert not any("not faster" in m.value for m in at.markdown)
+    assert [s.value for s in at.success] == [
+        "optimized: int8 on CPU (f32), 2.50x the FP32 IR's speed (4.000 ms median) within the accuracy budget"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("int8_ms", "int8_top1", "why"),
+    [
+        (10.2, 0.9, "not faster than the FP32 IR here"),  # 0.98x: within the noise
+        (4.0, 0.85, "faster, but it loses accuracy (top-1 -5.0 pp)"),
+    ],
+    ids=["not-faster", "less-accurate"],
+)
+def test_the_benchmark_page_says_why_int8_is_not_optimized(recorded, int8_ms, int8_top1, why):
+    recorded(int8_ms=int8_ms, int8_top1=int8_top1)
+    at = _benchmark_page()
+    title = next(m.value for m in at.markdown if m.value.startswith("**int8 IR** on CPU"))
+    assert title.endswith(f":orange[{why}]")
+    assert not at.success
+    assert any("none counts as optimized" in w.value for w in at.warning)

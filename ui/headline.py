@@ -20,7 +20,7 @@ def render(run: dict, *, measured: dict | None = None) -> dict | None:
         return None
     with st.container(border=True, key="headline"):
         title = f"**{h['variant']} IR** on {h['device']} ({precision_label(h['variant'], h['precision_ran'])})"
-        st.markdown(title if h["optimized"] else f"{title} · :orange[not faster than the FP32 IR here]")
+        st.markdown(title if h["optimized"] else f"{title} · :orange[{h['why_not']}]")
         c1, c2, c3, c4 = st.columns(4)
         c1.metric(
             "Speed vs the FP32 IR",

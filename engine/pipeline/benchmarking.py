@@ -184,6 +184,15 @@ def _rate(rows: list[dict], variants: dict[str, dict], task) -> dict | None:
     return {key: best[key] for key in ("variant", "device", "precision ran", "median ms", "speed-up vs FP32")}
 
 
+def _why_not(row: dict) -> str:
+    """Why the headline's variant is not the optimized one, as a phrase after its name (rows rated by _rate)."""
+    if not row.get("faster"):
+        return "not faster than the FP32 IR here"
+    if not row.get("keeps accuracy"):
+        return f"faster, but it loses accuracy ({row['accuracy lost']})"
+    return "faster, but measured while other processes used the CPU: benchmark it again on an idle machine"
+
+
 def headline(rows: list[dict], variants: dict[str, dict], pick: dict | None, metric: str) -> dict | None:
     """The result in one line: the optimized variant (else INT8, else the fastest IR) against the original
     PyTorch model (speed-up of benchmarked medians on the same device) and the FP32 IR, its metric change in
@@ -209,6 +218,7 @@ def headline(rows: list[dict], variants: dict[str, dict], pick: dict | None, met
         "precision_ran": best["precision ran"],
         "median_ms": best["median ms"],
         "optimized": pick is not None,
+        "why_not": None if pick is not None else _why_not(best),
         "original_ms": original["median ms"] if original else None,
         "speedup_vs_original": original["median ms"] / best["median ms"] if original else None,
         "speedup_vs_fp32_ir": fp32["median ms"] / best["median ms"] if fp32 and best is not fp32 else None,
