@@ -31,6 +31,15 @@ print(json.dumps({{"code": code, "heavy": sorted(m for m in {HEAVY!r} if m in sy
     ids=" ".join,
 )
 def test_light_verbs_import_no_heavy_library(args, tmp_path):
+    """In a workspace holding a dataset and a finished run of every task (listing runs once imported every task's
+    modules, and torch with them, to name each run's metric)."""
+    from engine.pipeline.context import Context
+    from engine.tasks import TASK_NAMES
+
+    db = Context.open(tmp_path / "ws").db
+    for task in TASK_NAMES:
+        dataset = db.add_dataset(name=task, task=task, fmt="datumaro", source=str(tmp_path))
+        db.update_run(db.add_run(dataset_id=dataset, task=task, model="any", config={}), status="completed")
     workspace = [] if "--help" in args else ["--workspace", str(tmp_path / "ws")]
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *args, *workspace], cwd=ROOT, capture_output=True, text=True, check=False,

@@ -5,14 +5,15 @@ from __future__ import annotations
 from engine.export.variants import VARIANTS
 from engine.pipeline.context import Context
 from engine.store.atomic import read_jsonl
+from engine.tasks import primary_metric
 
 
 def list_runs(ctx: Context) -> list[dict]:
     """Every run with its best validation value of the task's metric (``val_metric``, named ``metric_name``)."""
     out = []
     for r in ctx.runs():
-        task = ctx.task(r)
-        value = r["metrics"].get(f"val_{task.primary_metric}")
+        key, name = primary_metric(r["task"])  # no task module (and no torch) to list runs
+        value = r["metrics"].get(f"val_{key}")
         out.append(
             {
                 "run": r["id"],
@@ -20,7 +21,7 @@ def list_runs(ctx: Context) -> list[dict]:
                 "task": r["task"],
                 "model": r["model"],
                 "status": r["status"],
-                "metric_name": task.metric_name,
+                "metric_name": name,
                 "val_metric": value if isinstance(value, float) else None,
                 "variants": [v["name"] for v in ctx.db.list_variants(r["id"])],
                 "metrics": r["metrics"],

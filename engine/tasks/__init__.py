@@ -10,8 +10,8 @@ Adding a task is one package and one entry in ``REGISTRY``; nothing else names a
 - ``sample.py``: the built-in sample's offline generator.
 
 Nothing outside a task's package imports it except through the registry; the package's ``__init__`` imports
-nothing, so naming a task stays cheap. The task
-classes (and with them torch, torchvision and Datumaro) are imported on the first use of ``TASKS`` or
+nothing and holds only the primary metric's key and name, so naming a task and listing its runs stay cheap. The
+task classes (and with them torch, torchvision and Datumaro) are imported on the first use of ``TASKS`` or
 ``get_task``, so the CLI's light verbs start fast; ``TASK_NAMES`` and ``DEFAULT_TASK`` need no import.
 """
 
@@ -61,6 +61,16 @@ def get_task(name: str) -> Task:
     return tasks()[name]
 
 
+def primary_metric(name: str) -> tuple[str, str]:
+    """The task's primary metric: its key in metric dicts and how it is shown (``Task.primary_metric`` and
+    ``Task.metric_name``), read from the task package's ``__init__`` without importing its modules (or torch):
+    what listing runs needs of a task."""
+    if name not in REGISTRY:
+        raise choice_error("task", name, list(TASK_NAMES))
+    package = importlib.import_module(REGISTRY[name].split(":")[0].rsplit(".", 1)[0])
+    return package.PRIMARY_METRIC, package.METRIC_NAME
+
+
 def task_of_model_type(model_type: str) -> Task:
     """The task whose IRs carry Model API ``model_type`` (read back from an IR's rt_info)."""
     for task in tasks().values():
@@ -70,4 +80,14 @@ def task_of_model_type(model_type: str) -> Task:
     raise StudioError(msg)
 
 
-__all__ = ["DEFAULT_TASK", "TASKS", "TASK_NAMES", "SampleRecipe", "Task", "get_task", "task_of_model_type", "tasks"]
+__all__ = [
+    "DEFAULT_TASK",
+    "TASKS",
+    "TASK_NAMES",
+    "SampleRecipe",
+    "Task",
+    "get_task",
+    "primary_metric",
+    "task_of_model_type",
+    "tasks",
+]

@@ -14,7 +14,7 @@ from engine.choices import AUGMENT, BALANCE
 from engine.drawing import enlarged, font
 from engine.inference.prediction import Prediction
 from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
-from engine.tasks.classification import models
+from engine.tasks.classification import METRIC_NAME, PRIMARY_METRIC, models
 from engine.tasks.classification.data import ClassificationDataset
 
 
@@ -75,8 +75,8 @@ CLASS_RECALL_DROP = 0.05  # the most any one class's recall may drop (5 pp) for 
 
 class Classification(Task):
     name = "classification"
-    metric_name = "top-1"
-    primary_metric = "top1"
+    metric_name = METRIC_NAME
+    primary_metric = PRIMARY_METRIC
     side_metrics = MappingProxyType({"balanced_accuracy": "balanced accuracy", "macro_f1": "macro F1"})
     per_class_columns = MappingProxyType({"per_class_recall": "recall", "per_class_precision": "precision"})
     deploy_result = "print(result.top_labels[0])\n"

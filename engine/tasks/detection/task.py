@@ -15,7 +15,7 @@ from torchvision.ops import box_iou
 from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.tasks.base import SIZE_STEP, Outputs, SampleRecipe, Task, image_based_size, label_name
-from engine.tasks.detection import models
+from engine.tasks.detection import METRIC_NAME, PRIMARY_METRIC, models
 from engine.tasks.detection.data import DetectionDataset, collate
 from engine.tasks.detection.metrics import SHOW_THRESHOLD, DetectionMetrics, match
 
@@ -29,8 +29,8 @@ def _as_outputs(det: dict[str, torch.Tensor]) -> Outputs:
 
 class Detection(Task):
     name = "detection"
-    metric_name = "mAP@0.5"
-    primary_metric = "map_50"
+    metric_name = METRIC_NAME
+    primary_metric = PRIMARY_METRIC
     max_drop = 0.01  # one mAP point
     per_class_columns = MappingProxyType({"per_class_ap50": "AP@0.5", "per_class_ap": "AP@0.5:0.95"})
     count_unit = "objects"

@@ -17,7 +17,7 @@ from engine.inference.prediction import Prediction
 from engine.tasks.base import Outputs, SampleRecipe
 from engine.tasks.detection.metrics import SHOW_THRESHOLD
 from engine.tasks.detection.task import Detection
-from engine.tasks.instance_segmentation import models
+from engine.tasks.instance_segmentation import METRIC_NAME, PRIMARY_METRIC, models
 from engine.tasks.instance_segmentation.data import InstanceDataset, encode
 from engine.tasks.instance_segmentation.metrics import InstanceMetrics, mask_agreement, target_masks
 from engine.tasks.instance_segmentation.paste import paste_masks
@@ -44,8 +44,8 @@ def _instance_masks(item: dm.DatasetItem, hw: tuple[int, int], labels: list[str]
 
 class InstanceSegmentation(Detection):
     name = "instance_segmentation"
-    metric_name = "mask mAP@0.5"
-    primary_metric = "map_50"
+    metric_name = METRIC_NAME
+    primary_metric = PRIMARY_METRIC
     side_metrics = MappingProxyType({"map": "mask mAP@0.5:0.95", "box_map_50": "box mAP@0.5"})
     per_class_columns = MappingProxyType({"per_class_ap50": "mask AP@0.5", "per_class_ap": "mask AP@0.5:0.95"})
     count_unit = "instances"

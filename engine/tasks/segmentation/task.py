@@ -16,7 +16,7 @@ from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.inference.preprocess import resize_mask
 from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
-from engine.tasks.segmentation import models
+from engine.tasks.segmentation import METRIC_NAME, PRIMARY_METRIC, models
 from engine.tasks.segmentation.data import SegmentationDataset
 
 
@@ -60,8 +60,8 @@ class _Scores(torch.nn.Module):
 
 class Segmentation(Task):
     name = "segmentation"
-    metric_name = "mIoU"
-    primary_metric = "miou"
+    metric_name = METRIC_NAME
+    primary_metric = PRIMARY_METRIC
     per_class_columns = MappingProxyType({"per_class_iou": "IoU"})
     deploy_result = "mask = result.resultImage  # (H, W) class index per pixel\nprint(mask.shape, mask.max())\n"
     deploy_openvino_result = (
