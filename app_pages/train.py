@@ -21,7 +21,8 @@ if not datasets:
         st.info("Import a dataset on the **Data** page first (or load the sample project on **Home**).")
 
 
-def settings_form() -> None:
+def settings_form() -> tuple[str, dict]:
+    """The form; returns the chosen dataset's task and its training defaults."""
     with st.form("train"):
         left, right = st.columns(2)
         dataset = widgets.dataset_picker(datasets, container=left, prefer=state.active_dataset(datasets))
@@ -38,8 +39,9 @@ def settings_form() -> None:
             list(archs),
             index=list(archs).index(defaults["model"]),
             format_func=label,
-            help="INT8 x: the INT8 IR's batch-1 speed over the FP32 IR at the CPU's default precision, measured by"
-            ' benchmarks/zoo.py ("elsewhere": on a CPU of another ISA tier, so not a claim about this one).',
+            help="INT8 x: the INT8 IR's batch-1 speed over the FP32 IR at the CPU's default precision: \"here\""
+            " measured on this CPU (below: Measure on this CPU), else by benchmarks/zoo.py on a CPU of this ISA tier"
+            ' ("elsewhere": another tier, so not a claim about this one).',
         )
         c1, c2, c3, c4 = st.columns(4)
         epochs = c1.number_input("Epochs", 1, 500, defaults["epochs"], help="Passes over the training split.")
@@ -114,6 +116,28 @@ def settings_form() -> None:
                 "pretrained": pretrained,
             }
             jobs.start("train", {"dataset": dataset, **settings}, f"Train {arch} on dataset {dataset}")
+    return task, defaults
+
+
+def int8_here(task: str, defaults: dict) -> None:
+    """What INT8 buys each architecture on this CPU (measured here, else the committed table), and a job that
+    measures it here at the dataset's input size."""
+    size = defaults["img_size"]
+    with st.expander("What INT8 buys each architecture on this CPU", icon=":material/speed:"):
+        rows = [{"architecture": arch, "INT8 IR vs FP32 IR, batch 1": text} for arch, text in defaults["int8"].items()]
+        if rows:
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.caption(
+            f"Measure here: every architecture's FP32 and INT8 IR (random init, NNCF PTQ) at {size} px, timed"
+            " interleaved at this CPU's default precision; about 15-40 s per architecture. The result is kept for"
+            " this CPU and replaces the table's numbers here, in the search's order and in the benchmark verdict."
+        )
+        if st.button("Measure on this CPU", icon=":material/speed:", key="measure_int8"):
+            jobs.start("measure_int8", {"task": task, "size": size}, f"Measure INT8 on this CPU: {task}, {size} px")
+            st.rerun()
+        job = jobs.latest_job("measure_int8")
+        active = job is not None and job["status"] in engine.JOB_UNFINISHED
+        st.fragment(run_every=2 if active else None)(jobs.follow)("measure_int8", "int8")  # polls only while it runs
 
 
 CURVE_REFRESH_S = 10  # while a run trains its curves redraw this often; the progress line every 2 s
@@ -188,7 +212,7 @@ def curves(run_id: int) -> None:
 
 
 if datasets:
-    settings_form()
+    int8_here(*settings_form())
 live(len(datasets))
 _, watched_run = _watched()
 if watched_run is not None:

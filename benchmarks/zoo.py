@@ -23,28 +23,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
-
 import engine
-from benchmarks.common import F32, precision_of, write_results
+from benchmarks.common import write_results
 from engine.benchmark.machine import cpu_facts, versions
-from engine.benchmark.runner import timed_loop
-from engine.benchmark.stats import CpuWatch
-from engine.compression.calibration import calibration_subset
-from engine.export import convert
-from engine.export.variants import VARIANTS, BuildContext
-from engine.inference.predictor import OpenVINOPredictor, TorchPredictor
-from engine.inference.preprocess import to_input
 from engine.pipeline.context import Context
+from engine.pipeline.int8_gains import measure_arch
 from engine.tasks import TASKS, get_task
 
 OUT = Path(__file__).parent / "results"
-SIZES = {"classification": 224, "detection": 320, "segmentation": 256, "instance_segmentation": 320}
+SIZES = {name: task.realistic_size for name, task in TASKS.items()}  # classification 224, detection 320, ...
 CONFIGS = ("pytorch", "fp32 (default hint)", "fp32 (f32 hint)", "int8 (default hint)")
 
 
@@ -56,72 +46,6 @@ def calibration_samples(task: str, tmp: Path) -> tuple[list, list[str]]:
     ctx = Context.open(ws)
     row = ctx.db.get_dataset(dataset)
     return ctx.samples(row, "train"), row["info"]["labels"]
-
-
-def build_irs(task_name: str, arch: str, size: int, calib: list, labels: list[str], out: Path, calib_size: int):
-    """(torch model, FP32 IR path, INT8 IR path): built by the product's own variant table."""
-    task = get_task(task_name)
-    model, _ = task.build_model(arch, len(labels), pretrained=False)
-    model.eval()
-    build = BuildContext(
-        fp32_model=convert.to_openvino(model, size, task),
-        finish=lambda m, trained=None: convert.finish(m, task, trained or model, size, labels),
-        convert=lambda trained: convert.to_openvino(trained, size, task),
-        torch_model=model,
-        train_samples=calib,
-        val_samples=[],
-        calibration=calibration_subset(calib, calib_size),  # speed does not depend on how many calibrate
-        task=task,
-        labels=labels,
-        img_size=size,
-        seed=0,
-    )
-    paths = {}
-    for name in ("fp32", "int8"):
-        ir, fp16 = VARIANTS[name].build(build)
-        paths[name] = convert.save_ir(ir, out / f"{task_name}_{arch}_{size}_{name}", fp16=fp16)
-    return model, paths["fp32"], paths["int8"]
-
-
-def measure_arch(
-    task_name: str, arch: str, size: int, calib, labels, out: Path, rounds: int, seconds: float, calib_size: int = 64
-) -> dict:
-    task = get_task(task_name)
-    began = time.perf_counter()
-    model, fp32, int8 = build_irs(task_name, arch, size, calib, labels, out, calib_size)
-    build_s = time.perf_counter() - began
-    predictors = {
-        "pytorch": TorchPredictor(model, task, labels, size),
-        "fp32 (default hint)": OpenVINOPredictor(fp32, "CPU", {}),
-        "fp32 (f32 hint)": OpenVINOPredictor(fp32, "CPU", F32),
-        "int8 (default hint)": OpenVINOPredictor(int8, "CPU", {}),
-    }
-    x = to_input(np.zeros((size, size, 3), dtype=np.uint8), size)
-    per_round: dict[str, list[float]] = {name: [] for name in predictors}
-    with CpuWatch() as watch:  # other processes' CPU use while timing: the row says when it was contended
-        for _ in range(rounds):
-            for name, predictor in predictors.items():  # interleaved: every configuration once per round
-                samples = timed_loop(lambda p=predictor: p.infer(x), iterations=0, seconds=seconds, warmup=5)
-                per_round[name].append(statistics.median(samples))
-    median = {name: statistics.median(v) for name, v in per_round.items()}
-    int8_ms = median["int8 (default hint)"]
-    return {
-        "task": task_name,
-        "arch": arch,
-        "size": size,
-        "latency_ms": median,
-        "latency_ms_rounds": per_round,
-        "precision": {name: precision_of(p) for name, p in predictors.items()},
-        "int8_vs_fp32_default": median["fp32 (default hint)"] / int8_ms,
-        "int8_vs_fp32_f32": median["fp32 (f32 hint)"] / int8_ms,
-        "int8_vs_pytorch": median["pytorch"] / int8_ms,
-        "fp32_ir_bytes": convert.ir_size(fp32),
-        "int8_ir_bytes": convert.ir_size(int8),
-        "build_s": build_s,
-        "default": arch == task.default_arch,
-        "contended": watch.contended,
-        "other_cpu_fraction": watch.other_cpu_fraction,
-    }
 
 
 def table(rows: list[dict], machine: dict) -> str:
@@ -183,7 +107,16 @@ def main() -> None:
                 if only and arch not in only:
                     continue
                 row = measure_arch(
-                    task_name, arch, sizes[task_name], calib, labels, Path(tmp), args.rounds, args.seconds, args.calib
+                    task_name,
+                    arch,
+                    sizes[task_name],
+                    calib,
+                    labels,
+                    Path(tmp),
+                    rounds=args.rounds,
+                    seconds=args.seconds,
+                    calib_size=args.calib,
+                    configs=CONFIGS,
                 )
                 print(f"{task_name} {arch}: INT8 {row['int8_vs_fp32_default']:.2f}x the FP32 IR (default hint)")
                 rows.append(row)

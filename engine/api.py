@@ -15,7 +15,7 @@ from typing import Any
 
 from engine import jobs as job_queue
 from engine import lazy, tracking
-from engine.api_benchmark import benchmark, benchmark_table, devices, profile
+from engine.api_benchmark import benchmark, benchmark_table, devices, measure_int8, profile
 from engine.api_explain import report, saliency
 from engine.api_jobs import cancel_job, job_logs, list_jobs, repair_workspace
 from engine.api_quantization import calibration_sweep, sensitivity
@@ -362,6 +362,7 @@ VERBS: dict[str, Callable] = {
         variant_table,
         benchmark_table,
         devices,
+        measure_int8,
         demo,
         submit_job,
         list_jobs,

@@ -1,4 +1,5 @@
-"""The measuring verbs: benchmark variants, their newest results, per-layer profiles, the devices."""
+"""The measuring verbs: benchmark variants, their newest results, per-layer profiles, the devices, and what INT8
+buys each architecture on this CPU."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 
 from engine import lazy, tracking
 from engine.pipeline.context import Context
-from engine.results import BenchmarkResult, BenchmarkTable, ProfileResult
+from engine.results import BenchmarkResult, BenchmarkTable, Int8GainsResult, ProfileResult
 
 benchmarking = lazy.module("engine.pipeline.benchmarking")
+int8_gains = lazy.module("engine.pipeline.int8_gains")
 profiling = lazy.module("engine.pipeline.profiling")
 runs = lazy.module("engine.pipeline.runs")
 
@@ -66,6 +68,28 @@ def profile(
     return profiling.profile(
         Context.open(workspace), run, variants=variants, device=device, precision=precision, iterations=iterations
     )
+
+
+def measure_int8(
+    task: str,
+    *,
+    size: int = 0,
+    archs: Sequence[str] | None = None,
+    rounds: int = 3,
+    seconds: float = 1.0,
+    workspace: Workspace = None,
+) -> Int8GainsResult:
+    """What INT8 buys each architecture of ``task`` on this CPU: its FP32 IR and NNCF PTQ INT8 IR (random init,
+    calibrated on the task's tiny sample), batch-1 latency at the CPU's default precision, interleaved in
+    ``rounds`` of ``seconds`` each; ``size`` 0 = the task's realistic size (224 px classification, 320 detection,
+    256 segmentation). Kept in the workspace for this CPU: the Train page, the search and the benchmark verdict
+    then use these numbers instead of the table measured on another CPU.
+
+    Python: ``engine.measure_int8("classification", archs=["resnet18", "mobilenet_v3_small"])``
+    CLI:    ``python -m engine measure-int8 --task classification --archs resnet18,mobilenet_v3_small``
+    """
+    ctx = Context.open(workspace)
+    return int8_gains.measure_int8(ctx, task, size=size, archs=archs, rounds=rounds, seconds=seconds)
 
 
 def benchmark_table(run: int, *, workspace: Workspace = None) -> BenchmarkTable:

@@ -50,6 +50,18 @@ COMMANDS = (
         aliases={"variants": ("--variant",)},
     ),
     Command(
+        ("measure-int8",),
+        "measure_int8",
+        "what INT8 buys each architecture of a task on this CPU (kept for the Train page, search and verdict)",
+        options=("task",),
+        helps={
+            "size": "input px (default: the task's realistic size: 224 classification, 320 detection, ...)",
+            "archs": "comma-separated architectures (default: all of the task's)",
+            "rounds": "interleaved rounds (every architecture's FP32 and INT8 IR once per round; medians)",
+            "seconds": "timing window of each IR per round",
+        },
+    ),
+    Command(
         ("sensitivity",),
         "sensitivity",
         "which INT8 layer groups cost the accuracy; the ignored scope that wins it back (int8-custom)",

@@ -31,19 +31,22 @@ def workspace_root(workspace: Workspace = None) -> Path:
 
 
 def training_defaults(task: str, dataset: int | None = None, *, workspace: Workspace = None) -> dict:
-    """The Train form's starting values: the task's architectures (name -> summary), what INT8 buys each on a
-    CPU like this one (name -> short text, from the measured zoo table) and the resolved settings — with a
+    """The Train form's starting values: the task's architectures (name -> summary), what INT8 buys each on this
+    CPU (name -> short text: measured here with ``measure_int8``, else the committed zoo table) and the resolved
+    settings — with a
     ``dataset`` the input size follows its images (``chosen["img_size"]`` says why)."""
     from engine.benchmark.machine import isa
     from engine.choices import AUGMENT, BALANCE
     from engine.models import zoo
+    from engine.pipeline.int8_gains import measured_here
     from engine.pipeline.weights_store import list_weights
 
-    info = Context.open(workspace).db.get_dataset(dataset)["info"] if dataset is not None else None
+    ctx = Context.open(workspace)
+    info = ctx.db.get_dataset(dataset)["info"] if dataset is not None else None
     config = TrainConfig(task=task).resolved(info)
     spec = get_task(task)
     archs = spec.archs
-    gains = zoo.int8_gains(task, isa())
+    gains = zoo.int8_gains(task, isa(), measured_here(ctx))
     return {
         **config.to_dict(),
         "augments": {name: AUGMENT[name] for name in spec.augments},
@@ -51,7 +54,9 @@ def training_defaults(task: str, dataset: int | None = None, *, workspace: Works
         "archs": {name: arch.summary for name, arch in archs.items()},
         "int8": {name: gain.text() for name, gain in gains.items()},
         "int8_short": {
-            name: f"INT8 {gain.speedup:.1f}x" + ("" if gain.same_tier else " elsewhere") for name, gain in gains.items()
+            name: f"INT8 {gain.speedup:.1f}x at {gain.size} px"
+            + (", here" if gain.here else "" if gain.same_tier else ", elsewhere")
+            for name, gain in gains.items()
         },
         "weights": {row["arch"]: row["present"] for row in list_weights() if row["task"] == task},
     }

@@ -56,6 +56,25 @@ def _optimize(result: r.OptimizeResult) -> str:
     return "\n".join([text, *failed])
 
 
+def _int8_gains(result: r.Int8GainsResult) -> str:
+    """One row per architecture: FP32 and INT8 IR latency here and INT8's speed-up, with the CPU named."""
+    machine = result["machine"]
+    rows = [
+        {
+            "architecture": row["arch"],
+            "px": row["size"],
+            "FP32 IR ms": f"{row['latency_ms']['fp32 (default hint)']:.2f} ({row['precision']['fp32 (default hint)']})",
+            "INT8 IR ms": f"{row['latency_ms']['int8 (default hint)']:.2f}",
+            "INT8 vs FP32": f"{row['int8_vs_fp32_default']:.2f}x",
+            "contended": "yes" if row["contended"] else "no",
+        }
+        for row in result["rows"]
+    ]
+    head = f"{result['task']} on {machine['cpu_model']} ({', '.join(machine['isa']) or 'no AVX2'})"
+    columns = ["architecture", "px", "FP32 IR ms", "INT8 IR ms", "INT8 vs FP32", "contended"]
+    return "\n".join([head, table(rows, columns), f"kept for this CPU in {result['saved']}"])
+
+
 def _profile(result: r.ProfileResult) -> str:
     """Per variant: total, INT8 share, precision split, slowest layers, float layers by reason; then op types."""
     lines = []
@@ -377,6 +396,7 @@ RENDERERS: dict[object, Callable[[Any], str]] = {
     r.OptimizeResult: _optimize,
     r.BenchmarkResult: _benchmark,
     r.ProfileResult: _profile,
+    r.Int8GainsResult: _int8_gains,
     r.SensitivityResult: _sensitivity,
     r.CalibrationSweepResult: _calibration,
     r.SearchResult: _search,

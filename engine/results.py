@@ -110,6 +110,14 @@ class BenchmarkTable(TypedDict):
     explanation: str  # why INT8 is (not) faster here: the ISA tier and the measured zoo table
 
 
+class Int8GainsResult(TypedDict):
+    task: str
+    size: int  # px every architecture was measured at
+    machine: dict  # cpu_model, cores, isa, openvino, default_inference_precision
+    rows: list[dict]  # per architecture: latency_ms, precision, int8_vs_fp32_default, IR sizes, contended
+    saved: str  # the workspace file that keeps them for this CPU
+
+
 class ProfileResult(TypedDict):
     run: int
     device: str

@@ -9,6 +9,7 @@ this CPU is of the same tier; otherwise the product says where it was measured a
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,11 +37,17 @@ class Int8Gain:
     size: int  # input px it was measured at
     cpu: str  # where
     same_tier: bool  # measured on a CPU of this machine's tier
+    here: bool = False  # measured on this very CPU (``python -m engine measure-int8``)
+
+    @property
+    def where(self) -> str:
+        if self.here:
+            return "measured on this CPU"
+        return "on a CPU like this one" if self.same_tier else f"on {self.cpu}, not a CPU like this one"
 
     def text(self) -> str:
         verdict = "INT8 pays off" if self.speedup >= PAYS_OFF else "INT8 barely faster"
-        where = "on a CPU like this one" if self.same_tier else f"on {self.cpu}, not a CPU like this one"
-        return f"{verdict}: {self.speedup:.2f}x the FP32 IR at {self.size} px ({where})"
+        return f"{verdict}: {self.speedup:.2f}x the FP32 IR at {self.size} px ({self.where})"
 
 
 @lru_cache(maxsize=1)
@@ -51,23 +58,29 @@ def _table() -> dict:
         return {}
 
 
-def int8_gains(task: str, here_isa: list[str] | tuple[str, ...]) -> dict[str, Int8Gain]:
-    """Architecture -> its measured INT8 gain for ``task`` (absent: not measured)."""
+def int8_gains(
+    task: str, here_isa: list[str] | tuple[str, ...], measured_here: Sequence[dict] = ()
+) -> dict[str, Int8Gain]:
+    """Architecture -> its measured INT8 gain for ``task`` (absent: not measured): a row ``measured_here`` (this
+    CPU's, from the workspace) wins over the committed table's (largest size measured here, when several)."""
     table = _table()
     machine = table.get("machine", {})
     same = tier(machine.get("isa", [])) == tier(here_isa)
     cpu = f"{machine.get('cpu_model', 'another CPU')} ({tier(machine.get('isa', []))})"
-    return {
+    gains = {
         row["arch"]: Int8Gain(row["int8_vs_fp32_default"], row["size"], cpu, same)
         for row in table.get("rows", [])
         if row["task"] == task
     }
+    for row in sorted((r for r in measured_here if r["task"] == task), key=lambda r: r["size"]):
+        gains[row["arch"]] = Int8Gain(row["int8_vs_fp32_default"], row["size"], "this CPU", True, here=True)
+    return gains
 
 
-def explain(task: str, arch: str, isa: list[str] | tuple[str, ...]) -> str:
+def explain(task: str, arch: str, isa: list[str] | tuple[str, ...], measured_here: Sequence[dict] = ()) -> str:
     """Why INT8 is (not) faster for ``arch`` on a CPU with these flags, from the measured table, in one sentence."""
     here = tier(isa)
-    gains = int8_gains(task, isa)
+    gains = int8_gains(task, isa, measured_here)
     own = gains.get(arch)
     parts = []
     if here in ("AVX2", "no AVX2"):
@@ -78,9 +91,8 @@ def explain(task: str, arch: str, isa: list[str] | tuple[str, ...]) -> str:
     elif "BF16" in here or here == "AMX":
         parts.append(f"this CPU ({here}) runs FP32 IRs in bf16 by default, a strong baseline for INT8 to beat")
     if own is not None:
-        parts.append(f"{arch} measured {own.speedup:.2f}x in INT8 at {own.size} px " + (
-            "on a CPU like this one" if own.same_tier else f"on {own.cpu}"
-        ))  # fmt: skip
+        where = own.where if own.same_tier else f"on {own.cpu}"
+        parts.append(f"{arch} measured {own.speedup:.2f}x in INT8 at {own.size} px {where.removeprefix('measured ')}")
     better = [(name, g) for name, g in gains.items() if g.same_tier and name != arch and g.speedup >= PAYS_OFF]
     if better:
         name, gain = max(better, key=lambda item: item[1].speedup)

@@ -150,16 +150,18 @@ def benchmark_table(ctx: Context, run_id: int | str) -> dict:
         "contended": any(row["contended"] for row in rows),
         "pick": pick,
         "headline": headline(rows, variants, pick, task.primary_metric),
-        "explanation": _explanation(task.name, run["model"]),
+        "explanation": _explanation(ctx, task.name, run["model"]),
     }
 
 
-def _explanation(task: str, arch: str) -> str:
-    """Why INT8 does (not) speed this architecture up on this CPU: its ISA tier and the measured zoo table."""
+def _explanation(ctx: Context, task: str, arch: str) -> str:
+    """Why INT8 does (not) speed this architecture up on this CPU: its ISA tier and what was measured (on this
+    CPU with ``measure_int8``, else the committed zoo table)."""
     from engine.benchmark.machine import isa
     from engine.models import zoo
+    from engine.pipeline.int8_gains import measured_here
 
-    return zoo.explain(task, arch, isa())
+    return zoo.explain(task, arch, isa(), measured_here(ctx))
 
 
 FASTER = 1.05  # a speed-up below this is within the timing noise of a shared machine: not "faster"

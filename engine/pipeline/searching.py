@@ -65,9 +65,12 @@ def _sizes(default: int, sizes: Sequence[int] | None, bounds: tuple[int, int]) -
     return list(dict.fromkeys(min(max(round(default * f / 32) * 32, lo), hi) for f in SIZES))
 
 
-def _grid(task, archs: Sequence[str] | None, sizes: Sequence[int] | None, default_size: int) -> list[Candidate]:
+def _grid(
+    task, archs: Sequence[str] | None, sizes: Sequence[int] | None, default_size: int, here: Sequence[dict] = ()
+) -> list[Candidate]:
     """The reference first, then every other architecture x size: smaller inputs first and, within a size, the
-    architectures INT8 measured fastest on a CPU like this one first (``benchmarks/zoo.py``'s table), so a tight
+    architectures INT8 measured fastest on this CPU (``here``: ``measure_int8``'s rows) or a CPU like it
+    (``benchmarks/zoo.py``'s table) first, so a tight
     budget spends itself on the promising candidates."""
     from engine.benchmark.machine import isa
     from engine.models import zoo
@@ -76,7 +79,7 @@ def _grid(task, archs: Sequence[str] | None, sizes: Sequence[int] | None, defaul
     for arch in chosen:
         if arch not in task.archs:
             raise choice_error(f"{task.name} model", arch, list(task.archs))
-    gains = {a: g.speedup for a, g in zoo.int8_gains(task.name, isa()).items() if g.same_tier}
+    gains = {a: g.speedup for a, g in zoo.int8_gains(task.name, isa(), here).items() if g.same_tier}
     chosen.sort(key=lambda a: -gains.get(a, 1.0))
     reference = Candidate(task.default_arch, default_size)
     grid = [Candidate(a, s) for s in sorted(_sizes(default_size, sizes, task.size_bounds)) for a in chosen]
@@ -216,7 +219,9 @@ def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, varian
 
     check_device(ov.Core(), device)
     default_size = TrainConfig(task=task.name).resolved(dataset["info"]).img_size
-    grid = _grid(task, archs, sizes, default_size)
+    from engine.pipeline.int8_gains import measured_here
+
+    grid = _grid(task, archs, sizes, default_size, measured_here(ctx))
     folder = ctx.ws.root / "searches"
     folder.mkdir(parents=True, exist_ok=True)
     search_id = 1 + max((int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()), default=0)

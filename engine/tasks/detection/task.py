@@ -65,6 +65,7 @@ class Detection(Task):
     collate_fn = staticmethod(collate)
     size_bounds = (192, 512)
     smallest_size = 128  # one P7 cell: RetinaNet's FPN reaches stride 128
+    realistic_size = 320
     min_box_px = 16  # the median object's shorter side at the network's input: smaller ones the detectors miss
 
     def input_size(self, info):

@@ -77,6 +77,7 @@ class InstanceSegmentation(Detection):
     network_output_names = ()
     size_bounds = (192, 512)
     smallest_size = 64
+    realistic_size = 320
     unsupported_variants = MappingProxyType(
         {
             "int8-qat": "NNCF's PyTorch quantizer cannot trace Mask R-CNN's proposal and RoI stages",

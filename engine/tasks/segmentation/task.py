@@ -89,6 +89,7 @@ class Segmentation(Task):
     train_defaults = models.TRAIN_DEFAULTS
     output_names = ("scores",)
     size_bounds = (128, 512)
+    realistic_size = 256
 
     # --- data
     def extract_target(self, item, labels):
