@@ -220,8 +220,15 @@ def _prepare(task: str, root: Path) -> dict:
         "optimize": optimized,
         "benchmark": benchmarked,
         "xml": {v: run_dir / "variants" / v / "model.xml" for v in settings["variants"].split(",")},
-        "test_images": sorted(p for p in data.rglob("*") if "test" in p.parts and p.suffix in (".png", ".jpg")),
+        "test_images": _test_images(dataset, ws),
     }
+
+
+def _test_images(dataset: str, ws: Path) -> list[Path]:
+    """The imported test split's images (a segmentation sample's test folder also holds its masks)."""
+    import engine
+
+    return sorted(Path(row["image"]) for row in engine.dataset_samples(int(dataset), "test", workspace=ws))
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,7 @@ def test_architecture_trains_converts_and_quantizes(task_name, arch, tiny):
     images = [to_input(read_rgb(path), size) for path, _ in test[:3]]
     if "masks" in task.output_names:  # Mask R-CNN: as many boxes as pass its score threshold, each with a mask
         # one training step leaves scores near it, so FP32 and INT8 keep different boxes: their agreement is
-        # checked on the trained pipeline (test_cli_e2e_tasks.py); here the INT8 IR runs and keeps its layout
+        # checked on the trained pipeline (test_cli_e2e.py); here the INT8 IR runs and keeps its layout
         for x in images:
             boxes, labels, masks = core.compile_model(finished, "CPU", F32)(x).values()
             assert boxes.shape[1:] == (5,) and labels.shape == boxes.shape[:1] and masks.shape[1:] == (28, 28)

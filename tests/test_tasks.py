@@ -38,7 +38,7 @@ def test_detection_ir_has_decoding_and_nms(ssd):
         pt_boxes, _ = spec.torch_outputs(model, x)[0]
     assert ov_boxes.shape[0] == 1 and ov_boxes.shape[2] == 5 and ov_boxes.shape[1] > 0
     # Random-init heads give many exactly equal scores, so which tied anchors survive NMS is arbitrary;
-    # the trained-model check (fp32 IR vs torchvision on real images) lives in test_cli_e2e_tasks.
+    # the trained-model check (fp32 IR vs torchvision on real images) lives in test_cli_e2e.py.
     assert ov_boxes.shape[1] == pt_boxes.shape[1]
     assert ov_boxes[0, 0, 4] == pytest.approx(pt_boxes[0, 0, 4], abs=1e-4)  # same best score
     assert (ov_boxes[0, :, :4] >= 0).all() and (ov_boxes[0, :, :4] <= 128).all()  # clipped to the input

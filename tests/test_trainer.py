@@ -1,6 +1,6 @@
 """The training loop's bookkeeping with stubbed epochs: early stopping, best/last checkpoints, cancel, resume.
 
-The real loop is exercised end to end in test_cli_e2e*.py and test_training.py; here each epoch is a stub so
+The real loop is exercised end to end in test_cli_e2e.py and test_training.py; here each epoch is a stub so
 the counters are tested in a second, not by training.
 """
 
