@@ -179,7 +179,9 @@ def _rate(rows: list[dict], variants: dict[str, dict], task) -> dict | None:
         kept, why = task.accuracy_kept(variants.get(row["variant"], {}), variants.get("torch-fp32", {}))
         row["keeps accuracy"], row["accuracy lost"] = kept, why
         row["faster"] = bool(row["speed-up vs FP32"] and row["speed-up vs FP32"] >= FASTER)
-    candidates = [r for r in default if r["faster"] and r["keeps accuracy"] and not r["contended"]]
+    candidates = [  # an optimized variant is an IR made from the FP32 one: never the PyTorch model or FP32 itself
+        r for r in default if r["faster"] and r["keeps accuracy"] and not r["contended"] and _optimizes(r["variant"])
+    ]
     if not candidates:
         return None
     best = max(candidates, key=lambda r: r["speed-up vs FP32"])
@@ -193,6 +195,11 @@ def _why_not(row: dict) -> str:
     if not row.get("keeps accuracy"):
         return f"faster, but it loses accuracy ({row['accuracy lost']})"
     return "faster, but measured while other processes used the CPU: benchmark it again on an idle machine"
+
+
+def _optimizes(variant: str) -> bool:
+    """Whether ``variant`` is an optimization of the FP32 IR (FP16, INT8, pruned...), not the baseline itself."""
+    return VARIANTS[variant].backend == Backend.OPENVINO and variant != "fp32"
 
 
 def headline(rows: list[dict], variants: dict[str, dict], pick: dict | None, metric: str) -> dict | None:
