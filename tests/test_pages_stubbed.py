@@ -43,9 +43,9 @@ def stubbed(monkeypatch, tmp_path):
     return use
 
 
-def _train_page() -> AppTest:
+def _page(name: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page("app_pages/train.py")
+    at.switch_page(f"app_pages/{name}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -58,7 +58,7 @@ def test_train_page_shows_the_best_epochs_scores_per_class(stubbed):
         "val_per_class_precision": {"ok": 0.8, "defect": 0.9},
     }
     stubbed("classification", best)
-    at = _train_page()
+    at = _page("train")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["val balanced accuracy, best epoch"] == "70.0%"
     assert metrics["val macro F1, best epoch"] == "65.0%"
@@ -83,7 +83,7 @@ def test_train_page_names_each_tasks_per_class_score(stubbed, task, columns):
     best = {"best_epoch": 3, f"val_{primary}": 0.5}
     best |= {f"val_{key}": {"cat": 0.5 / (i + 1), "dog": None} for i, key in enumerate(columns)}
     stubbed(task, best)
-    table = next(d.value for d in _train_page().dataframe if "class" in d.value.columns)
+    table = next(d.value for d in _page("train").dataframe if "class" in d.value.columns)
     assert list(table.columns) == ["class", *columns.values()]
     for i, column in enumerate(columns.values()):
         assert list(table[column]) == [fmt.cell(0.5 / (i + 1), "percent"), fmt.cell(None)]
@@ -91,7 +91,7 @@ def test_train_page_names_each_tasks_per_class_score(stubbed, task, columns):
 
 def test_a_run_from_before_per_class_scores_shows_no_table(stubbed):
     stubbed("classification", {"best_epoch": 3, "val_top1": 0.8})  # runs trained before this release
-    at = _train_page()
+    at = _page("train")
     assert not [d for d in at.dataframe if "class" in d.value.columns]
     assert not [m for m in at.metric if "best epoch" in m.label]
 
@@ -142,17 +142,9 @@ def recorded(monkeypatch, tmp_path):
     return write
 
 
-def _benchmark_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page("app_pages/benchmark.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_the_benchmark_page_calls_int8_optimized_when_it_is_faster_here_and_keeps_accuracy(recorded):
     recorded(int8_ms=4.0, int8_top1=0.9)
-    at = _benchmark_page()
+    at = _page("benchmark")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Speed vs the FP32 IR"] == "2.50x" and metrics["Speed vs PyTorch"] == "10.0x"
     assert not any("not faster" in m.value for m in at.markdown)
@@ -171,7 +163,7 @@ def test_the_benchmark_page_calls_int8_optimized_when_it_is_faster_here_and_keep
 )
 def test_the_benchmark_page_says_why_int8_is_not_optimized(recorded, int8_ms, int8_top1, why):
     recorded(int8_ms=int8_ms, int8_top1=int8_top1)
-    at = _benchmark_page()
+    at = _page("benchmark")
     title = next(m.value for m in at.markdown if m.value.startswith("**int8 IR** on CPU"))
     assert title.endswith(f":orange[{why}]")
     assert not at.success

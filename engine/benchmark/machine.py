@@ -6,6 +6,7 @@ Every benchmark table and report card prints these, because the same IR is faste
 
 from __future__ import annotations
 
+import functools
 import platform
 import re
 import subprocess
@@ -25,7 +26,8 @@ def _cpu_text() -> str:
         return ""
 
 
-def _model_and_flags() -> tuple[str, set[str]]:
+@functools.cache  # the CPU does not change while the process runs; pages ask on every rerun
+def _model_and_flags() -> tuple[str, frozenset[str]]:
     """The CPU's model name and flags (lscpu, else /proc/cpuinfo)."""
     text = _cpu_text()
     model = re.search(r"Model name:\s*(.+)", text)
@@ -34,8 +36,13 @@ def _model_and_flags() -> tuple[str, set[str]]:
         info = Path("/proc/cpuinfo").read_text(errors="replace")
         model = model or re.search(r"model name\s*:\s*(.+)", info)
         flags_line = re.search(r"flags\s*:\s*(.+)", info)
-    flags = set(flags_line.group(1).split()) if flags_line else set()
+    flags = frozenset(flags_line.group(1).split()) if flags_line else frozenset()
     return (model.group(1).strip() if model else platform.processor() or "unknown"), flags
+
+
+def cpu_model() -> str:
+    """The CPU's model name (no OpenVINO needed)."""
+    return _model_and_flags()[0]
 
 
 def isa() -> list[str]:

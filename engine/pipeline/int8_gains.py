@@ -14,6 +14,7 @@ benchmark verdict then speak of this CPU, not of the one the table was measured 
 
 from __future__ import annotations
 
+import functools
 import logging
 import statistics
 import tempfile
@@ -41,12 +42,20 @@ def cpu_key(machine: dict) -> str:
 
 def measured_here(ctx: Context) -> list[dict]:
     """This CPU's rows from the workspace (none: never measured here)."""
-    from engine.benchmark.machine import cpu_facts
-
     path = ctx.ws.root / FILE
     if not path.is_file():
         return []
-    return read_json(path).get(cpu_key(cpu_facts()), {}).get("rows", [])
+    return read_json(path).get(_this_cpu(), {}).get("rows", [])
+
+
+@functools.cache
+def _this_cpu() -> str:
+    """This machine's :func:`cpu_key`, read once per process (the pages ask on every rerun)."""
+    import openvino as ov
+
+    from engine.benchmark.machine import cpu_model, isa
+
+    return cpu_key({"cpu_model": cpu_model(), "isa": isa(), "openvino": ov.get_version()})
 
 
 def calibration_samples(task: str, tmp: Path) -> tuple[list, list[str]]:
