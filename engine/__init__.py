@@ -35,7 +35,7 @@ _WHERE = {  # name -> (module, attribute)
     "CALIB_SIZE": ("engine.choices", "CALIB_SIZE"),
     "variant_options": ("engine.dashboard", "variant_options"),
     "benchmark_table": ("engine.api", "benchmark_table"),
-    "benchmark_verdict": ("engine.plain_text", "verdict"),
+    "benchmark_verdict": ("engine.verdict", "verdict"),
     "calibration_sweep": ("engine.api", "calibration_sweep"),
     "cancel_job": ("engine.api", "cancel_job"),
     "compare": ("engine.api", "compare"),
@@ -50,7 +50,7 @@ _WHERE = {  # name -> (module, attribute)
     "explain_failure": ("engine.dashboard", "explain_failure"),
     "fetch_weights": ("engine.api", "fetch_weights"),
     "gallery": ("engine.dashboard", "gallery"),
-    "headline_text": ("engine.plain_text", "headline"),
+    "headline_text": ("engine.verdict", "headline"),
     "import_dataset": ("engine.api", "import_dataset"),
     "import_weights": ("engine.api", "import_weights"),
     "job_log_tail": ("engine.dashboard", "job_log_tail"),
@@ -97,7 +97,7 @@ _WHERE = {  # name -> (module, attribute)
     "charts": ("engine.charts", None),
     "confusions": ("engine.dashboard", "confusions"),
     "format_number": ("engine.plain_text", "number"),
-    "precision_label": ("engine.plain_text", "precision_label"),
+    "precision_label": ("engine.verdict", "precision_label"),
 }
 
 

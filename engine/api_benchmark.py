@@ -85,7 +85,7 @@ def measure_int8(
     256 segmentation). Kept in the workspace for this CPU: the Train page, the search and the benchmark verdict
     then use these numbers instead of the table measured on another CPU.
 
-    Python: ``engine.measure_int8("classification", archs=["resnet18", "mobilenet_v3_small"])``
+    Python: ``engine.measure_int8(engine.DEFAULT_TASK, archs=["resnet18", "mobilenet_v3_small"])``
     CLI:    ``python -m engine measure-int8 --task classification --archs resnet18,mobilenet_v3_small``
     """
     ctx = Context.open(workspace)

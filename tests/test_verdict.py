@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine import plain_text as report
 from engine.pipeline.benchmarking import _rate
 from engine.tasks import get_task
+from engine.verdict import verdict
 
 
 def _row(variant, median, asked="default", device="CPU", contended=False):
@@ -41,7 +41,7 @@ def test_the_fastest_variant_within_the_budget_is_picked():
 def test_nothing_is_optimized_when_nothing_is_faster_here():
     rows = [_row("fp32", 0.6), _row("int8", 0.62), _row("int8", 0.3, contended=True)]  # a contended run proves nothing
     assert _rate(rows, VARIANTS, get_task("classification")) is None
-    line = report.verdict({"rows": rows, "pick": None, "metric_name": "top-1"})
+    line = verdict({"rows": rows, "pick": None, "metric_name": "top-1"})
     assert line.startswith("no variant is measurably faster than the FP32 IR") and "none counts as optimized" in line
 
 

@@ -116,7 +116,7 @@ def _headline(measured: dict) -> str:
     if h["size_ratio_vs_fp32"]:
         figures.append(("smaller than FP32", f"{h['size_ratio_vs_fp32']:.1f}x"))
     boxes = "".join(f"<div><b>{html.escape(v)}</b>{html.escape(k)}</div>" for k, v in figures)
-    from engine.plain_text import headline, verdict
+    from engine.verdict import headline, verdict
 
     return (
         f"<div class='headline'>{boxes}</div><p>{html.escape(headline(measured))}.</p>"
