@@ -26,26 +26,14 @@ import json
 import tempfile
 from pathlib import Path
 
-import engine
 from benchmarks.common import write_results
 from engine.benchmark.machine import cpu_facts, versions
-from engine.pipeline.context import Context
-from engine.pipeline.int8_gains import measure_arch
+from engine.pipeline.int8_gains import calibration_samples, measure_arch
 from engine.tasks import TASKS, get_task
 
 OUT = Path(__file__).parent / "results"
 SIZES = {name: task.realistic_size for name, task in TASKS.items()}  # classification 224, detection 320, ...
 CONFIGS = ("pytorch", "fp32 (default hint)", "fp32 (f32 hint)", "int8 (default hint)")
-
-
-def calibration_samples(task: str, tmp: Path) -> tuple[list, list[str]]:
-    """The train split of the task's built-in sample, imported as a user's data would be."""
-    ws = tmp / task / "ws"
-    engine.sample(task, str(tmp / task / "data"))
-    dataset = engine.import_dataset(str(tmp / task / "data"), workspace=ws)["dataset"]
-    ctx = Context.open(ws)
-    row = ctx.db.get_dataset(dataset)
-    return ctx.samples(row, "train"), row["info"]["labels"]
 
 
 def table(rows: list[dict], machine: dict) -> str:
@@ -102,7 +90,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for task_name in args.tasks.split(","):
-            calib, labels = calibration_samples(task_name, Path(tmp))
+            calib, labels = calibration_samples(task_name, Path(tmp) / task_name, tiny=False)  # the full sample
             for arch in get_task(task_name).archs:
                 if only and arch not in only:
                     continue

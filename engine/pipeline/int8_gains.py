@@ -58,12 +58,12 @@ def _this_cpu() -> str:
     return cpu_key({"cpu_model": cpu_model(), "isa": isa(), "openvino": ov.get_version()})
 
 
-def calibration_samples(task: str, tmp: Path) -> tuple[list, list[str]]:
-    """The train split of the task's tiny built-in sample, imported as a user's data would be."""
+def calibration_samples(task: str, tmp: Path, *, tiny: bool = True) -> tuple[list, list[str]]:
+    """The train split of the task's (tiny) built-in sample, imported as a user's data would be."""
     from engine.pipeline.datasets import import_dataset
 
     spec = get_task(task)
-    spec.write_sample(tmp / "data", tiny=True)
+    spec.write_sample(tmp / "data", tiny=tiny)
     ctx = Context.open(tmp / "ws")
     dataset = import_dataset(ctx, tmp / "data", task=task)["dataset"]
     row = ctx.db.get_dataset(dataset)
@@ -164,9 +164,11 @@ def measure_arch(
 
 
 def _precision(predictor) -> str:
+    from engine.benchmark.runner import read_property
+
     if predictor.backend == Backend.PYTORCH:
         return "f32"
-    return predictor.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+    return read_property(predictor.compiled, "INFERENCE_PRECISION_HINT")
 
 
 def measure_int8(
