@@ -27,7 +27,15 @@ print(json.dumps({{"code": code, "heavy": sorted(m for m in {HEAVY!r} if m in sy
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["train", "--help"], ["runs", "list"], ["jobs", "list"], ["data", "list"], ["searches", "list"]],
+    [
+        ["--help"],
+        ["train", "--help"],
+        ["runs", "list"],
+        ["jobs", "list"],
+        ["data", "list"],
+        ["searches", "list"],
+        ["weights", "list"],
+    ],
     ids=" ".join,
 )
 def test_light_verbs_import_no_heavy_library(args, tmp_path):

@@ -1,5 +1,7 @@
 """Task pieces without training: IR post-processing vs torchvision, metrics on known values, overlays."""
 
+from pathlib import Path
+
 import numpy as np
 import openvino as ov
 import pytest
@@ -168,3 +170,32 @@ def test_augmentation_keeps_boxes_and_masks_on_their_objects(tmp_path):
             assert np.abs(mask_centre - np.argwhere(bright).mean(axis=0)).max() < 2.0
             checked += 1
     assert checked >= 10
+
+
+def test_each_task_package_names_the_weights_its_builders_load():
+    """`weights list` reads each task package's plain WEIGHTS (no torch); they must be what models.py's builders
+    load: the same architectures, torchvision enum members and file names."""
+    from engine.models import weights as store
+    from engine.pipeline.weights_store import catalogue, listed
+
+    built = {
+        arch: {
+            "task": entry["task"],
+            "weights": f"{type(entry['weights']).__name__}.{entry['weights'].name}",
+            "kind": entry["kind"],
+            "file": store.file_name(entry["weights"]),
+        }
+        for arch, entry in catalogue().items()
+    }
+    assert listed() == built, "update WEIGHTS in the task package's __init__ to these: " + repr(built)
+
+
+@pytest.mark.parametrize("env", [{}, {"TORCH_HOME": "/srv/torch"}, {"XDG_CACHE_HOME": "/srv/cache"}])
+def test_the_weights_folder_is_found_where_torch_looks_without_importing_it(env, monkeypatch):
+    from engine.models import weights as store
+
+    for name in ("TORCH_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert store._torch_home() == Path(torch.hub._get_torch_home())

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 ENV_VAR = "STUDIO_WEIGHTS_DIR"
 
@@ -29,11 +32,26 @@ class WeightsStatus:
 
 
 def hub_dir() -> Path:
-    """Where torch (and so torchvision's builders) look for checkpoints: ``$STUDIO_WEIGHTS_DIR`` when set."""
+    """Where torch (and so torchvision's builders) look for checkpoints: ``$STUDIO_WEIGHTS_DIR`` when set.
+
+    Found without importing torch (listing weights stays light); once torch is imported it is told the same place.
+    """
     custom = os.environ.get(ENV_VAR, "").strip()
+    torch = sys.modules.get("torch")
     if custom:
-        torch.hub.set_dir(str(Path(custom).expanduser()))
-    return Path(torch.hub.get_dir())
+        path = Path(custom).expanduser()
+        if torch is not None:
+            torch.hub.set_dir(str(path))
+        return path
+    if torch is not None:
+        return Path(torch.hub.get_dir())
+    return _torch_home() / "hub"
+
+
+def _torch_home() -> Path:
+    """torch.hub's default home, as ``torch.hub._get_torch_home`` computes it (``$TORCH_HOME`` or the XDG cache)."""
+    cache = Path(os.getenv("XDG_CACHE_HOME", "~/.cache"))
+    return Path(os.getenv("TORCH_HOME", str(cache / "torch"))).expanduser()
 
 
 def weights_dir() -> Path:
@@ -81,6 +99,8 @@ def load_cached_state(weights: object) -> tuple[dict | None, WeightsStatus]:
     path = cached_file(weights)
     if path is None:
         return None, WeightsStatus(False, missing_notice(weights))
+    import torch
+
     state = torch.load(path, map_location="cpu", weights_only=True)
     digest = sha256(path)
     notice = f"initialised from pretrained weights {path.name} (sha256 {digest[:12]})"
@@ -109,6 +129,8 @@ def backbone_status(weights: object | None, requested: bool, expected: object = 
 def tune_for_scratch(model: torch.nn.Module) -> None:
     """torchvision's MobileNet/EfficientNet BN momentum (0.01) suits fine-tuning; from random init the
     running statistics would lag the weights for hundreds of steps, so evaluation looks like chance."""
+    import torch
+
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.momentum = 0.1

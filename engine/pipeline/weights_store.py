@@ -24,15 +24,17 @@ import socket
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import torch
 
 from engine.data.archive import safe_extract
 from engine.errors import StudioError, choice_error
 from engine.models import weights as store
 from engine.store.atomic import atomic_write, read_json, write_json
-from engine.tasks import TASKS
+from engine.tasks import TASK_NAMES, pretrained_weights, tasks
+
+if TYPE_CHECKING:
+    import torch
 
 INDEX = "index.json"
 HASHED = re.compile(r"-([a-f0-9]{6,64})\.(pth|pt)$")  # torch.hub's name convention: <name>-<sha256 prefix>.pth
@@ -41,9 +43,10 @@ FETCH_TIMEOUT_S = 10.0
 
 
 def catalogue() -> dict[str, dict]:
-    """Architecture -> {task, weights (enum), kind ("full model" | "backbone"), file (torchvision's name)}."""
+    """Architecture -> {task, weights (torchvision's enum), kind ("full model" | "backbone")}: from the task's
+    model builders (imports torch and torchvision; :func:`listed` is the same without them)."""
     out = {}
-    for task in TASKS.values():
+    for task in tasks().values():
         for arch, spec in task.archs.items():
             full = getattr(spec, "weights", None)
             enum = full or getattr(spec, "backbone_weights", None)
@@ -52,25 +55,37 @@ def catalogue() -> dict[str, dict]:
     return out
 
 
+def listed() -> dict[str, dict]:
+    """Architecture -> {task, weights (the enum member's name), kind, file (torchvision's file name)}, from the
+    task packages' plain constants: no torch (``tests/test_weights.py`` checks it equals :func:`catalogue`)."""
+    out = {}
+    for task in TASK_NAMES:
+        kind, weights = pretrained_weights(task)
+        for arch, (enum, file) in weights.items():
+            out[arch] = {"task": task, "weights": enum, "kind": kind, "file": file}
+    return out
+
+
 def list_weights() -> list[dict]:
     """One row per architecture: the weights it can use, whether they are present, from where, their SHA-256."""
     index = _index()
+    folder = store.weights_dir()
     rows = []
-    for arch, entry in catalogue().items():
-        name = store.file_name(entry["weights"])
-        path = store.cached_file(entry["weights"])
+    for arch, entry in listed().items():
+        name = entry["file"]
+        path = folder / name if (folder / name).is_file() else None
         known = index.get(name, {})
         rows.append(
             {
                 "arch": arch,
                 "task": entry["task"],
-                "weights": f"{type(entry['weights']).__name__}.{entry['weights'].name}",
+                "weights": entry["weights"],
                 "kind": entry["kind"],
                 "file": name,
                 "present": path is not None,
                 "source": known.get("source", "torch cache" if path else ""),
                 "sha256": known.get("sha256") or (store.sha256(path) if path else ""),
-                "folder": str(store.weights_dir()),
+                "folder": str(folder),
             }
         )
     return rows
@@ -82,8 +97,8 @@ def import_weights(path: str | Path, arch: str | None = None) -> dict:
     if not source.exists():
         msg = f"{source} does not exist; give a checkpoint file (.pth), a folder of them or a zip"
         raise StudioError(msg)
-    if arch is not None and arch not in catalogue():
-        raise choice_error("--arch", arch, list(catalogue()))
+    if arch is not None and arch not in listed():
+        raise choice_error("--arch", arch, list(listed()))
     with tempfile.TemporaryDirectory(prefix="studio-weights-") as tmp:
         if source.is_file() and source.suffix.lower() == ".zip":
             files = _checkpoints(safe_extract(source, Path(tmp) / "zip"))
@@ -101,9 +116,9 @@ def import_weights(path: str | Path, arch: str | None = None) -> dict:
 
 def fetch_weights(arch: str) -> dict:
     """torchvision's own download of ``arch``'s ImageNet weights into the weights folder (online only)."""
+    if arch not in listed():
+        raise choice_error("architecture", arch, list(listed()))
     entries = catalogue()
-    if arch not in entries:
-        raise choice_error("architecture", arch, list(entries))
     enum = entries[arch]["weights"]
     name = store.file_name(enum)
     if store.cached_file(enum) is not None:
@@ -156,6 +171,8 @@ def _checked(path: Path, arch: str | None) -> tuple[Path, dict]:
             " the file is damaged or not the one its name claims"
         )
         raise StudioError(msg)
+    import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses code in a pickle; a truncated file does not unzip
@@ -214,6 +231,8 @@ def _store(path: Path, entry: dict, source: Path) -> dict:
     if entry["hashed"] and name == path.name:  # torchvision's own file: stored as it is
         atomic_write(target, lambda tmp: shutil.copyfile(path, tmp))
     else:
+        import torch
+
         atomic_write(target, lambda tmp: torch.save(entry["state"], tmp))
     digest = store.sha256(target)
     checked = "SHA-256 prefix of its name" if entry["hashed"] else "keys and shapes"

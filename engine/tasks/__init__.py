@@ -10,7 +10,8 @@ Adding a task is one package and one entry in ``REGISTRY``; nothing else names a
 - ``sample.py``: the built-in sample's offline generator.
 
 Nothing outside a task's package imports it except through the registry; the package's ``__init__`` imports
-nothing and holds only the primary metric's key and name, so naming a task and listing its runs stay cheap. The
+nothing and holds only plain constants (the primary metric's key and name, each architecture's ImageNet weights
+file), so naming a task, listing its runs and listing weights stay cheap. The
 task classes (and with them torch, torchvision and Datumaro) are imported on the first use of ``TASKS`` or
 ``get_task``, so the CLI's light verbs start fast; ``TASK_NAMES`` and ``DEFAULT_TASK`` need no import.
 """
@@ -65,10 +66,22 @@ def primary_metric(name: str) -> tuple[str, str]:
     """The task's primary metric: its key in metric dicts and how it is shown (``Task.primary_metric`` and
     ``Task.metric_name``), read from the task package's ``__init__`` without importing its modules (or torch):
     what listing runs needs of a task."""
+    package = _package(name)
+    return package.PRIMARY_METRIC, package.METRIC_NAME
+
+
+def pretrained_weights(name: str) -> tuple[str, dict[str, tuple[str, str]]]:
+    """The task's ImageNet weights, read from its package's ``__init__`` without torch: their kind ("full model"
+    or "backbone") and architecture -> (torchvision's enum member, its file name). What ``weights list`` needs."""
+    package = _package(name)
+    return package.WEIGHTS_KIND, package.WEIGHTS
+
+
+def _package(name: str) -> Any:
+    """The task package's ``__init__`` (plain constants; its modules are not imported)."""
     if name not in REGISTRY:
         raise choice_error("task", name, list(TASK_NAMES))
-    package = importlib.import_module(REGISTRY[name].split(":")[0].rsplit(".", 1)[0])
-    return package.PRIMARY_METRIC, package.METRIC_NAME
+    return importlib.import_module(REGISTRY[name].split(":")[0].rsplit(".", 1)[0])
 
 
 def task_of_model_type(model_type: str) -> Task:
@@ -87,6 +100,7 @@ __all__ = [
     "SampleRecipe",
     "Task",
     "get_task",
+    "pretrained_weights",
     "primary_metric",
     "task_of_model_type",
     "tasks",
