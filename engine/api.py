@@ -42,7 +42,7 @@ from engine.results import (
     TrainResult,
     VariantTable,
 )
-from engine.tasks import DEFAULT_TASK
+from engine.tasks import DEFAULT_TASK, all_formats
 
 # the pipeline is imported when a verb runs: the CLI's help, lists and jobs verbs start without torch
 comparing = lazy.module("engine.pipeline.comparing")
@@ -113,7 +113,7 @@ def list_formats() -> list[str]:
 
     Python: ``engine.list_formats()``      CLI: ``python -m engine data formats``
     """
-    return datasets.formats()
+    return all_formats()
 
 
 def dataset_samples(

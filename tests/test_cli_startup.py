@@ -35,6 +35,7 @@ print(json.dumps({{"code": code, "heavy": sorted(m for m in {HEAVY!r} if m in sy
         ["data", "list"],
         ["searches", "list"],
         ["weights", "list"],
+        ["data", "formats"],
     ],
     ids=" ".join,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.data import stored
 from engine.data.archive import dataset_root, safe_extract
-from engine.data.importer import read_dataset, supported_formats
+from engine.data.importer import read_dataset
 from engine.data.notes import data_notes
 from engine.errors import StudioError
 from engine.pipeline.context import Context
@@ -26,11 +26,6 @@ def make_sample(task: str, out: str | Path, seed: int = 0) -> dict:
         msg = f"{out} already exists and is not empty; choose another --out or delete it"
         raise StudioError(msg)
     return {"task": spec.name, "path": str(out), "images": spec.write_sample(out, seed=seed)}
-
-
-def formats() -> list[str]:
-    """Every Datumaro format some task reads."""
-    return supported_formats(list(tasks().values()))
 
 
 def save_upload(ctx: Context, name: str, data: bytes) -> Path:

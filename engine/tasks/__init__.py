@@ -10,8 +10,8 @@ Adding a task is one package and one entry in ``REGISTRY``; nothing else names a
 - ``sample.py``: the built-in sample's offline generator.
 
 Nothing outside a task's package imports it except through the registry; the package's ``__init__`` imports
-nothing and holds only plain constants (the primary metric's key and name, each architecture's ImageNet weights
-file), so naming a task, listing its runs and listing weights stay cheap. The
+nothing and holds only plain constants (the primary metric's key and name, the Datumaro formats it reads, each
+architecture's ImageNet weights file), so naming a task, listing its runs and listing weights stay cheap. The
 task classes (and with them torch, torchvision and Datumaro) are imported on the first use of ``TASKS`` or
 ``get_task``, so the CLI's light verbs start fast; ``TASK_NAMES`` and ``DEFAULT_TASK`` need no import.
 """
@@ -70,6 +70,16 @@ def primary_metric(name: str) -> tuple[str, str]:
     return package.PRIMARY_METRIC, package.METRIC_NAME
 
 
+def import_formats(name: str) -> tuple[str, ...]:
+    """The Datumaro formats the task reads, preferred first (``Task.formats``), without importing its modules."""
+    return _package(name).FORMATS
+
+
+def all_formats() -> list[str]:
+    """Every Datumaro format some task reads (``data formats``), without importing Datumaro or any task module."""
+    return sorted({fmt for name in TASK_NAMES for fmt in import_formats(name)})
+
+
 def pretrained_weights(name: str) -> tuple[str, dict[str, tuple[str, str]]]:
     """The task's ImageNet weights, read from its package's ``__init__`` without torch: their kind ("full model"
     or "backbone") and architecture -> (torchvision's enum member, its file name). What ``weights list`` needs."""
@@ -99,7 +109,9 @@ __all__ = [
     "TASK_NAMES",
     "SampleRecipe",
     "Task",
+    "all_formats",
     "get_task",
+    "import_formats",
     "pretrained_weights",
     "primary_metric",
     "task_of_model_type",

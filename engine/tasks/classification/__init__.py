@@ -5,8 +5,18 @@
 PRIMARY_METRIC = "top1"
 METRIC_NAME = "top-1"
 
+# The Datumaro formats this task reads, preferred first (``data formats`` lists them without Datumaro).
+FORMATS = (
+    "imagenet_with_subset_dirs",
+    "imagenet",
+    "voc_classification",
+    "datumaro",
+    "cifar",
+    "mnist",
+)
+
 # Each architecture's ImageNet weights (the classifier's): torchvision's enum member and its file name, plain
-# strings so that `weights list` runs without torch; tests/test_weights.py checks them against models.py.
+# strings so that `weights list` runs without torch; tests/test_tasks.py checks them against models.py.
 WEIGHTS_KIND = "full model"
 WEIGHTS = {
     "mobilenet_v3_small": ("MobileNet_V3_Small_Weights.IMAGENET1K_V1", "mobilenet_v3_small-047dcff4.pth"),

@@ -14,7 +14,7 @@ from engine.choices import AUGMENT, BALANCE
 from engine.drawing import enlarged, font
 from engine.inference.prediction import Prediction
 from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
-from engine.tasks.classification import METRIC_NAME, PRIMARY_METRIC, models
+from engine.tasks.classification import FORMATS, METRIC_NAME, PRIMARY_METRIC, models
 from engine.tasks.classification.data import ClassificationDataset
 
 
@@ -88,7 +88,7 @@ class Classification(Task):
     )
 
     annotations = (dm.AnnotationType.label,)
-    formats = ("imagenet_with_subset_dirs", "imagenet", "voc_classification", "datumaro", "cifar", "mnist")
+    formats = FORMATS
     sample = SampleRecipe(
         "engine.tasks.classification.sample",
         tiny={"per_class": (("train", 60), ("val", 10), ("test", 10))},

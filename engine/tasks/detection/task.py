@@ -15,7 +15,7 @@ from torchvision.ops import box_iou
 from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.tasks.base import SIZE_STEP, Outputs, SampleRecipe, Task, image_based_size, label_name
-from engine.tasks.detection import METRIC_NAME, PRIMARY_METRIC, models
+from engine.tasks.detection import FORMATS, METRIC_NAME, PRIMARY_METRIC, models
 from engine.tasks.detection.data import DetectionDataset, collate
 from engine.tasks.detection.metrics import SHOW_THRESHOLD, DetectionMetrics, match
 
@@ -49,7 +49,7 @@ class Detection(Task):
     )
 
     annotations = (dm.AnnotationType.bbox,)
-    formats = ("coco_instances", "coco", "voc_detection", "yolo", "datumaro")
+    formats = FORMATS
     min_classes = 1
     sample = SampleRecipe(
         "engine.tasks.detection.sample",

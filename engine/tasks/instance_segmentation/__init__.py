@@ -6,8 +6,17 @@ package (boxes, their statistics, matching and drawing) and adds per-instance ma
 PRIMARY_METRIC = "map_50"
 METRIC_NAME = "mask mAP@0.5"
 
+# The Datumaro formats this task reads, preferred first (``data formats`` lists them without Datumaro).
+FORMATS = (
+    "coco_instances",
+    "coco",
+    "voc_instance_segmentation",
+    "cityscapes",
+    "datumaro",
+)
+
 # Each architecture's ImageNet weights (the backbone's): torchvision's enum member and its file name, plain
-# strings so that `weights list` runs without torch; tests/test_weights.py checks them against models.py.
+# strings so that `weights list` runs without torch; tests/test_tasks.py checks them against models.py.
 WEIGHTS_KIND = "backbone"
 WEIGHTS = {
     "maskrcnn_resnet18_fpn": ("ResNet18_Weights.IMAGENET1K_V1", "resnet18-f37072fd.pth"),

@@ -17,7 +17,7 @@ from engine.inference.prediction import Prediction
 from engine.tasks.base import Outputs, SampleRecipe
 from engine.tasks.detection.metrics import SHOW_THRESHOLD
 from engine.tasks.detection.task import Detection
-from engine.tasks.instance_segmentation import METRIC_NAME, PRIMARY_METRIC, models
+from engine.tasks.instance_segmentation import FORMATS, METRIC_NAME, PRIMARY_METRIC, models
 from engine.tasks.instance_segmentation.data import InstanceDataset, encode
 from engine.tasks.instance_segmentation.metrics import InstanceMetrics, mask_agreement, target_masks
 from engine.tasks.instance_segmentation.paste import paste_masks
@@ -63,7 +63,7 @@ class InstanceSegmentation(Detection):
     )
 
     annotations = (dm.AnnotationType.mask, dm.AnnotationType.polygon, dm.AnnotationType.bbox)
-    formats = ("coco_instances", "coco", "voc_instance_segmentation", "cityscapes", "datumaro")
+    formats = FORMATS
     sample = SampleRecipe(
         "engine.tasks.instance_segmentation.sample",
         tiny={"splits": (("train", 32), ("val", 8), ("test", 8))},

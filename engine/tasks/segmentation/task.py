@@ -16,7 +16,7 @@ from engine.drawing import colour, enlarged, font
 from engine.inference.prediction import Prediction
 from engine.inference.preprocess import resize_mask
 from engine.tasks.base import Outputs, SampleRecipe, Task, label_name, per_image
-from engine.tasks.segmentation import METRIC_NAME, PRIMARY_METRIC, models
+from engine.tasks.segmentation import FORMATS, METRIC_NAME, PRIMARY_METRIC, models
 from engine.tasks.segmentation.data import SegmentationDataset
 
 
@@ -71,13 +71,7 @@ class Segmentation(Task):
     )
 
     annotations = (dm.AnnotationType.mask, dm.AnnotationType.polygon)
-    formats = (
-        "common_semantic_segmentation_with_subset_dirs",
-        "common_semantic_segmentation",
-        "voc_segmentation",
-        "cityscapes",
-        "datumaro",
-    )
+    formats = FORMATS
     sample = SampleRecipe(
         "engine.tasks.segmentation.sample",
         tiny={"splits": (("train", 48), ("val", 8), ("test", 8))},
