@@ -138,13 +138,64 @@ def tiny_optimized_run(data: Path, ws: Path, *, epochs: int, max_steps: int, var
 
 
 SLOW_KINDS = ("e2e", "browser", "team")  # pyproject.toml registers them
+ALONE_KINDS = ("browser",)  # kinds that must have the machine to themselves (see ``--alone``)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of a slow kind is ``slow`` too, so ``-m "not slow"`` is the fast tier and ``-m browser`` one kind."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--alone",
+        choices=("include", "skip", "only"),
+        default="include",
+        help="tests marked `alone` (browser tests and CPU-load checks: they need the machine to themselves) are run"
+        " with the rest (include, the default), left out (skip: the parallel phase of scripts/test) or run by"
+        " themselves (only: its serial phase)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``--alone only``, a test file whose source names no alone kind holds no alone test: not imported."""
+    if config.getoption("--alone") != "only" or collection_path.suffix != ".py":
+        return None
+    if not collection_path.name.startswith("test_"):
+        return None
+    source = collection_path.read_text(encoding="utf-8")
+    return not any(f"mark.{kind}" in source for kind in ("alone", *ALONE_KINDS))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test of a slow kind is ``slow`` too, so ``-m "not slow"`` is the fast tier and ``-m browser`` one kind;
+    ``--alone`` selects by the ``alone`` mark; each test gets the pytest-xdist group it must share a worker with."""
     for item in items:
         if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
             item.add_marker(pytest.mark.slow)
+        if any(item.get_closest_marker(kind) for kind in ALONE_KINDS):
+            item.add_marker(pytest.mark.alone)
+        if group := _worker_group(item):
+            item.add_marker(pytest.mark.xdist_group(group))
+    mode = config.getoption("--alone")
+    if mode != "include":
+        keep = [item for item in items if bool(item.get_closest_marker("alone")) == (mode == "only")]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
+
+
+def _worker_group(item: pytest.Item) -> str:
+    """Which tests one pytest-xdist worker runs together (``--dist loadgroup``), so that nothing expensive is made
+    twice: every user of a task's prepared pipeline (the task they are parametrised with, else classification's),
+    every test that starts servers (Ray, MLflow, DDP: one at a time), every test of a module with module-scoped
+    fixtures; the rest have no group and go one by one to the next free worker."""
+    if "prepared" in getattr(item, "fixturenames", ()):
+        from engine.tasks import TASK_NAMES
+
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        return next((value for value in params.values() if value in TASK_NAMES), "classification")
+    if item.get_closest_marker("team"):
+        return "team"
+    fixtures = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    if any(d.scope in ("module", "class", "package") for defs in fixtures.values() for d in defs):
+        return item.nodeid.split("::", 1)[0]
+    return ""  # shares nothing costly: no group, any free worker runs it
 
 
 # One real pipeline per task (CLI: import -> train -> optimize -> benchmark) on generated data, made once per

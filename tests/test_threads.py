@@ -28,6 +28,7 @@ def _until(budget: threads.ThreadBudget, wanted, timeout: float = 20.0) -> int:
     return count
 
 
+@pytest.mark.alone  # counts the cores other processes leave free: no other test may run beside it
 def test_the_budget_drops_to_the_free_cores_when_a_neighbour_spins_and_comes_back(monkeypatch):
     monkeypatch.delenv(threads.PIN_ENV, raising=False)
     budget = threads.ThreadBudget(interval=0.5)
