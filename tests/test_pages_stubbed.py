@@ -168,3 +168,44 @@ def test_the_benchmark_page_says_why_int8_is_not_optimized(recorded, int8_ms, in
     assert title.endswith(f":orange[{why}]")
     assert not at.success
     assert any("none counts as optimized" in w.value for w in at.warning)
+
+
+def test_home_shows_the_headline_and_each_steps_state_over_stored_records(recorded):
+    recorded(int8_ms=4.0, int8_top1=0.9)
+    at = _page("home")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Speed vs the FP32 IR": "2.50x",
+        "Speed vs PyTorch": "10.0x",
+        "Test top-1 change": "+0.0 pp",
+        "Size": f"{fmt.ratio(44_700_000 / 11_300_000)} smaller",
+    }
+    title = f"**int8 IR** on CPU ({engine.precision_label('int8', 'f32')})"
+    assert title in [m.value for m in at.markdown]  # optimized: no reason why not
+    captions = [c.value for c in at.caption]
+    for step in ("1 dataset(s)", "run 1: completed", "fp32, int8", "3 result(s)", "original vs optimized"):
+        assert step in captions, (step, captions)
+    assert "No job yet: load the sample project, or start one on any page." in captions
+
+
+def test_home_says_why_the_variant_is_not_optimized(recorded):
+    recorded(int8_ms=10.2, int8_top1=0.9)
+    at = _page("home")
+    assert {m.label: m.value for m in at.metric}["Speed vs the FP32 IR"] == "0.98x"
+    title = f"**int8 IR** on CPU ({engine.precision_label('int8', 'f32')})"
+    assert f"{title} · :orange[not faster than the FP32 IR here]" in [m.value for m in at.markdown]
+
+
+def test_runs_page_lists_every_run_and_the_chosen_runs_variants(recorded):
+    recorded(int8_ms=4.0, int8_top1=0.9)
+    recorded(int8_ms=5.0, int8_top1=0.8)
+    at = _page("runs")
+    runs = at.dataframe[0].value
+    assert sorted(runs["run"]) == ["1", "2"]  # as the page's frame shows cells: text
+    assert set(runs["variants"]) == {"torch-fp32, fp32, int8"} and set(runs["model"]) == {"resnet18"}
+    assert at.selectbox[0].options and len(at.selectbox[0].options) == 2
+    variants = next(d.value for d in at.dataframe if "test top-1" in d.value.columns)
+    assert list(variants["variant"]) == ["torch-fp32", "fp32", "int8"]
+    shown = at.selectbox[0].value
+    assert list(variants["test top-1"]) == ["90.0%", "90.0%", "90.0%" if shown == 1 else "80.0%"]
+    assert not any(d for d in at.dataframe if "job" in d.value.columns)  # no job yet: no jobs table

@@ -34,7 +34,7 @@ def ms(value: float | None) -> str:
 
 
 def ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}x" if value >= 10 or value < 0.995 else f"{value:.2f}x"
+    return "-" if value is None else f"{value:.1f}x" if value >= 10 else f"{value:.2f}x"  # 0.98x: never "1.0x"
 
 
 MISSING = "—"  # what a table shows for a value that does not exist (never "None" or "nan")
