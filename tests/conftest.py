@@ -173,11 +173,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.alone)
         if group := _worker_group(item):
             item.add_marker(pytest.mark.xdist_group(group))
+            if getattr(config.option, "loadgroup", False):  # a pytest-xdist worker with --dist loadgroup
+                _show_group(item, group)
     mode = config.getoption("--alone")
     if mode != "include":
         keep = [item for item in items if bool(item.get_closest_marker("alone")) == (mode == "only")]
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
+
+
+def _show_group(item: pytest.Item, group: str) -> None:
+    """pytest-xdist 3.8 tells its scheduler a test's group by suffixing the test's id (``...::test@group``) through
+    ``item._nodeid``, which pytest 9.2's structured ids no longer read: the groups were silently ignored and every
+    pipeline was built on both workers (pytest-dev/pytest-xdist#1386). The suffix is set on the id itself."""
+    from _pytest.nodeid import NodeId
+
+    if "@" not in item.nodeid.rpartition("]")[2]:
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 def _worker_group(item: pytest.Item) -> str:
