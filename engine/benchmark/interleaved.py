@@ -7,6 +7,7 @@ comparable; interleaved rounds see the same drift, and their ratios hold.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +40,20 @@ def interleaved_latency(
         infer = pinned_infer(compiled.create_infer_request(), x)
         timed_loop(infer, iterations=1, seconds=0, warmup=warmup)
         requests[key] = infer
-        results[key] = {"rounds_ms": [], "inference_precision": read_property(compiled, "INFERENCE_PRECISION_HINT")}
-    for _ in range(rounds):
-        for key, infer in requests.items():
-            samples = timed_loop(infer, iterations=iterations, seconds=0, warmup=2)
-            results[key]["rounds_ms"].append(statistics.median(samples))
-    for entry in results.values():
-        entry["median_ms"] = statistics.median(entry["rounds_ms"])
+        results[key] = {"inference_precision": read_property(compiled, "INFERENCE_PRECISION_HINT")}
+    for key, rounds_ms in interleaved_rounds(requests, rounds=rounds, iterations=iterations).items():
+        results[key] |= {"rounds_ms": rounds_ms, "median_ms": statistics.median(rounds_ms)}
     return results
+
+
+def interleaved_rounds(
+    infers: dict[str, Callable[[], object]], *, rounds: int, iterations: int = 0, seconds: float = 0.0, warmup: int = 2
+) -> dict[str, list[float]]:
+    """``{key: [median ms of each round]}``: in every round each callable is timed in turn (``iterations`` calls,
+    or for ``seconds``, after ``warmup`` calls), so slow drift of the machine touches them all alike."""
+    per_round: dict[str, list[float]] = {key: [] for key in infers}
+    for _ in range(rounds):
+        for key, infer in infers.items():
+            samples = timed_loop(infer, iterations=iterations, seconds=seconds, warmup=warmup)
+            per_round[key].append(statistics.median(samples))
+    return per_round

@@ -114,7 +114,7 @@ def measure_arch(
 ) -> dict:
     """One architecture's row: the median latency of each of ``configs`` (``pytorch``, ``fp32 (default hint)``,
     ``fp32 (f32 hint)``, ``int8 (default hint)``), the precision each ran in, INT8's speed-ups and the IR sizes."""
-    from engine.benchmark.runner import timed_loop
+    from engine.benchmark.interleaved import interleaved_rounds
     from engine.benchmark.stats import CpuWatch
     from engine.export import convert
     from engine.inference.predictor import OpenVINOPredictor, TorchPredictor
@@ -133,12 +133,9 @@ def measure_arch(
     }
     predictors = {name: make[name]() for name in configs}
     x = to_input(np.zeros((size, size, 3), dtype=np.uint8), size)
-    per_round: dict[str, list[float]] = {name: [] for name in predictors}
+    infers = {name: (lambda p=predictor: p.infer(x)) for name, predictor in predictors.items()}
     with CpuWatch() as watch:  # other processes' CPU use while timing: the row says when it was contended
-        for _ in range(rounds):
-            for name, predictor in predictors.items():  # interleaved: every configuration once per round
-                samples = timed_loop(lambda p=predictor: p.infer(x), iterations=0, seconds=seconds, warmup=5)
-                per_round[name].append(statistics.median(samples))
+        per_round = interleaved_rounds(infers, rounds=rounds, seconds=seconds, warmup=5)
     median = {name: statistics.median(v) for name, v in per_round.items()}
     int8_ms = median["int8 (default hint)"]
     row = {
