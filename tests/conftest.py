@@ -258,6 +258,24 @@ PIPELINES = {
 
 
 def _prepare(task: str, root: Path) -> dict:
+    """The task's pipeline, trained with one pinned thread: a model trained with the threads the free cores allow
+    depends on the neighbours (float sums follow the split of the work), and the tests' thresholds (INT8 and QAT
+    agreement, detection matching) missed by a few images when another worker or process held a core. Pinned, a
+    pipeline is the same bit for bit on a CPU however busy it is."""
+    from engine.training.threads import PIN_ENV
+
+    pinned = os.environ.get(PIN_ENV)
+    os.environ[PIN_ENV] = "1"
+    try:
+        return _pipeline(task, root)
+    finally:
+        if pinned is None:
+            os.environ.pop(PIN_ENV, None)
+        else:
+            os.environ[PIN_ENV] = pinned
+
+
+def _pipeline(task: str, root: Path) -> dict:
     from engine.tasks import get_task
 
     settings = PIPELINES[task]

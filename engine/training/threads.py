@@ -53,7 +53,12 @@ class ThreadBudget:
         self.cores = cores_share()
         self._proc = psutil.Process()
         self._mark: tuple[float, float, float] | None = None
-        self.pinned = int(os.environ[PIN_ENV]) if os.environ.get(PIN_ENV, "").strip().isdigit() else 0
+
+    @property
+    def pinned(self) -> int:
+        """``$STUDIO_TRAIN_THREADS``, read when asked (not when the module was imported), else 0."""
+        value = os.environ.get(PIN_ENV, "").strip()
+        return int(value) if value.isdigit() else 0
 
     def start(self, share: int = 1) -> int:
         """Set the first count from a short look at the machine; returns it. ``share``: processes of one
@@ -68,8 +73,10 @@ class ThreadBudget:
 
     def adjust(self, *, force: bool = False) -> int:
         """Re-read the neighbours' load if ``interval`` passed since the last look; returns the thread count."""
-        if self.pinned:
-            return self.pinned
+        if pinned := self.pinned:
+            if torch.get_num_threads() != pinned:  # fine-tuning and QAT call only this: pin them too
+                torch.set_num_threads(pinned)
+            return pinned
         if self._mark is None:
             self._reset()
             return torch.get_num_threads()
