@@ -264,15 +264,9 @@ def _prepare(task: str, root: Path) -> dict:
     pipeline is the same bit for bit on a CPU however busy it is."""
     from engine.training.threads import PIN_ENV
 
-    pinned = os.environ.get(PIN_ENV)
-    os.environ[PIN_ENV] = "1"
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PIN_ENV, "1")
         return _pipeline(task, root)
-    finally:
-        if pinned is None:
-            os.environ.pop(PIN_ENV, None)
-        else:
-            os.environ[PIN_ENV] = pinned
 
 
 def _pipeline(task: str, root: Path) -> dict:

@@ -57,7 +57,7 @@ def catalogue() -> dict[str, dict]:
 
 def listed() -> dict[str, dict]:
     """Architecture -> {task, weights (the enum member's name), kind, file (torchvision's file name)}, from the
-    task packages' plain constants: no torch (``tests/test_weights.py`` checks it equals :func:`catalogue`)."""
+    task packages' plain constants: no torch (``tests/test_tasks.py`` checks it equals :func:`catalogue`)."""
     out = {}
     for task in TASK_NAMES:
         kind, weights = pretrained_weights(task)
