@@ -13,10 +13,11 @@ does not depend on the weights' values):
 Prints the CPU model, its ISA flags and the precision each configuration ran in. The product reads the table
 (``engine.models.zoo``) to say, per architecture, whether INT8 pays off on a CPU like the one measured.
 Usage: python -m benchmarks.zoo [--tasks classification,detection] [--rounds 3] [--seconds 1.5]
-Writes benchmarks/results/zoo.{json,md}; rows of tasks (or ``--archs``) not measured are kept from the file when it
-was measured on a CPU of the same model and ISA. Detectors are timed on a black image: a random-init detector's
-post-processing (NMS, Mask R-CNN's mask per box) costs by what it happens to find, so their rows compare
-configurations of one network, not networks.
+Writes benchmarks/results/zoo.{json,md}, one table per ISA tier (AMX, AVX-512 VNNI + BF16, AVX2, ...): a run
+replaces its own tier's table and keeps the others; rows of tasks (or ``--archs``) not measured are kept from its
+tier's table when that was measured on a CPU of the same model and ISA. Detectors are timed on a black image: a
+random-init detector's post-processing (NMS, Mask R-CNN's mask per box) costs by what it happens to find, so their
+rows compare configurations of one network, not networks.
 """
 
 from __future__ import annotations
@@ -28,16 +29,20 @@ from pathlib import Path
 
 from benchmarks.common import write_results
 from engine.benchmark.machine import cpu_facts, versions
+from engine.models.zoo import TIERS, tier
 from engine.pipeline.int8_gains import calibration_samples, measure_arch
 from engine.tasks import TASKS, get_task
 
 OUT = Path(__file__).parent / "results"
 SIZES = {name: task.realistic_size for name, task in TASKS.items()}  # classification 224, detection 320, ...
+TIER_NAMES = [name for name, _ in TIERS] + ["no AVX2"]
 CONFIGS = ("pytorch", "fp32 (default hint)", "fp32 (f32 hint)", "int8 (default hint)")
 
 
 def table(rows: list[dict], machine: dict) -> str:
     lines = [
+        f"### {tier(machine['isa'])}",
+        "",
         f"CPU: {machine['cpu_model']} ({machine['cores']} cores; {', '.join(machine['isa']) or 'no AVX2'})",
         f"OpenVINO {machine['openvino']}: default CPU inference precision {machine['default_inference_precision']}",
         "",
@@ -57,15 +62,22 @@ def table(rows: list[dict], machine: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def kept_rows(machine: dict, measured_tasks: set[str], only: set[str]) -> list[dict]:
-    """The rows of the table on file this run did not measure (other tasks, other architectures), when they were
-    measured on a CPU of the same model and ISA: ``--tasks instance_segmentation`` adds a task, it does not drop
-    the other three. Another CPU's table is replaced whole."""
+def on_file() -> list[dict]:
+    """The tables on file, one per ISA tier (a file of the single-table format is read as one table)."""
     path = OUT / "zoo.json"
     if not path.is_file():
         return []
-    old = json.loads(path.read_text())
-    if {k: old["machine"].get(k) for k in ("cpu_model", "isa")} != {k: machine[k] for k in ("cpu_model", "isa")}:
+    stored = json.loads(path.read_text())
+    return stored.get("tables", [stored] if "rows" in stored else [])
+
+
+def kept_rows(old: dict | None, machine: dict, measured_tasks: set[str], only: set[str]) -> list[dict]:
+    """The rows of this tier's table on file this run did not measure (other tasks, other architectures), when it
+    was measured on a CPU of the same model and ISA: ``--tasks instance_segmentation`` adds a task, it does not drop
+    the other three. Another CPU's table of the tier is replaced whole."""
+    if old is None or {k: old["machine"].get(k) for k in ("cpu_model", "isa")} != {
+        k: machine[k] for k in ("cpu_model", "isa")
+    }:
         return []
     return [r for r in old["rows"] if r["task"] not in measured_tasks or (only and r["arch"] not in only)]
 
@@ -108,9 +120,14 @@ def main() -> None:
                 )
                 print(f"{task_name} {arch}: INT8 {row['int8_vs_fp32_default']:.2f}x the FP32 IR (default hint)")
                 rows.append(row)
-    rows = kept_rows(machine, {r["task"] for r in rows}, only) + rows
-    payload = {"machine": machine, "versions": versions(), "rounds": args.rounds, "seconds": args.seconds, "rows": rows}
-    write_results(OUT, "zoo", payload, table(rows, machine))
+    tables = on_file()
+    mine = tier(machine["isa"])
+    old = next((t for t in tables if tier(t["machine"]["isa"]) == mine), None)
+    rows = kept_rows(old, machine, {r["task"] for r in rows}, only) + rows
+    new = {"machine": machine, "versions": versions(), "rounds": args.rounds, "seconds": args.seconds, "rows": rows}
+    tables = [new if t is old else t for t in tables] if old is not None else [*tables, new]
+    tables.sort(key=lambda t: TIER_NAMES.index(tier(t["machine"]["isa"])))  # strongest tier first
+    write_results(OUT, "zoo", {"tables": tables}, "\n".join(table(t["rows"], t["machine"]) for t in tables))
 
 
 if __name__ == "__main__":

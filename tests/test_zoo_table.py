@@ -7,7 +7,7 @@ import pytest
 
 from engine.models import zoo
 
-TABLE = {
+AMX = {
     "machine": {"cpu_model": "Xeon", "isa": ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8"]},
     "rows": [
         {"task": "classification", "arch": "mobilenet_v3_small", "int8_vs_fp32_default": 0.97, "size": 224},
@@ -15,11 +15,15 @@ TABLE = {
         {"task": "detection", "arch": "retinanet_resnet18_fpn", "int8_vs_fp32_default": 1.92, "size": 320},
     ],
 }
+AVX2 = {
+    "machine": {"cpu_model": "EPYC", "isa": ["avx2"]},
+    "rows": [{"task": "classification", "arch": "resnet18", "int8_vs_fp32_default": 1.25, "size": 224}],
+}
 
 
 @pytest.fixture
 def table(monkeypatch):
-    monkeypatch.setattr(zoo, "_table", lambda: TABLE)
+    monkeypatch.setattr(zoo, "_tables", lambda: [AMX])
 
 
 def test_tiers():
@@ -41,3 +45,21 @@ def test_the_explanation_names_the_tier_and_a_better_architecture(table):
     assert "AVX2 without VNNI or AMX" in avx2 and "on Xeon" in avx2 and "resnet18 gains" not in avx2
     amx = zoo.explain("classification", "mobilenet_v3_small", ["avx2", "amx_int8", "avx512_vnni", "avx512_bf16"])
     assert "bf16 by default" in amx and "resnet18 gains 1.97x here" in amx
+
+
+def test_each_cpu_reads_the_table_of_its_own_tier(monkeypatch):
+    monkeypatch.setattr(zoo, "_tables", lambda: [AMX, AVX2])
+    assert zoo.int8_gains("classification", ["avx2"])["resnet18"].speedup == 1.25  # not the first table's 1.97
+    assert zoo.int8_gains("classification", ["avx2"])["resnet18"].same_tier
+    amx = zoo.int8_gains("classification", ["avx2", "avx512_vnni", "avx512_bf16", "amx_int8"])
+    assert amx["resnet18"].speedup == 1.97 and amx["resnet18"].same_tier
+    vnni = zoo.int8_gains("classification", ["avx2", "avx512_vnni"])  # no table of its tier: the first, not claimed
+    assert vnni["resnet18"].speedup == 1.97 and not vnni["resnet18"].same_tier
+
+
+def test_the_committed_file_holds_one_table_per_tier():
+    zoo._tables.cache_clear()
+    tables = zoo._tables()
+    tiers = [zoo.tier(t["machine"]["isa"]) for t in tables]
+    assert tables and len(set(tiers)) == len(tiers), tiers
+    assert all(t["rows"] and {"task", "arch", "size", "int8_vs_fp32_default"} <= set(t["rows"][0]) for t in tables)

@@ -1,9 +1,10 @@
 """What INT8 buys each architecture, from the measured zoo table (``python -m benchmarks.zoo``).
 
-The table records the CPU it was measured on (model name and ISA flags). INT8's speed-up over the FP32 IR
-depends on the CPU's ISA tier far more than on anything else: AMX, AVX-512 VNNI (+BF16: OpenVINO's default
-precision is then bf16, a stronger baseline), AVX-VNNI, or AVX2 alone. A row is said to hold "here" only when
-this CPU is of the same tier; otherwise the product says where it was measured and does not claim it.
+The file holds one table per ISA tier, each recording the CPU it was measured on (model name and ISA flags):
+``{"tables": [{"machine": ..., "rows": [...]}, ...]}``. INT8's speed-up over the FP32 IR depends on the CPU's ISA
+tier far more than on anything else: AMX, AVX-512 VNNI (+BF16: OpenVINO's default precision is then bf16, a
+stronger baseline), AVX-VNNI, or AVX2 alone. The product reads the table of this CPU's tier; a row is said to hold
+"here" only then. With no table of its tier it shows the first one and says where it was measured, not claiming it.
 """
 
 from __future__ import annotations
@@ -51,11 +52,18 @@ class Int8Gain:
 
 
 @lru_cache(maxsize=1)
-def _table() -> dict:
+def _tables() -> list[dict]:
     try:
-        return json.loads(TABLE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        return json.loads(TABLE.read_text(encoding="utf-8")).get("tables", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def table_for(isa: list[str] | tuple[str, ...]) -> dict:
+    """The table measured on a CPU of this tier, else the first one on file (empty when there is none)."""
+    tables = _tables()
+    same = [t for t in tables if tier(t.get("machine", {}).get("isa", [])) == tier(isa)]
+    return (same or tables or [{}])[0]
 
 
 def int8_gains(
@@ -63,7 +71,7 @@ def int8_gains(
 ) -> dict[str, Int8Gain]:
     """Architecture -> its measured INT8 gain for ``task`` (absent: not measured): a row ``measured_here`` (this
     CPU's, from the workspace) wins over the committed table's (largest size measured here, when several)."""
-    table = _table()
+    table = table_for(here_isa)
     machine = table.get("machine", {})
     same = tier(machine.get("isa", [])) == tier(here_isa)
     cpu = f"{machine.get('cpu_model', 'another CPU')} ({tier(machine.get('isa', []))})"
