@@ -45,14 +45,22 @@ DATASETS = {  # name -> (task, training overrides)
     "detection": ("detection", {}),
     "segmentation": ("segmentation", {}),
     "classification-224": ("classification", {"img_size": 224, "batch_size": 32}),
+    # realistic inputs, INT8-friendly architectures (benchmarks/results/zoo.md), schedules that fit 2 cores
+    "classification-160-resnet18": ("classification", {"model": "resnet18", "img_size": 160, "epochs": 5}),
+    "segmentation-256-lraspp_resnet18": ("segmentation", {"model": "lraspp_resnet18", "img_size": 256, "epochs": 12}),
+    "detection-320-retinanet_resnet18_fpn": (
+        "detection",
+        {"model": "retinanet_resnet18_fpn", "img_size": 320, "epochs": 6},
+    ),
 }
 VARIANTS = ["fp32", "int8", "int8-qat", "pruned", "pruned-int8"]
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 
 
-def prepare(name: str, tmp: Path) -> tuple[Path, dict]:
-    """Sample -> import -> train (the product's defaults) -> optimize every variant; the workspace and run."""
+def prepare(name: str, tmp: Path, variants: list[str], epochs: int | None) -> tuple[Path, dict]:
+    """Sample -> import -> train (the product's defaults) -> optimize ``variants``; the workspace and run."""
     task, overrides = DATASETS[name]
+    overrides = {**overrides, **({"epochs": epochs} if epochs else {})}
     ws = tmp / name / "ws"
     engine.sample(task, str(tmp / name / "data"))
     dataset = engine.import_dataset(str(tmp / name / "data"), workspace=ws)["dataset"]
@@ -60,16 +68,20 @@ def prepare(name: str, tmp: Path) -> tuple[Path, dict]:
     trained = engine.train(dataset, workspace=ws, **overrides)
     train_s = time.perf_counter() - began
     began = time.perf_counter()
-    engine.optimize(trained["run"], variants=VARIANTS, workspace=ws)
+    engine.optimize(trained["run"], variants=variants, workspace=ws)
     return ws, {
         "dataset": dataset,
         "run": trained["run"],
+        "arch": trained["model"],
+        "epochs_done": trained["epochs_done"],
         "train_s": train_s,
         "optimize_s": time.perf_counter() - began,
     }
 
 
-def measure(name: str, ws: Path, info: dict, rounds: int, iterations: int, extra: dict[str, tuple]) -> dict:
+def measure(
+    name: str, ws: Path, info: dict, variants: list[str], rounds: int, iterations: int, extra: dict[str, tuple]
+) -> dict:
     """Metric, interleaved batch-1 latency, throughput, IR size and MACs of every configuration of one run."""
     ctx = Context.open(ws)
     run = ctx.run(info["run"])
@@ -82,7 +94,7 @@ def measure(name: str, ws: Path, info: dict, rounds: int, iterations: int, extra
     macs = count(task.export_module(baseline.model), example)[0]
     configs: dict[str, tuple[object, str, dict]] = {"PyTorch eager FP32": (baseline, "torch-fp32", {})}
     configs["OV FP32 (f32 hint)"] = (OpenVINOPredictor(ctx.variant_path(run, "fp32"), "CPU", F32), "fp32", {})
-    for variant in VARIANTS:
+    for variant in variants:
         label = f"OV {variant} (default)"
         configs[label] = (OpenVINOPredictor(ctx.variant_path(run, variant), "CPU", {}), variant, {})
     for label, (xml, metric) in extra.items():
@@ -142,19 +154,25 @@ def _ratios(rows: list[dict], key: str, max_drop: float, info: dict, size: int, 
     return {"img_size": size, "metric": key, "max_drop": max_drop, **info, "rows": rows, "best": best}
 
 
-def markdown(results: dict, meta: dict) -> str:
-    lines = [
+def machine_line(meta: dict) -> str:
+    return (
         f"CPU: {meta['cpu_model']} ({meta['cores']} cores) · ISA: {', '.join(meta['isa'])} · OpenVINO"
         f" {meta['openvino']} · OPTIMIZATION_CAPABILITIES: {', '.join(meta['optimization_capabilities'])} ·"
         f" default precision {meta['default_inference_precision']} · batch 1, median of {meta['rounds']}"
-        f" interleaved rounds of {meta['iterations']} requests",
-        "",
-    ]
+        f" interleaved rounds of {meta['iterations']} requests"
+    )
+
+
+def markdown(results: dict, meta: dict) -> str:
+    """The tables; each dataset names the CPU it was measured on where that is not this run's (``meta``)."""
+    lines = [machine_line(meta), ""]
     for name, result in results.items():
         key = result["metric"]
+        arch = f"{result['arch']}, " if result.get("arch") else ""
         lines += [
-            f"### {name} ({result['img_size']} px, trained {result['train_s'] / 60:.1f} min)",
+            f"### {name} ({arch}{result['img_size']} px, trained {result['train_s'] / 60:.1f} min)",
             "",
+            *([machine_line(result["meta"]), ""] if result.get("meta", meta) != meta else []),
             f"| config | {key} | drop | ms | vs FP32 default | vs f32 hint | vs PyTorch | fps | IR MB | size ratio"
             " | MACs |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -188,8 +206,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--search-minutes", type=float, default=0.0, help="also search on the 64-px sample")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list (fp32 is always built)")
+    parser.add_argument("--epochs", type=int, default=0, help="training epochs (0: the product's default)")
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
+    variants = ["fp32", *(v for v in args.variants.split(",") if v and v != "fp32")]
     meta = {**cpu_facts(), "rounds": args.rounds, "iterations": args.iterations}
     print(
         f"CPU {meta['cpu_model']}; ISA {', '.join(meta['isa'])}; OpenVINO {meta['optimization_capabilities']},"
@@ -203,7 +224,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets.split(","):
-            ws, info = prepare(name, Path(tmp))
+            ws, info = prepare(name, Path(tmp), variants, args.epochs or None)
             extra = {}
             if name == "classification" and args.search_minutes > 0:
                 found = engine.search(info["dataset"], budget_minutes=args.search_minutes, workspace=ws)
@@ -213,7 +234,8 @@ def main() -> None:
                     ctx = Context.open(ws)
                     xml = ctx.variant_path(ctx.run(pick["run"]), pick["variant"])
                     extra[f"search pick: {pick['candidate']} {pick['variant']}"] = (xml, pick["metric"])
-            results[name] = {**measure(name, ws, info, args.rounds, args.iterations, extra), "meta": meta}
+            measured = measure(name, ws, info, variants, args.rounds, args.iterations, extra)
+            results[name] = {**measured, "meta": meta}
             print(markdown({name: results[name]}, meta), flush=True)
             # saved after every dataset (a long run that stops keeps what it measured); datasets measured in an
             # earlier run are kept, each with the CPU and settings it was measured with

@@ -30,6 +30,14 @@ def workspace_root(workspace: Workspace = None) -> Path:
     return resolve_root(workspace)
 
 
+def sample_plan(task: str, *, workspace: Workspace = None) -> dict:
+    """What the sample project of ``task`` trains on this CPU and why: ``{"settings", "why", "project"}`` (the
+    task's INT8-friendly architecture where INT8 pays off for it on a CPU like this one, else its default)."""
+    from engine.pipeline.demo import sample_plan as plan
+
+    return plan(Context.open(workspace), task)
+
+
 def training_defaults(task: str, dataset: int | None = None, *, workspace: Workspace = None) -> dict:
     """The Train form's starting values: the task's architectures (name -> summary), what INT8 buys each on this
     CPU (name -> short text: measured here with ``measure_int8``, else the committed zoo table) and the resolved

@@ -60,6 +60,10 @@ class SampleRecipe:
     module: str  # a module with ``generate(out, SampleConfig)`` and ``SampleConfig``
     tiny: Mapping[str, Any] = field(default_factory=dict)  # SampleConfig overrides of the 1-minute demo
     project: str = ""  # what the sample project trains and how long it takes on 2 cores (shown on Home)
+    # the sample project's training on a CPU where INT8 pays off for an INT8-friendly architecture (the zoo table
+    # of the CPU's tier, or the CPU's own ``measure-int8``), and its Home text; empty: always the default
+    int8_training: Mapping[str, Any] = field(default_factory=dict)
+    int8_project: str = ""
 
 
 class Task(ABC):

@@ -50,6 +50,7 @@ class TrainConfig:
         defaults.setdefault("balance", spec.balances[0])
         if info is not None and "img_size" not in given:
             defaults["img_size"], chosen["img_size"] = spec.input_size(info)
+        chosen |= self.chosen  # why the caller chose what it gave (the sample project's architecture)
         cfg = TrainConfig(**{**asdict(self), **defaults, **given, "model": model, "chosen": chosen})
         cfg.device = resolve_device(cfg.device)
         for name, valid in (("augment", spec.augments), ("balance", spec.balances)):
