@@ -212,3 +212,82 @@ def test_runs_page_lists_every_run_and_the_chosen_runs_variants(recorded):
     shown = at.selectbox[0].value
     assert list(variants["test top-1"]) == ["90.0%", "90.0%", "90.0%" if shown == 1 else "80.0%"]
     assert not any(d for d in at.dataframe if "job" in d.value.columns)  # no job yet: no jobs table
+
+
+def _no_jobs_started(monkeypatch) -> list[tuple[str, dict]]:
+    """The jobs a page submits, recorded instead of run."""
+    started: list[tuple[str, dict]] = []
+
+    def submit(verb: str, kwargs: dict, *, title: str = "", workspace=None) -> dict:
+        started.append((verb, kwargs))
+        return {"id": len(started), "backend": "local", "status": "queued", "verb": verb, "kwargs": kwargs}
+
+    monkeypatch.setattr(engine, "submit_job", submit)
+    return started
+
+
+def test_optimize_page_shows_the_stored_variants_and_submits_the_forms_settings(recorded, monkeypatch):
+    recorded(int8_ms=4.0, int8_top1=0.88)
+    started = _no_jobs_started(monkeypatch)
+    at = _page("optimize")
+    assert at.caption[0].value.startswith("run 1 · resnet18")
+    table = next(d.value for d in at.dataframe if "test top-1" in d.value.columns)
+    assert list(table["variant"]) == ["torch-fp32", "fp32", "int8"]
+    assert list(table["test top-1"]) == ["90.0%", "90.0%", "88.0%"]
+    variants = next(m for m in at.multiselect if m.label == "Variants")
+    assert variants.value == list(engine.DEFAULT_OPTIMIZE)
+    variants.set_value(["int8"])
+    next(n for n in at.number_input if n.label == "INT8 calibration images").set_value(64)
+    next(b for b in at.button if b.label == "Optimize").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [verb for verb, _ in started] == ["optimize"]
+    kwargs = started[0][1]
+    assert kwargs["run"] == 1 and kwargs["variants"] == ["int8"] and kwargs["calib_size"] == 64
+    assert kwargs["calib_split"] == "train"
+    # every variant option of the table reached the job with its declared default
+    declared = {o["parameter"]: o["default"] for form in engine.variant_options() for o in form["options"]}
+    assert {k: kwargs[k] for k in declared} == declared
+
+
+def test_deploy_page_offers_the_int8_package_its_code_and_an_ovms_version(recorded, monkeypatch, tmp_path):
+    recorded(int8_ms=4.0, int8_top1=0.9)
+    asked: list[dict] = []
+
+    def deploy(run, *, variant, ovms=None, name=None, workspace=None):  # the package the deploy verb writes
+        asked.append({"run": run, "variant": variant, "ovms": ovms, "name": name})
+        if ovms is not None:
+            if "/" in name:
+                raise engine.StudioError(f"model name {name!r}: use letters, digits, '.', '_' or '-'")
+            return {"ovms": {"path": f"{ovms}/{name}/1/model.xml", "version": 1, "name": name}
+                    | {"config": f"{ovms}/config.json", "models": [name]}}  # fmt: skip
+        package = tmp_path / f"run1-{variant}.zip"
+        package.write_bytes(b"PK" + b"\0" * 2_500_000)
+        snippets = {
+            "cli": f"python -m engine predict --variant {variant}",
+            "model_api": "from model_api",
+            "openvino": "ov",
+        }
+        return {"path": str(package), "size_bytes": package.stat().st_size, "files": ["model.xml", "model.bin"]} | {
+            "snippets": snippets
+        }
+
+    monkeypatch.setattr(engine, "deploy", deploy)
+    at = _page("deploy")
+    assert at.selectbox[0].options == ["fp32", "int8"] and at.selectbox[0].value == "int8"  # IRs only; INT8 first
+    assert asked[-1] == {"run": 1, "variant": "int8", "ovms": None, "name": None}
+    assert [d.label for d in at.get("download_button")] == ["Download run1-int8.zip (2.5 MB)"]
+    assert [c.value for c in at.code] == ["python -m engine predict --variant int8", "from model_api", "ov"]
+    assert any(c.value.startswith("model.xml, model.bin: the OpenVINO IR") for c in at.caption)
+    name = next(t for t in at.text_input if t.label == "Model name")
+    assert name.value == "resnet18-int8"
+    name.set_value("bad/name")
+    next(b for b in at.button if b.label == "Add as a new version").click()
+    at.run()
+    assert [e.value for e in at.error] == ["model name 'bad/name': use letters, digits, '.', '_' or '-'"]
+    next(t for t in at.text_input if t.label == "Model name").set_value("parts-int8")
+    next(b for b in at.button if b.label == "Add as a new version").click()
+    at.run()
+    assert at.success[0].value.endswith("/ovms/parts-int8/1/model.xml: version 1 of parts-int8; "
+                                        f"{asked[-1]['ovms']}/config.json serves parts-int8")  # fmt: skip
+    assert asked[-1]["variant"] == "int8" and asked[-1]["ovms"].endswith("/ovms")
