@@ -37,6 +37,7 @@ def test_a_cpu_where_int8_pays_off_trains_the_int8_friendly_architecture(monkeyp
     assert plan["settings"] == {"model": "resnet18", "epochs": 5}
     assert plan["why"] == "resnet18, which INT8 speeds up 1.81x over its FP32 IR at 224 px (on a CPU like this one)"
     assert plan["project"].startswith("ResNet-18")
+    assert plan["chosen"] == {"model": plan["why"], "epochs": "the sample project's setting for resnet18"}
 
 
 def test_where_int8_barely_pays_the_default_trains_and_the_reason_says_so(monkeypatch, ctx):
@@ -66,11 +67,8 @@ def test_this_cpus_own_measurement_wins_over_the_table(monkeypatch, ctx):
 def test_tasks_without_an_int8_recipe_train_their_default(monkeypatch, ctx):
     monkeypatch.setattr(machine, "isa", lambda: VNNI)
     plan = sample_plan(ctx, "detection")
-    assert plan == {
-        "settings": {},
-        "why": "ssdlite320_mobilenet_v3_large, the detection default",
-        "project": "SSDLite320, ~6 min",
-    }
+    why = "ssdlite320_mobilenet_v3_large, the detection default"
+    assert plan == {"settings": {}, "why": why, "project": "SSDLite320, ~6 min", "chosen": {"model": why}}
 
 
 def test_the_reason_a_caller_gives_is_recorded_in_the_run_config():

@@ -26,7 +26,8 @@ from engine.tasks import get_task
 def sample_plan(ctx: Context, task: str) -> dict:
     """What the sample project trains on this CPU and why: the task's INT8-friendly recipe where INT8 pays off for
     its architecture on a CPU of this one's ISA tier (the committed zoo table, or this CPU's own ``measure-int8``),
-    else the default architecture (the fastest in float). ``{"settings", "why", "project"}``."""
+    else the default architecture (the fastest in float). ``{"settings", "why", "project", "chosen"}``: ``chosen`` is
+    the reason for each setting, recorded in the run."""
     from engine.benchmark.machine import isa
     from engine.models import zoo
     from engine.pipeline.int8_gains import measured_here
@@ -34,19 +35,21 @@ def sample_plan(ctx: Context, task: str) -> dict:
     spec = get_task(task)
     recipe = spec.sample
     if not recipe.int8_training:
-        return {"settings": {}, "why": f"{spec.default_arch}, the {task} default", "project": recipe.project}
+        why = f"{spec.default_arch}, the {task} default"
+        return {"settings": {}, "why": why, "project": recipe.project, "chosen": {"model": why}}
     arch = recipe.int8_training["model"]
     gain = zoo.int8_gains(task, isa(), measured_here(ctx)).get(arch)
     if gain is not None and gain.same_tier and gain.speedup >= zoo.PAYS_OFF:
         why = f"{arch}, which INT8 speeds up {gain.speedup:.2f}x over its FP32 IR at {gain.size} px ({gain.where})"
-        return {"settings": dict(recipe.int8_training), "why": why, "project": recipe.int8_project}
+        chosen = {k: f"the sample project's setting for {arch}" for k in recipe.int8_training} | {"model": why}
+        return {"settings": dict(recipe.int8_training), "why": why, "project": recipe.int8_project, "chosen": chosen}
     measured = (
         f"{arch} gains only {gain.speedup:.2f}x from INT8 at {gain.size} px, {gain.where}"
         if gain is not None and gain.same_tier
         else f"INT8's gain for {arch} is not measured on a CPU like this one"
     )
     why = f"{spec.default_arch}, the {task} default and the fastest in float ({measured})"
-    return {"settings": {}, "why": why, "project": recipe.project}
+    return {"settings": {}, "why": why, "project": recipe.project, "chosen": {"model": why}}
 
 
 def demo(ctx: Context, task: str, *, on_run: Callable[[int], None] | None = None) -> dict:
@@ -61,9 +64,10 @@ def demo(ctx: Context, task: str, *, on_run: Callable[[int], None] | None = None
     existing = [d for d in ctx.db.list_datasets() if d["source"] == str(folder.resolve()) and d["info"]]
     dataset = existing[-1]["id"] if existing else import_dataset(ctx, folder, name=f"sample {spec.name}")["dataset"]
     plan = sample_plan(ctx, task)
-    settings = {**plan["settings"], "chosen": {"model": plan["why"]}}
+    settings = {**plan["settings"], "chosen": plan["chosen"]}
     if tiny:
         settings["epochs"] = int(os.environ.get("STUDIO_DEMO_EPOCHS", "2"))
+        settings["chosen"] = {**settings["chosen"], "epochs": "the tiny sample project ($STUDIO_DEMO_EPOCHS)"}
     trained = tracking.after("train", ctx, train(ctx, dataset, on_run=on_run, **settings))
     if trained["status"] == RunStatus.CANCELLED:
         return {"dataset": dataset, **trained}
