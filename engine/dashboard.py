@@ -31,8 +31,8 @@ def workspace_root(workspace: Workspace = None) -> Path:
 
 
 def sample_plan(task: str, *, workspace: Workspace = None) -> dict:
-    """What the sample project of ``task`` trains on this CPU and why: ``{"settings", "why", "project"}`` (the
-    task's INT8-friendly architecture where INT8 pays off for it on a CPU like this one, else its default)."""
+    """What the sample project of ``task`` trains on this CPU and why: ``{"settings", "why", "project", "chosen"}``
+    (the task's INT8-friendly architecture where INT8 pays off for it on a CPU like this one, else its default)."""
     from engine.pipeline.demo import sample_plan as plan
 
     return plan(Context.open(workspace), task)
