@@ -98,7 +98,7 @@ with left:
         " float), quantizes it to INT8 with NNCF and benchmarks every variant."
         " Then open **Compare** and **Benchmark**."
     )
-    plans = {t: engine.sample_plan(t) for t in engine.TASKS}
+    plans = engine.sample_plans()
     task = st.radio(
         "Task",
         list(engine.TASKS),

@@ -30,12 +30,12 @@ def workspace_root(workspace: Workspace = None) -> Path:
     return resolve_root(workspace)
 
 
-def sample_plan(task: str, *, workspace: Workspace = None) -> dict:
-    """What the sample project of ``task`` trains on this CPU and why: ``{"settings", "why", "project", "chosen"}``
+def sample_plans(*, workspace: Workspace = None) -> dict[str, dict]:
+    """Task -> what its sample project trains on this CPU and why: ``{"settings", "why", "project", "chosen"}``
     (the task's INT8-friendly architecture where INT8 pays off for it on a CPU like this one, else its default)."""
-    from engine.pipeline.demo import sample_plan as plan
+    from engine.pipeline.demo import sample_plans as plans
 
-    return plan(Context.open(workspace), task)
+    return plans(Context.open(workspace))
 
 
 def training_defaults(task: str, dataset: int | None = None, *, workspace: Workspace = None) -> dict:

@@ -186,7 +186,7 @@ def test_home_shows_the_headline_and_each_steps_state_over_stored_records(record
     for step in ("1 dataset(s)", "run 1: completed", "fp32, int8", "3 result(s)", "original vs optimized"):
         assert step in captions, (step, captions)
     assert "No job yet: load the sample project, or start one on any page." in captions
-    plan = engine.sample_plan("classification")  # this CPU's: the architecture the sample trains here, and why
+    plan = engine.sample_plans()["classification"]  # this CPU's: the architecture the sample trains here, and why
     assert f"Trains {plan['why']}." in captions
     assert f"classification ({plan['project']})" in at.radio(key="sample_task").options
 

@@ -20,7 +20,7 @@ from engine.pipeline.datasets import import_dataset
 from engine.pipeline.optimizing import optimize
 from engine.pipeline.training import train
 from engine.status import RunStatus
-from engine.tasks import get_task
+from engine.tasks import TASKS, get_task
 
 
 def sample_plan(ctx: Context, task: str) -> dict:
@@ -29,26 +29,41 @@ def sample_plan(ctx: Context, task: str) -> dict:
     else the default architecture (the fastest in float). ``{"settings", "why", "project", "chosen"}``: ``chosen`` is
     the reason for each setting, recorded in the run."""
     from engine.benchmark.machine import isa
-    from engine.models import zoo
     from engine.pipeline.int8_gains import measured_here
+
+    return _plan(task, isa(), measured_here(ctx))
+
+
+def sample_plans(ctx: Context) -> dict[str, dict]:
+    """:func:`sample_plan` of every task, with this CPU's flags and measurements read once (Home shows them all)."""
+    from engine.benchmark.machine import isa
+    from engine.pipeline.int8_gains import measured_here
+
+    flags, here = isa(), measured_here(ctx)
+    return {task: _plan(task, flags, here) for task in TASKS}
+
+
+def _plan(task: str, flags: list[str], here: list[dict]) -> dict:
+    from engine.models import zoo
 
     spec = get_task(task)
     recipe = spec.sample
-    if not recipe.int8_training:
+    if recipe.int8_training:
+        arch = recipe.int8_training["model"]
+        gain = zoo.int8_gains(task, flags, here).get(arch)
+        if gain is not None and gain.same_tier and gain.speedup >= zoo.PAYS_OFF:
+            why = f"{arch}, which INT8 speeds up {gain.speedup:.2f}x over its FP32 IR at {gain.size} px ({gain.where})"
+            chosen = {k: f"the sample project's setting for {arch}" for k in recipe.int8_training} | {"model": why}
+            settings = dict(recipe.int8_training)
+            return {"settings": settings, "why": why, "project": recipe.int8_project, "chosen": chosen}
+        measured = (
+            f"{arch} gains only {gain.speedup:.2f}x from INT8 at {gain.size} px, {gain.where}"
+            if gain is not None and gain.same_tier
+            else f"INT8's gain for {arch} is not measured on a CPU like this one"
+        )
+        why = f"{spec.default_arch}, the {task} default and the fastest in float ({measured})"
+    else:
         why = f"{spec.default_arch}, the {task} default"
-        return {"settings": {}, "why": why, "project": recipe.project, "chosen": {"model": why}}
-    arch = recipe.int8_training["model"]
-    gain = zoo.int8_gains(task, isa(), measured_here(ctx)).get(arch)
-    if gain is not None and gain.same_tier and gain.speedup >= zoo.PAYS_OFF:
-        why = f"{arch}, which INT8 speeds up {gain.speedup:.2f}x over its FP32 IR at {gain.size} px ({gain.where})"
-        chosen = {k: f"the sample project's setting for {arch}" for k in recipe.int8_training} | {"model": why}
-        return {"settings": dict(recipe.int8_training), "why": why, "project": recipe.int8_project, "chosen": chosen}
-    measured = (
-        f"{arch} gains only {gain.speedup:.2f}x from INT8 at {gain.size} px, {gain.where}"
-        if gain is not None and gain.same_tier
-        else f"INT8's gain for {arch} is not measured on a CPU like this one"
-    )
-    why = f"{spec.default_arch}, the {task} default and the fastest in float ({measured})"
     return {"settings": {}, "why": why, "project": recipe.project, "chosen": {"model": why}}
 
 
