@@ -23,13 +23,12 @@ rows compare configurations of one network, not networks.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 from benchmarks.common import write_results
 from engine.benchmark.machine import cpu_facts, versions
-from engine.models.zoo import TIERS, tier
+from engine.models.zoo import TIERS, tables, tier
 from engine.pipeline.int8_gains import calibration_samples, measure_arch
 from engine.tasks import TASKS, get_task
 
@@ -60,15 +59,6 @@ def table(rows: list[dict], machine: dict) -> str:
             f" {r['fp32_ir_bytes'] / r['int8_ir_bytes']:.1f}x | {'yes' if r.get('contended') else 'no'} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def on_file() -> list[dict]:
-    """The tables on file, one per ISA tier (a file of the single-table format is read as one table)."""
-    path = OUT / "zoo.json"
-    if not path.is_file():
-        return []
-    stored = json.loads(path.read_text())
-    return stored.get("tables", [stored] if "rows" in stored else [])
 
 
 def kept_rows(old: dict | None, machine: dict, measured_tasks: set[str], only: set[str]) -> list[dict]:
@@ -120,14 +110,14 @@ def main() -> None:
                 )
                 print(f"{task_name} {arch}: INT8 {row['int8_vs_fp32_default']:.2f}x the FP32 IR (default hint)")
                 rows.append(row)
-    tables = on_file()
+    on_file = tables()
     mine = tier(machine["isa"])
-    old = next((t for t in tables if tier(t["machine"]["isa"]) == mine), None)
+    old = next((t for t in on_file if tier(t["machine"]["isa"]) == mine), None)
     rows = kept_rows(old, machine, {r["task"] for r in rows}, only) + rows
     new = {"machine": machine, "versions": versions(), "rounds": args.rounds, "seconds": args.seconds, "rows": rows}
-    tables = [new if t is old else t for t in tables] if old is not None else [*tables, new]
-    tables.sort(key=lambda t: TIER_NAMES.index(tier(t["machine"]["isa"])))  # strongest tier first
-    write_results(OUT, "zoo", {"tables": tables}, "\n".join(table(t["rows"], t["machine"]) for t in tables))
+    kept = [new if t is old else t for t in on_file] if old is not None else [*on_file, new]
+    kept.sort(key=lambda t: TIER_NAMES.index(tier(t["machine"]["isa"])))  # strongest tier first
+    write_results(OUT, "zoo", {"tables": kept}, "\n".join(table(t["rows"], t["machine"]) for t in kept))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def ctx(tmp_path):
 
 def _plan(monkeypatch, ctx, here: list[str], tables: list[dict]) -> dict:
     monkeypatch.setattr(machine, "isa", lambda: here)
-    monkeypatch.setattr(zoo, "_tables", lambda: tables)
+    monkeypatch.setattr(zoo, "tables", lambda: tables)
     return sample_plan(ctx, "classification")
 
 

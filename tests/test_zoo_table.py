@@ -23,7 +23,7 @@ AVX2 = {
 
 @pytest.fixture
 def table(monkeypatch):
-    monkeypatch.setattr(zoo, "_tables", lambda: [AMX])
+    monkeypatch.setattr(zoo, "tables", lambda: [AMX])
 
 
 def test_tiers():
@@ -48,7 +48,7 @@ def test_the_explanation_names_the_tier_and_a_better_architecture(table):
 
 
 def test_each_cpu_reads_the_table_of_its_own_tier(monkeypatch):
-    monkeypatch.setattr(zoo, "_tables", lambda: [AMX, AVX2])
+    monkeypatch.setattr(zoo, "tables", lambda: [AMX, AVX2])
     assert zoo.int8_gains("classification", ["avx2"])["resnet18"].speedup == 1.25  # not the first table's 1.97
     assert zoo.int8_gains("classification", ["avx2"])["resnet18"].same_tier
     amx = zoo.int8_gains("classification", ["avx2", "avx512_vnni", "avx512_bf16", "amx_int8"])
@@ -58,8 +58,8 @@ def test_each_cpu_reads_the_table_of_its_own_tier(monkeypatch):
 
 
 def test_the_committed_file_holds_one_table_per_tier():
-    zoo._tables.cache_clear()
-    tables = zoo._tables()
+    zoo.tables.cache_clear()
+    tables = zoo.tables()
     tiers = [zoo.tier(t["machine"]["isa"]) for t in tables]
     assert tables and len(set(tiers)) == len(tiers), tiers
     assert all(t["rows"] and {"task", "arch", "size", "int8_vs_fp32_default"} <= set(t["rows"][0]) for t in tables)

@@ -52,7 +52,8 @@ class Int8Gain:
 
 
 @lru_cache(maxsize=1)
-def _tables() -> list[dict]:
+def tables() -> list[dict]:
+    """The tables on file, one per ISA tier (none when the file is missing or unreadable)."""
     try:
         return json.loads(TABLE.read_text(encoding="utf-8")).get("tables", [])
     except (OSError, ValueError, AttributeError):
@@ -61,9 +62,9 @@ def _tables() -> list[dict]:
 
 def table_for(isa: list[str] | tuple[str, ...]) -> dict:
     """The table measured on a CPU of this tier, else the first one on file (empty when there is none)."""
-    tables = _tables()
-    same = [t for t in tables if tier(t.get("machine", {}).get("isa", [])) == tier(isa)]
-    return (same or tables or [{}])[0]
+    on_file = tables()
+    same = [t for t in on_file if tier(t.get("machine", {}).get("isa", [])) == tier(isa)]
+    return (same or on_file or [{}])[0]
 
 
 def int8_gains(
