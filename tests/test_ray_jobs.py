@@ -128,7 +128,7 @@ def test_a_job_waiting_in_rays_queue_is_cancelled_and_never_runs(on_ray, monkeyp
         assert time.monotonic() < deadline, _row(busy["id"])
         time.sleep(0.2)
     waiting = engine.submit_job("train", {"dataset": dataset, "epochs": 1, **TINY_TRAIN}, title="waits")
-    time.sleep(3)
+    _busy_trains_epochs(_row(busy["id"])["run_id"], 2)  # time in which a placed job would have started
     assert _row(waiting["id"])["status"] == "queued"
     assert _ray_status(waiting) == "PENDING"
     assert engine.cancel_job(waiting["id"])["status"] == "cancelled"
@@ -139,6 +139,15 @@ def test_a_job_waiting_in_rays_queue_is_cancelled_and_never_runs(on_ray, monkeyp
     row = _row(waiting["id"])
     assert (row["status"], row["started"], row["run_id"]) == ("cancelled", None, None)
     assert len(engine.list_runs()) == 1  # only the busy job's run: the cancelled one never trained
+
+
+def _busy_trains_epochs(run: int, count: int, timeout: float = 120) -> None:
+    """Wait until ``run`` has finished ``count`` more epochs: a window measured by the work done beside it."""
+    start = len(engine.show_run(run)["epochs"])
+    deadline = time.monotonic() + timeout
+    while len(engine.show_run(run)["epochs"]) < start + count:
+        assert time.monotonic() < deadline, f"run {run} trained no {count} epochs in {timeout} s"
+        time.sleep(0.2)
 
 
 def test_without_a_reachable_cluster_submit_says_so_and_queues_nothing(workspace, monkeypatch):
