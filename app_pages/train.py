@@ -61,7 +61,9 @@ def settings_form() -> tuple[str, dict]:
             0.5,
             defaults["lr"],
             format="%.4f",
-            help="AdamW with a one-cycle schedule (warm-up, then cosine decay).",
+            help="AdamW with a one-cycle schedule (warm-up, then cosine decay). Left at this value, an"
+            " architecture with a learning rate of its own trains with it: "
+            + (", ".join(f"{a} {d['lr']:g}" for a, d in defaults["arch_defaults"].items() if "lr" in d) or "none"),
         )
         if not all(weights.values()):
             st.caption(
@@ -108,7 +110,7 @@ def settings_form() -> tuple[str, dict]:
                 "epochs": int(epochs),
                 "batch_size": int(batch),
                 "img_size": int(size),
-                "lr": float(lr),
+                "lr": None if float(lr) == defaults["lr"] else float(lr),  # None: the architecture's own
                 "patience": int(patience),
                 "augment": augment,
                 "balance": balance,

@@ -60,6 +60,7 @@ def training_defaults(task: str, dataset: int | None = None, *, workspace: Works
         "augments": {name: AUGMENT[name] for name in spec.augments},
         "balances": {name: BALANCE[name] for name in spec.balances if name != "auto"},
         "archs": {name: arch.summary for name, arch in archs.items()},
+        "arch_defaults": {name: dict(spec.arch_train_defaults.get(name, {})) for name in archs},
         "int8": {name: gain.text() for name, gain in gains.items()},
         "int8_short": {
             name: f"INT8 {gain.speedup:.1f}x at {gain.size} px"

@@ -291,3 +291,29 @@ def test_deploy_page_offers_the_int8_package_its_code_and_an_ovms_version(record
     assert at.success[0].value.endswith("/ovms/parts-int8/1/model.xml: version 1 of parts-int8; "
                                         f"{asked[-1]['ovms']}/config.json serves parts-int8")  # fmt: skip
     assert asked[-1]["variant"] == "int8" and asked[-1]["ovms"].endswith("/ovms")
+
+
+def test_the_train_form_leaves_the_learning_rate_to_the_architecture_unless_changed(stubbed, monkeypatch):
+    """The form cannot follow the architecture picked inside it: a learning rate left at the task's default is
+    sent as None, so an architecture with a rate of its own (the GroupNorm RetinaNet) trains with that."""
+    stubbed("detection", {"best_epoch": 1, "val_map_50": 0.5})
+    dataset = {"dataset": 1, "name": "shapes", "task": "detection", "format": "coco_instances", "images": 60}
+    monkeypatch.setattr(engine, "list_datasets", lambda *a, **k: [dataset])
+    real = engine.training_defaults
+    monkeypatch.setattr(engine, "training_defaults", lambda task, dataset=None, **k: real(task))
+    started = _no_jobs_started(monkeypatch)
+    at = _page("train")
+    lr = next(n for n in at.number_input if n.label == "Peak learning rate")
+    assert lr.value == 3e-3 and "retinanet_resnet18_fpn 0.002" in lr.help
+    arch = next(s for s in at.selectbox if s.label == "Architecture")
+    arch.set_value("retinanet_resnet18_fpn")
+    start = next(b for b in at.button if b.label == "Start training")
+    start.click().run()
+    assert started[-1][1]["model"] == "retinanet_resnet18_fpn" and started[-1][1]["lr"] is None
+    from engine.training.config import TrainConfig
+
+    resolved = TrainConfig(task="detection", **{k: v for k, v in started[-1][1].items() if k != "dataset"}).resolved()
+    assert resolved.lr == 2e-3 and resolved.chosen["lr"] == "the retinanet_resnet18_fpn default"
+    next(n for n in at.number_input if n.label == "Peak learning rate").set_value(1e-3)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert started[-1][1]["lr"] == 1e-3  # changed: the user's rate, whatever the architecture

@@ -141,6 +141,7 @@ class Task(ABC):
     archs: ClassVar[Mapping[str, Any]]  # architecture name -> description with a ``summary``
     default_arch: ClassVar[str]
     train_defaults: ClassVar[Mapping[str, Any]]  # epochs, batch_size, img_size, lr reaching a good sample model
+    arch_train_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}  # arch -> where it differs (lr...)
     output_names: ClassVar[tuple[str, ...]]  # the IR's outputs, in order
     network_output_names: ClassVar[tuple[str, ...]] = ()  # export_module's outputs when they differ (ONNX names)
     size_bounds: ClassVar[tuple[int, int]] = (64, 224)  # the range a default input size is chosen in (px)

@@ -44,6 +44,10 @@ class TrainConfig:
         given = {k: v for k, v in asdict(self).items() if v is not None and k != "chosen"}
         defaults = dict(spec.train_defaults)
         chosen = {k: f"the {self.task} default" for k in defaults if k not in given}
+        for key, value in spec.arch_train_defaults.get(model, {}).items():
+            defaults[key] = value
+            if key not in given:
+                chosen[key] = f"the {model} default"
         if not self.model:
             chosen["model"] = f"the {self.task} default"
         defaults.setdefault("augment", spec.augments[0])

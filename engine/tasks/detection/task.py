@@ -60,6 +60,7 @@ class Detection(Task):
     archs = models.ARCHS
     default_arch = "ssdlite320_mobilenet_v3_large"
     train_defaults = models.TRAIN_DEFAULTS
+    arch_train_defaults = models.ARCH_TRAIN_DEFAULTS
     output_names = ("boxes", "labels")
     network_output_names = ("cls_logits", "bbox_regression")  # before the decoding and NMS the IR appends
     collate_fn = staticmethod(collate)
