@@ -317,3 +317,88 @@ def test_the_train_form_leaves_the_learning_rate_to_the_architecture_unless_chan
     next(n for n in at.number_input if n.label == "Peak learning rate").set_value(1e-3)
     next(b for b in at.button if b.label == "Start training").click().run()
     assert started[-1][1]["lr"] == 1e-3  # changed: the user's rate, whatever the architecture
+
+
+class _Shown:
+    """A model as Compare uses it: a backend, a prediction with its timing, a drawing (no inference)."""
+
+    def __init__(self, backend: str, ms: float) -> None:
+        from engine.inference.prediction import Timing
+
+        self.backend, self.timing = backend, Timing(0.1, ms, 0.1)
+
+    def predict(self, images: list) -> list:
+        return [type("Pred", (), {"timing": self.timing})() for _ in images]
+
+    def draw(self, image, pred):
+        return image
+
+
+@pytest.fixture
+def comparing(recorded, monkeypatch, tmp_path):
+    """Compare over the stored run (FP32 IR 10 ms, INT8 4 ms): test images on disk, models that only draw, the
+    confusion matrices as stored, and the compare jobs given (``comparing(jobs)``); the jobs it starts."""
+    import numpy as np
+    from PIL import Image
+
+    recorded(int8_ms=4.0, int8_top1=0.9)
+    images = []
+    for i in range(3):
+        images.append(tmp_path / f"part-{i}.png")
+        Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(images[-1])
+    model_file = tmp_path / "model.xml"
+    model_file.write_text("<net/>")
+    monkeypatch.setattr(engine, "variant_file", lambda run, variant, **k: model_file)
+    monkeypatch.setattr(engine, "dataset_samples", lambda *a, **k: [{"image": str(p), "target": 0} for p in images])
+    backends = {"torch-fp32": ("pytorch", 41.0), "fp32": ("openvino", 11.0), "int8": ("openvino", 4.2)}
+    monkeypatch.setattr(engine, "load_model", lambda run, variant, **k: _Shown(*backends[variant]))
+    pairs = [(v, t, p) for v in ("torch-fp32", "int8") for t in "ab" for p in "ab"]
+    cells = [{"variant": v, "true": t, "predicted": p, "images": 5} for v, t, p in pairs]
+    per_class = [{"class": c, "torch-fp32 recall": 0.9, "int8 recall": 0.8} for c in "ab"]
+    monkeypatch.setattr(engine, "confusions", lambda *a, **k: {"cells": cells, "per_class": per_class})
+    started = _no_jobs_started(monkeypatch)
+
+    def use(jobs: list[dict]) -> tuple[AppTest, list]:
+        monkeypatch.setattr(engine, "list_jobs", lambda *a, **k: jobs)
+        return _page("compare"), started
+
+    return use
+
+
+def _compare_job(status: str, **fields) -> dict:
+    want = {"run": 1, "a": "torch-fp32", "b": "int8"}
+    return {"id": 1, "verb": "compare", "kwargs": want, "status": status, "finished": 4e9, **fields}
+
+
+def test_compare_shows_the_pair_side_by_side_and_starts_the_disagreement_job(comparing):
+    at, started = comparing([])
+    pickers = {s.label: s.value for s in at.selectbox}
+    assert (pickers["Original"], pickers["Optimized"]) == ("torch-fp32", "int8")  # int8: the measured pick
+    assert [m.value for m in at.markdown if m.value.startswith("**")][-2:] == [
+        "**torch-fp32** · pytorch",
+        "**int8** · openvino",
+    ]
+    medians = [m.value for m in at.metric if m.label == "Benchmarked median"]
+    assert medians == [fmt.ms(40.0), fmt.ms(4.0)]  # the benchmark job's medians, not this one image's timing
+    assert [m.value for m in at.metric if m.label == "This image (single sample)"] == [fmt.ms(41.2), fmt.ms(4.4)]
+    assert len(at.get("vega_lite_chart")) == 1  # the two confusion matrices, one chart
+    assert list(next(d.value for d in at.dataframe if "class" in d.value.columns)["class"]) == ["a", "b"]
+    next(b for b in at.button if b.label == "Find where they disagree").click().run()
+    assert started == [("compare", {"run": 1, "a": "torch-fp32", "b": "int8"})]
+
+
+def test_compare_ranks_the_images_from_the_finished_job_and_offers_a_retry_after_a_failure(comparing):
+    rows = [
+        {"index": 2, "image": "/data/test/part-2.png", "disagreement": 0.7, "agreement": 0.0},
+        {"index": 0, "image": "/data/test/part-0.png", "disagreement": 0.1, "agreement": 1.0},
+    ]
+    at, _ = comparing([_compare_job("completed", result={"label_flips": 1, "images": 3, "rows": rows})])
+    assert "They differ on 1 of 3 test images" in " ".join(c.value for c in at.caption)
+    table = next(d.value for d in at.dataframe if "test image" in d.value.columns)
+    assert list(table.columns[:2]) == ["test image", "file"]
+    assert list(table["file"]) == ["part-2.png", "part-0.png"]  # as ranked, most disagreement first
+
+    at, started = comparing([_compare_job("failed", error="compare failed: the int8 IR is missing; optimize again")])
+    assert [e.value for e in at.error] == ["compare failed: the int8 IR is missing; optimize again"]
+    next(b for b in at.button if b.label == "Retry the comparison").click().run()
+    assert started[-1] == ("compare", {"run": 1, "a": "torch-fp32", "b": "int8"})
