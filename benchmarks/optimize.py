@@ -18,6 +18,7 @@ dataset the JSON records the fastest variant that keeps accuracy (task threshold
 
 Usage: python -m benchmarks.optimize [--datasets classification,detection,segmentation,classification-224,...]
                                      [--variants int8,int8-qat,pruned,pruned-int8] [--epochs N]
+                                     [--settings '{"prune_recovery": 3}']
                                      [--rounds 7 --iterations 100 --search-minutes 0]
 Writes benchmarks/results/optimize.json and optimize.md (datasets of earlier runs are kept, each with its CPU).
 """
@@ -65,8 +66,9 @@ VARIANTS = ["fp32", "int8", "int8-qat", "pruned", "pruned-int8"]
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 
 
-def prepare(name: str, tmp: Path, variants: list[str], epochs: int | None) -> tuple[Path, dict]:
-    """Sample -> import -> train (the product's defaults under the dataset's overrides) -> optimize ``variants``."""
+def prepare(name: str, tmp: Path, variants: list[str], epochs: int | None, settings: dict) -> tuple[Path, dict]:
+    """Sample -> import -> train (the product's defaults under the dataset's overrides) -> optimize ``variants``
+    (with the variants' ``settings``, e.g. ``prune_recovery``; none: the product's defaults)."""
     task, overrides = DATASETS[name]
     overrides = {**overrides, **({"epochs": epochs} if epochs else {})}
     ws = tmp / name / "ws"
@@ -76,7 +78,7 @@ def prepare(name: str, tmp: Path, variants: list[str], epochs: int | None) -> tu
     trained = engine.train(dataset, workspace=ws, **overrides)
     train_s = time.perf_counter() - began
     began = time.perf_counter()
-    engine.optimize(trained["run"], variants=variants, workspace=ws)
+    engine.optimize(trained["run"], variants=variants, workspace=ws, **settings)
     return ws, {
         "dataset": dataset,
         "run": trained["run"],
@@ -84,6 +86,7 @@ def prepare(name: str, tmp: Path, variants: list[str], epochs: int | None) -> tu
         "epochs_done": trained["epochs_done"],
         "train_s": train_s,
         "optimize_s": time.perf_counter() - began,
+        "optimize_settings": settings,
     }
 
 
@@ -216,6 +219,11 @@ def main() -> None:
     parser.add_argument("--search-minutes", type=float, default=0.0, help="also search on the 64-px sample")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list (fp32 is always built)")
     parser.add_argument("--epochs", type=int, default=0, help="training epochs (0: the product's default)")
+    parser.add_argument(
+        "--settings",
+        default="{}",
+        help='variant options as JSON, e.g. \'{"prune_steps": 2, "prune_epochs": 1, "prune_recovery": 3}\'',
+    )
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
     variants = ["fp32", *(v for v in args.variants.split(",") if v and v != "fp32")]
@@ -232,7 +240,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets.split(","):
-            ws, info = prepare(name, Path(tmp), variants, args.epochs or None)
+            ws, info = prepare(name, Path(tmp), variants, args.epochs or None, json.loads(args.settings))
             extra = {}
             if name == "classification" and args.search_minutes > 0:
                 found = engine.search(info["dataset"], budget_minutes=args.search_minutes, workspace=ws)
