@@ -41,6 +41,15 @@ with st.form("search"):
     sizes = c5.text_input("Input sizes", f"{default_size},{max(32, round(default_size * 0.75 / 16) * 16)}")
     offered = ["int8", "int8-qat", "pruned-int8"]
     variants = c6.multiselect("Variants per candidate", offered, default=offered)
+    prune_ratio = st.slider(
+        "Channels pruned-int8 removes",
+        0.1,
+        0.8,
+        0.5,
+        0.05,
+        help="More than Optimize's default (0.3): the search scores every point against the floor, so a candidate"
+        " that cannot take it keeps its INT8 and QAT points.",
+    )
     st.caption(
         "Every candidate gets an equal share of the budget (the reference and one more always run). On 2 cores a"
         " classification candidate at 64 px takes about a minute; detection and segmentation candidates take"
@@ -60,6 +69,7 @@ with st.form("search"):
                 "archs": archs,
                 "sizes": chosen_sizes,
                 "variants": variants or offered,
+                "prune_ratio": float(prune_ratio),
             }
             jobs.start("search", kwargs, f"Search dataset {dataset} ({budget:g} min)")
 

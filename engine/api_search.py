@@ -25,6 +25,7 @@ def search(
     archs: Sequence[str] | None = None,
     sizes: Sequence[int] | None = None,
     variants: Sequence[str] = SEARCH_VARIANTS,
+    prune_ratio: float = 0.5,
     resume: int | None = None,
     workspace: Workspace = None,
 ) -> SearchResult:
@@ -33,8 +34,10 @@ def search(
     (the task's default model, FP32 IR) and pick the fastest point whose test metric is at most ``max_drop``
     below the reference's (default: the task's, 0.5 pp top-1 / 1 mAP point / 0.5 mIoU point).
 
-    ``archs`` default to every architecture of the task, ``sizes`` to its default input and three quarters of
-    it. A cancelled or crashed search continues with ``resume=ID``; finished candidates are not redone.
+    ``archs`` default to every architecture of the task, ``sizes`` to its default input, three quarters and one
+    and a half of it (multiples of 16). ``pruned-int8`` removes ``prune_ratio`` of the channels (more than
+    optimize's 0.3: each point is checked against the floor). A cancelled or crashed search continues with
+    ``resume=ID``; finished candidates are not redone.
 
     Python: ``engine.search(1, budget_minutes=15, archs=["mobilenet_v3_small", "resnet18"])``
     CLI:    ``python -m engine search --dataset 1 --budget-minutes 15 --archs mobilenet_v3_small,resnet18``
@@ -48,6 +51,7 @@ def search(
         archs=archs,
         sizes=sizes,
         variants=variants,
+        prune_ratio=prune_ratio,
         resume=resume,
     )
 

@@ -71,7 +71,16 @@ COMMANDS = (
         "calibration_sweep",
         "INT8 accuracy per calibration size, class coverage, overlap of calibration images with val/test",
     ),
-    Command(("search",), "search", "find the fastest model that keeps the accuracy", options=("dataset",)),
+    Command(
+        ("search",),
+        "search",
+        "find the fastest model that keeps the accuracy",
+        options=("dataset",),
+        helps={
+            "prune_ratio": "share of the channels pruned-int8 removes (0-1; more than optimize's 0.3: each point is"
+            " checked against the floor)"
+        },
+    ),
     Command(("searches", "list"), "list_searches", "every search and its pick"),
     Command(("searches", "show"), "show_search", "a search's candidates, Pareto front and pick"),
     Command(("predict",), "predict", "predict image files with one variant"),
@@ -155,7 +164,7 @@ HELP = {  # parameter help shared by every command that has the parameter
     "max_drop": "the largest metric drop vs FP32 to aim for, as a fraction (0.005 = 0.5 pp)",
     "budget_minutes": "search: time for all candidates (the reference and one more always run)",
     "archs": "search: comma-separated architectures (default: all of the task's)",
-    "sizes": "search: input sizes (default: the task's and 3/4 of it); calibration: images per size, 0 = all",
+    "sizes": "search: input sizes (default: the task's, 3/4 and 3/2 of it); calibration: images per size, 0 = all",
     "search": "search id (see `searches list`)",
     "images": "image files",
     "save": "folder for annotated copies (saliency: for the two overlays)",

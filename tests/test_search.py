@@ -48,6 +48,8 @@ def test_search_finds_a_pick_above_the_floor_and_resumes_without_redoing(tiny_im
 
     points = result["points"]
     assert {p["variant"] for p in points} == {"fp32", "int8", "int8-qat", "pruned", "pruned-int8"}
+    assert result["prune_ratio"] == 0.5  # the search's default: harder than optimize's 0.3
+    assert all(p["macs_ratio"] < 0.4 for p in points if p["variant"].startswith("pruned"))  # 30 % leaves ~0.5
     assert len(points) == 10 and all(p["latency_ms"] > 0 and p["speedup"] > 0 for p in points)
     front = [p for p in points if f"{p['candidate']}/{p['variant']}" in result["front"]]
     assert front == pareto_front(points)
@@ -88,6 +90,8 @@ def test_search_refuses_bad_settings(tiny_imagenet, workspace):
             engine.search(dataset, **{name: value})
     with pytest.raises(engine.StudioError, match="--budget-minutes must be a positive number of minutes, got nan"):
         engine.search(dataset, budget_minutes=float("nan"))
+    with pytest.raises(engine.StudioError, match=r"--prune-ratio must be between 0 and 1 .* got 1.5"):
+        engine.search(dataset, prune_ratio=1.5)
     for size in (0, -32, 100000):  # refused before anything is trained
         with pytest.raises(engine.StudioError, match=f"--sizes: {size} px is not an input size"):
             engine.search(dataset, sizes=[64, size])
@@ -154,3 +158,16 @@ def test_a_killed_search_is_interrupted_not_running(tiny_imagenet, workspace):
         proc.wait(timeout=60)
     assert engine.show_search(1)["status"] == "interrupted"
     assert [s["status"] for s in engine.list_searches()] == ["interrupted"]
+
+
+def test_default_sizes_go_below_and_above_the_datas_size():
+    """Three quarters, the data's size and one and a half, in multiples of 16 (of 32, three quarters of the
+    classification sample's 64 px was 64 again), down to the smallest input the task's networks run at."""
+    from engine.pipeline.searching import _grid
+
+    sizes = {c.img_size for c in _grid(engine.get_task("classification"), ["resnet18"], None, 64)}
+    assert sorted(sizes) == [48, 64, 96]
+    sizes = {c.img_size for c in _grid(engine.get_task("detection"), ["retinanet_resnet18_fpn"], None, 192)}
+    assert sorted(sizes) == [144, 192, 288]  # 144: above RetinaNet's P7 floor (128), below the 192 default bound
+    sizes = {c.img_size for c in _grid(engine.get_task("classification"), ["resnet18"], None, 32)}
+    assert sorted(sizes) == [32, 48]  # never below the smallest input

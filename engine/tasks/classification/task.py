@@ -101,6 +101,7 @@ class Classification(Task):
 
     archs = models.ARCHS
     default_arch = "mobilenet_v3_small"
+    smallest_size = 32  # every classifier runs at one stride-32 cell (the search goes below the sample's 64 px)
     train_defaults = MappingProxyType(
         {"epochs": 10, "batch_size": 32, "img_size": 64, "lr": 2e-3, "augment": "basic", "balance": "auto"}
     )
