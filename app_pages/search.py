@@ -45,7 +45,7 @@ with st.form("search"):
         "Channels pruned-int8 removes",
         0.1,
         0.8,
-        0.5,
+        engine.SEARCH_PRUNE_RATIO,
         0.05,
         help="More than Optimize's default (0.3): the search scores every point against the floor, so a candidate"
         " that cannot take it keeps its INT8 and QAT points.",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine import lazy
-from engine.choices import SEARCH_VARIANTS
+from engine.choices import SEARCH_PRUNE_RATIO, SEARCH_VARIANTS
 from engine.pipeline.context import Context
 from engine.results import SearchResult
 
@@ -25,7 +25,7 @@ def search(
     archs: Sequence[str] | None = None,
     sizes: Sequence[int] | None = None,
     variants: Sequence[str] = SEARCH_VARIANTS,
-    prune_ratio: float = 0.5,
+    prune_ratio: float = SEARCH_PRUNE_RATIO,
     resume: int | None = None,
     workspace: Workspace = None,
 ) -> SearchResult:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from engine.choices import SEARCH_VARIANTS
+from engine.choices import SEARCH_PRUNE_RATIO, SEARCH_VARIANTS
 from engine.errors import Cancelled, StudioError, choice_error
 from engine.export.variants import VARIANTS, Pruning, QATSettings
 from engine.pipeline import optimizing, training
@@ -36,10 +36,6 @@ log = logging.getLogger(__name__)
 SIZES = (0.75, 1.0, 1.5)  # default input sizes: the data's, and below and above it
 SIZE_STEP = 16  # default sizes are multiples of 16 (of 32, three quarters of 64 px would be 64 again)
 QAT_EPOCHS, PRUNE_STEPS, PRUNE_RECOVERY = 2, 2, 3  # every candidate's fine-tunes: the same for all
-# The search prunes harder than optimize's default (0.3): every point is scored against the floor, so a candidate
-# that cannot take it keeps its INT8 and QAT points. At the classification sample's 64 px on an AVX-512 VNNI +
-# BF16 EPYC (random init) 30 % buys MobileNetV2 INT8 1.48x the reference FP32 IR, 50 % 1.62x.
-PRUNE_RATIO = 0.5
 FINE_TUNE_EPOCHS = QAT_EPOCHS + PRUNE_STEPS + PRUNE_RECOVERY
 OPTIMIZE_OVERHEAD_S = 20.0  # conversion, calibration, scoring and benchmarking of a candidate's variants
 
@@ -103,7 +99,7 @@ def search(
     archs: Sequence[str] | None = None,
     sizes: Sequence[int] | None = None,
     variants: Sequence[str] = SEARCH_VARIANTS,
-    prune_ratio: float = PRUNE_RATIO,
+    prune_ratio: float = SEARCH_PRUNE_RATIO,
     resume: int | None = None,
 ) -> dict:
     if resume is not None:
