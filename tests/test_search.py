@@ -171,3 +171,29 @@ def test_default_sizes_go_below_and_above_the_datas_size():
     assert sorted(sizes) == [144, 192, 288]  # 144: above RetinaNet's P7 floor (128), below the 192 default bound
     sizes = {c.img_size for c in _grid(engine.get_task("classification"), ["resnet18"], None, 32)}
     assert sorted(sizes) == [32, 48]  # never below the smallest input
+
+
+def test_candidates_that_run_fastest_against_the_reference_go_first(monkeypatch):
+    """A network whose INT8 gains 1.8x but runs far slower than the reference in float goes after one whose INT8
+    IR is fast in absolute terms: the search ranks by speed over the reference's FP32 IR."""
+    from engine.models import zoo
+    from engine.pipeline import searching
+
+    def gain(speedup: float, fp32_ms: float) -> zoo.Int8Gain:
+        return zoo.Int8Gain(speedup, 224, "an EPYC", True, fp32_ms=fp32_ms, int8_ms=fp32_ms / speedup)
+
+    gains = {
+        "mobilenet_v3_small": gain(0.98, 0.78),  # the reference
+        "resnet50": gain(1.80, 20.65),  # 11.5 ms in INT8: 0.07x the reference
+        "mobilenet_v2": gain(1.37, 2.14),  # 1.56 ms: 0.50x
+        "regnet_x_400mf": gain(1.63, 2.50),  # 1.53 ms: 0.51x
+    }
+    assert zoo.int8_vs_reference(gains, "mobilenet_v3_small")["regnet_x_400mf"] == pytest.approx(0.78 / (2.50 / 1.63))
+    monkeypatch.setattr(zoo, "int8_gains", lambda *a, **k: gains)
+    task = engine.get_task("classification")
+    order = [c.arch for c in searching._grid(task, list(gains), [64], 64)]
+    assert order == ["mobilenet_v3_small", "regnet_x_400mf", "mobilenet_v2", "resnet50"]
+    other = {a: zoo.Int8Gain(g.speedup, 64, "this CPU", True, here=True) for a, g in gains.items()}  # no latencies
+    monkeypatch.setattr(zoo, "int8_gains", lambda *a, **k: other)
+    order = [c.arch for c in searching._grid(task, list(gains), [64], 64)]
+    assert order == ["mobilenet_v3_small", "resnet50", "regnet_x_400mf", "mobilenet_v2"]  # by INT8 gain, as before

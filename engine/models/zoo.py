@@ -39,6 +39,8 @@ class Int8Gain:
     cpu: str  # where
     same_tier: bool  # measured on a CPU of this machine's tier
     here: bool = False  # measured on this very CPU (``python -m engine measure-int8``)
+    fp32_ms: float | None = None  # the FP32 IR at the default precision, batch 1, in that measurement
+    int8_ms: float | None = None  # the INT8 IR, same rounds
 
     @property
     def where(self) -> str:
@@ -77,13 +79,33 @@ def int8_gains(
     same = tier(machine.get("isa", [])) == tier(here_isa)
     cpu = f"{machine.get('cpu_model', 'another CPU')} ({tier(machine.get('isa', []))})"
     gains = {
-        row["arch"]: Int8Gain(row["int8_vs_fp32_default"], row["size"], cpu, same)
+        row["arch"]: Int8Gain(row["int8_vs_fp32_default"], row["size"], cpu, same, **_latencies(row))
         for row in table.get("rows", [])
         if row["task"] == task
     }
     for row in sorted((r for r in measured_here if r["task"] == task), key=lambda r: r["size"]):
-        gains[row["arch"]] = Int8Gain(row["int8_vs_fp32_default"], row["size"], "this CPU", True, here=True)
+        gains[row["arch"]] = Int8Gain(
+            row["int8_vs_fp32_default"], row["size"], "this CPU", True, True, **_latencies(row)
+        )
     return gains
+
+
+def _latencies(row: dict) -> dict[str, float | None]:
+    ms = row.get("latency_ms") or {}
+    return {"fp32_ms": ms.get("fp32 (default hint)"), "int8_ms": ms.get("int8 (default hint)")}
+
+
+def int8_vs_reference(gains: dict[str, Int8Gain], reference: str) -> dict[str, float]:
+    """Architecture -> how much faster its INT8 IR ran than ``reference``'s FP32 IR (the search's yardstick), for
+    the architectures timed in the same measurement as the reference (same size, same CPU or table)."""
+    ref = gains.get(reference)
+    if ref is None or not ref.fp32_ms:
+        return {}
+    return {
+        arch: ref.fp32_ms / gain.int8_ms
+        for arch, gain in gains.items()
+        if gain.int8_ms and (gain.size, gain.here, gain.cpu) == (ref.size, ref.here, ref.cpu)
+    }
 
 
 def explain(task: str, arch: str, isa: list[str] | tuple[str, ...], measured_here: Sequence[dict] = ()) -> str:
