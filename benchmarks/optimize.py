@@ -245,6 +245,16 @@ def main() -> None:
             if name == "classification" and args.search_minutes > 0:
                 found = engine.search(info["dataset"], budget_minutes=args.search_minutes, workspace=ws)
                 info["search"] = {k: found[k] for k in ("search", "seconds", "floor", "pick", "front")}
+                info["search"]["candidates"] = [  # every candidate's outcome: what the pick was chosen from
+                    {
+                        "candidate": f"{c['arch']}@{c['img_size']}",
+                        "status": c["status"],
+                        "seconds": c["seconds"],
+                        "why": c["error"],
+                        "points": {p["variant"]: (p["metric"], p["speedup"]) for p in c["points"]},
+                    }
+                    for c in found["candidates"]
+                ]
                 if found["pick"]:
                     pick = found["pick"]
                     ctx = Context.open(ws)
