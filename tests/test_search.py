@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import engine
-from engine.pipeline.searching import pareto_front
+from engine.pipeline.search_ranking import pareto_front
 from tests.conftest import ROOT, run_cli, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -163,13 +163,13 @@ def test_a_killed_search_is_interrupted_not_running(tiny_imagenet, workspace):
 def test_default_sizes_go_below_and_above_the_datas_size():
     """Three quarters, the data's size and one and a half, in multiples of 16 (of 32, three quarters of the
     classification sample's 64 px was 64 again), down to the smallest input the task's networks run at."""
-    from engine.pipeline.searching import _grid
+    from engine.pipeline.search_grid import grid
 
-    sizes = {c.img_size for c in _grid(engine.get_task("classification"), ["resnet18"], None, 64)}
+    sizes = {c.img_size for c in grid(engine.get_task("classification"), ["resnet18"], None, 64)}
     assert sorted(sizes) == [48, 64, 96]
-    sizes = {c.img_size for c in _grid(engine.get_task("detection"), ["retinanet_resnet18_fpn"], None, 192)}
+    sizes = {c.img_size for c in grid(engine.get_task("detection"), ["retinanet_resnet18_fpn"], None, 192)}
     assert sorted(sizes) == [144, 192, 288]  # 144: above RetinaNet's P7 floor (128), below the 192 default bound
-    sizes = {c.img_size for c in _grid(engine.get_task("classification"), ["resnet18"], None, 32)}
+    sizes = {c.img_size for c in grid(engine.get_task("classification"), ["resnet18"], None, 32)}
     assert sorted(sizes) == [32, 48]  # never below the smallest input
 
 
@@ -177,7 +177,7 @@ def test_candidates_that_run_fastest_against_the_reference_go_first(monkeypatch)
     """A network whose INT8 gains 1.8x but runs far slower than the reference in float goes after one whose INT8
     IR is fast in absolute terms: the search ranks by speed over the reference's FP32 IR."""
     from engine.models import zoo
-    from engine.pipeline import searching
+    from engine.pipeline import search_grid
 
     def gain(speedup: float, fp32_ms: float) -> zoo.Int8Gain:
         return zoo.Int8Gain(speedup, 224, "an EPYC", True, fp32_ms=fp32_ms, int8_ms=fp32_ms / speedup)
@@ -191,9 +191,9 @@ def test_candidates_that_run_fastest_against_the_reference_go_first(monkeypatch)
     assert zoo.int8_vs_reference(gains, "mobilenet_v3_small")["regnet_x_400mf"] == pytest.approx(0.78 / (2.50 / 1.63))
     monkeypatch.setattr(zoo, "int8_gains", lambda *a, **k: gains)
     task = engine.get_task("classification")
-    order = [c.arch for c in searching._grid(task, list(gains), [64], 64)]
+    order = [c.arch for c in search_grid.grid(task, list(gains), [64], 64)]
     assert order == ["mobilenet_v3_small", "regnet_x_400mf", "mobilenet_v2", "resnet50"]
     other = {a: zoo.Int8Gain(g.speedup, 64, "this CPU", True, here=True) for a, g in gains.items()}  # no latencies
     monkeypatch.setattr(zoo, "int8_gains", lambda *a, **k: other)
-    order = [c.arch for c in searching._grid(task, list(gains), [64], 64)]
+    order = [c.arch for c in search_grid.grid(task, list(gains), [64], 64)]
     assert order == ["mobilenet_v3_small", "resnet50", "regnet_x_400mf", "mobilenet_v2"]  # by INT8 gain, as before

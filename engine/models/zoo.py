@@ -85,7 +85,7 @@ def int8_gains(
     }
     for row in sorted((r for r in measured_here if r["task"] == task), key=lambda r: r["size"]):
         gains[row["arch"]] = Int8Gain(
-            row["int8_vs_fp32_default"], row["size"], "this CPU", True, True, **_latencies(row)
+            row["int8_vs_fp32_default"], row["size"], "this CPU", same_tier=True, here=True, **_latencies(row)
         )
     return gains
 

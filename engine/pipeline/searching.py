@@ -18,13 +18,15 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 from engine.choices import SEARCH_PRUNE_RATIO, SEARCH_VARIANTS
 from engine.errors import Cancelled, StudioError, choice_error
 from engine.export.variants import VARIANTS, Pruning, QATSettings
 from engine.pipeline import optimizing, training
 from engine.pipeline.context import Context
+from engine.pipeline.search_grid import Candidate, grid
+from engine.pipeline.search_ranking import summary
 from engine.pipeline.search_store import load_search, owner_folder, search_path
 from engine.status import RUN_FINISHED, RunStatus, SearchStatus
 from engine.store import lock
@@ -33,63 +35,9 @@ from engine.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
-SIZES = (0.75, 1.0, 1.5)  # default input sizes: the data's, and below and above it
-SIZE_STEP = 16  # default sizes are multiples of 16 (of 32, three quarters of 64 px would be 64 again)
 QAT_EPOCHS, PRUNE_STEPS, PRUNE_RECOVERY = 2, 2, 3  # every candidate's fine-tunes: the same for all
 FINE_TUNE_EPOCHS = QAT_EPOCHS + PRUNE_STEPS + PRUNE_RECOVERY
 OPTIMIZE_OVERHEAD_S = 20.0  # conversion, calibration, scoring and benchmarking of a candidate's variants
-
-
-@dataclass
-class Candidate:
-    arch: str
-    img_size: int
-    status: str = "pending"  # pending | training | optimizing | benchmarking | done | failed | skipped
-    run: int | None = None
-    epochs: int | None = None
-    epoch_s: float | None = None  # measured before training, to fit the budget
-    seconds: float = 0.0
-    error: str = ""  # why it failed or was skipped
-    estimate_s: float | None = None  # its whole schedule (training + fine-tunes + optimize), estimated
-    failed_variants: dict[str, str] = field(default_factory=dict)  # variant -> why it could not be built
-    points: list[dict] = field(default_factory=list)  # one per variant: metric, latency, speed-up, size
-
-    @property
-    def key(self) -> str:
-        return f"{self.arch}@{self.img_size}"
-
-
-def _sizes(default: int, sizes: Sequence[int] | None, bounds: tuple[int, int]) -> list[int]:
-    """The sizes asked for, else the data's and below and above it within ``bounds`` (smallest, largest)."""
-    if sizes:
-        return list(dict.fromkeys(int(s) for s in sizes))
-    lo, hi = bounds
-    return list(dict.fromkeys(min(max(round(default * f / SIZE_STEP) * SIZE_STEP, lo), hi) for f in SIZES))
-
-
-def _grid(
-    task, archs: Sequence[str] | None, sizes: Sequence[int] | None, default_size: int, here: Sequence[dict] = ()
-) -> list[Candidate]:
-    """The reference first, then every other architecture x size: smaller inputs first and, within a size, the
-    architectures whose INT8 IR ran fastest against the reference's FP32 IR on this CPU (``here``:
-    ``measure_int8``'s rows) or a CPU like it (``benchmarks/zoo.py``'s table) first, so a tight budget spends
-    itself on the promising candidates."""
-    from engine.benchmark.machine import isa
-    from engine.models import zoo
-
-    chosen = list(archs) if archs else list(task.archs)
-    for arch in chosen:
-        if arch not in task.archs:
-            raise choice_error(f"{task.name} model", arch, list(task.archs))
-    same_tier = {a: g for a, g in zoo.int8_gains(task.name, isa(), here).items() if g.same_tier}
-    # the search ranks by speed over the reference's FP32 IR: a network whose INT8 gains 1.8x but runs 7x slower
-    # than the reference in float (ResNet-50 beside MobileNetV3-Small) goes after one that is fast in absolute terms
-    promise = zoo.int8_vs_reference(same_tier, task.default_arch)
-    chosen.sort(key=lambda a: (-promise.get(a, 0.0), -(same_tier[a].speedup if a in same_tier else 1.0)))
-    reference = Candidate(task.default_arch, default_size)
-    bounds = (task.smallest_size, task.size_bounds[1])  # below the data's size, down to what every arch runs at
-    grid = [Candidate(a, s) for s in sorted(_sizes(default_size, sizes, bounds)) for a in chosen]
-    return [reference, *[c for c in grid if c.key != reference.key]]
 
 
 def search(
@@ -125,7 +73,7 @@ def search(
     def save(status: SearchStatus = SearchStatus.RUNNING) -> dict:
         state.update(candidates=[asdict(c) for c in candidates], status=status)
         state["seconds"] = spent_before + time.monotonic() - started
-        state.update(_summary(state, candidates))
+        state.update(summary(state, candidates))
         write_json(search_path(ctx, state["search"]), state)
         return state
 
@@ -232,7 +180,7 @@ def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, varian
     default_size = TrainConfig(task=task.name).resolved(dataset["info"]).img_size
     from engine.pipeline.int8_gains import measured_here
 
-    grid = _grid(task, archs, sizes, default_size, measured_here(ctx))
+    candidates = grid(task, archs, sizes, default_size, measured_here(ctx))
     folder = ctx.ws.root / "searches"
     folder.mkdir(parents=True, exist_ok=True)
     search_id = 1 + max((int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()), default=0)
@@ -247,7 +195,7 @@ def _new(ctx, dataset_id, max_drop, device, budget_minutes, archs, sizes, varian
         "budget_minutes": budget_minutes,
         "variants": names,
         "created": time.time(),
-        "candidates": [asdict(c) for c in grid],
+        "candidates": [asdict(c) for c in candidates],
     }
 
 
@@ -362,48 +310,3 @@ def _reference(ctx, state) -> dict | None:
         return None
     run = ctx.run(first["run"])
     return run if ctx.variant_path(run, "fp32").is_file() else None
-
-
-def _summary(state: dict, candidates: list[Candidate]) -> dict:
-    """The floor, every point with a latency on the reference's scale, the Pareto front and the pick."""
-    reference = next((p for p in candidates[0].points if p["variant"] == "fp32"), None)
-    points = [p for c in candidates for p in c.points]
-    if reference is None:
-        return {"floor": None, "reference": None, "points": points, "front": [], "pick": None}
-    floor = reference["metric"] - state["max_drop"]
-    scale = reference["latency_ms"]  # the reference's own latency; others are placed by their measured ratio
-    for p in points:
-        p["latency_on_reference_scale_ms"] = scale / p["speedup"]
-        p["keeps_accuracy"] = p["metric"] is not None and p["metric"] >= floor - 1e-9
-    front = pareto_front(points)
-    eligible = [p for p in points if p["keeps_accuracy"]]
-    best = max(eligible, key=lambda p: p["speedup"], default=None)
-    # the fastest model of the default architecture (any size, any variant) that keeps the accuracy: what
-    # the user would get without the search choosing an architecture
-    default_best = max(
-        (p for p in eligible if p["arch"] == candidates[0].arch), key=lambda p: p["speedup"], default=None
-    )
-    if best is not None and default_best is not None:
-        best = {**best, "speedup_vs_default_arch": best["speedup"] / default_best["speedup"]}
-    return {
-        "floor": floor,
-        "reference": reference,
-        "points": points,
-        "front": [f"{p['candidate']}/{p['variant']}" for p in front],
-        "pick": best,
-        "default_arch_best": default_best,
-    }
-
-
-def pareto_front(points: list[dict]) -> list[dict]:
-    """The points no other point beats on both latency (lower) and metric (higher), fastest first."""
-    ranked = sorted(
-        (p for p in points if p["metric"] is not None),
-        key=lambda p: (p["latency_on_reference_scale_ms"], -p["metric"]),
-    )
-    front, best = [], -math.inf
-    for p in ranked:
-        if p["metric"] > best:
-            front.append(p)
-            best = p["metric"]
-    return front
