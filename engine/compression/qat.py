@@ -29,11 +29,17 @@ CHECKPOINT_CLASSES = (QuantizationScheme,)  # what an NNCF config holds besides 
 def prepare(network: torch.nn.Module, samples: list, img_size: int, *, calib_size: int, seed: int) -> torch.nn.Module:
     """``network`` with NNCF fake-quantizers, their ranges calibrated on a seeded subset of ``samples``."""
     from engine.compression.nncf_extension import ensure_loaded
+    from engine.training.threads import follow_free_cores
 
     ensure_loaded()  # compiled on first use, with a timeout that suits a small machine; a timeout is one line
     subset = calibration_subset(samples, calib_size, seed)
     log.info("QAT: inserting INT8 quantizers, %d calibration images", len(subset))
-    dataset = nncf.Dataset(subset, transform_func=lambda s: torch.from_numpy(to_input(read_rgb(s[0]), img_size)))
+
+    def transform(sample: tuple) -> torch.Tensor:
+        follow_free_cores()  # NNCF runs the network on each image: on the cores other processes leave
+        return torch.from_numpy(to_input(read_rgb(sample[0]), img_size))
+
+    dataset = nncf.Dataset(subset, transform_func=transform)
     advanced = AdvancedQuantizationParameters(overflow_fix=overflow_fix())  # 7-bit weights on CPUs without VNNI
     return nncf.quantize(
         network.eval(),

@@ -78,6 +78,9 @@ class TorchPredictor(Predictor):
         return cls(model, task, state["labels"], state["img_size"])
 
     def infer(self, x: np.ndarray) -> list[np.ndarray]:
+        from engine.training.threads import follow_free_cores
+
+        follow_free_cores()
         with self._torch.inference_mode():
             return self.task.torch_outputs(self.model, self._torch.from_numpy(x))[0]
 
