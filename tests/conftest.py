@@ -226,13 +226,13 @@ PIPELINES = {
     "detection": {  # an easier sample than the default (fewer, larger, filled objects) so a short run learns
         "sample": {
             "seed": 3,
-            "splits": (("train", 320), ("val", 24), ("test", 24)),
+            "splits": (("train", 192), ("val", 24), ("test", 24)),
             "max_objects": 3,
             "object_scale": (0.3, 0.5),
             "outlined": 0.0,
             "max_size": 160,
         },
-        "train": ("--epochs", "10", "--img-size", "192", "--batch-size", "8"),
+        "train": ("--epochs", "8", "--img-size", "192", "--batch-size", "8"),
         "variants": "fp32,int8",
         "calib": "48",
     },
@@ -245,12 +245,12 @@ PIPELINES = {
     "instance_segmentation": {  # few, large shapes so a short run from random init finds them
         "sample": {
             "seed": 3,
-            "splits": (("train", 128), ("val", 12), ("test", 12)),
+            "splits": (("train", 96), ("val", 12), ("test", 12)),
             "max_objects": 3,
             "object_scale": (0.3, 0.5),
             "max_size": 192,
         },
-        "train": ("--epochs", "10", "--img-size", "128", "--batch-size", "4", "--lr", "1e-3"),
+        "train": ("--epochs", "8", "--img-size", "128", "--batch-size", "4", "--lr", "1e-3"),
         "variants": "fp32,int8",
         "calib": "24",
     },
