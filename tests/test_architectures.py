@@ -13,7 +13,7 @@ import torch
 
 import engine
 from engine.compression.calibration import calibration_subset
-from engine.compression.ptq import quantize_int8
+from engine.compression.ptq import has_data_dependent_shapes, quantize_int8
 from engine.data.images import read_rgb
 from engine.export import convert
 from engine.inference.preprocess import to_input
@@ -74,6 +74,9 @@ def test_architecture_trains_converts_and_quantizes(task_name, arch, tiny):
     model.eval()
     fp32 = convert.to_openvino(model, size, task)
     assert list(fp32.inputs[0].get_partial_shape().to_shape()) == [1, 3, size, size]
+    # only Mask R-CNN's heads run on as many boxes as its NMS keeps: NNCF's full bias correction fails on those
+    # shapes (it did for this test's one-step model), so the product quantizes it with the fast correction
+    assert has_data_dependent_shapes(fp32) == ("masks" in task.output_names)
     int8 = quantize_int8(fp32, calibration_subset(train, 8), size)
     kinds = {op.get_element_type().get_type_name() for op in int8.get_ops() if op.get_type_name() == "Constant"}
     assert kinds & {"i8", "u8"}, f"no int8 constants in the INT8 IR of {arch}: {kinds}"

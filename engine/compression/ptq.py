@@ -47,13 +47,16 @@ def quantize_int8(
     )
     # Symmetric (PERFORMANCE) quantization with full bias correction: on the sample MobileNetV3 it keeps
     # 99 % agreement with FP32, where the fast correction or the MIXED preset flipped 1.5-2 % of decisions.
+    # Full correction re-runs each layer's subgraph on activations gathered from several images, which fails
+    # when their shapes differ from image to image (Mask R-CNN's heads run on as many proposals as survive the
+    # RPN's NMS: "Eltwise shape infer input shapes dim index: 0 mismatch"); those networks get the fast one.
     try:
         return nncf.quantize(
             ov_model,
             calibration_dataset(subset, img_size),
             subset_size=len(subset),
             preset=nncf.QuantizationPreset.PERFORMANCE,
-            fast_bias_correction=False,
+            fast_bias_correction=has_data_dependent_shapes(ov_model),
             ignored_scope=ignored(ignored_scope),
             advanced_parameters=AdvancedQuantizationParameters(
                 overflow_fix=overflow_fix(), backend_params={"compress_weights": compress_weights}
@@ -66,6 +69,11 @@ def quantize_int8(
             " (`python -m engine sensitivity RUN` lists the quantized ones)"
         )
         raise StudioError(msg) from None
+
+
+def has_data_dependent_shapes(ov_model: ov.Model) -> bool:
+    """Whether some layer's output shape depends on the image (behind an NMS, say) though the input is static."""
+    return any(not out.get_partial_shape().is_static for op in ov_model.get_ops() for out in op.outputs())
 
 
 VNNI = ("avx512_vnni", "avx_vnni", "amx_int8")  # int8 dot-product instructions: no u8*s8 saturation
