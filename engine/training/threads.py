@@ -102,9 +102,9 @@ BUDGET = ThreadBudget()  # one per process: the trainer, fine-tuning and QAT sha
 def follow_free_cores() -> int:
     """For torch work outside the training loop (scoring a model, NNCF calibration), called per image: the first
     call looks at the machine for a moment, later ones re-read it every ``interval`` seconds. Scoring a model at
-    batch 1 with two threads beside a process that holds the other core took 4x longer than with one (a QAT job
-    spent 200 s instead of 21 s before its first epoch: every parallel region waits for the thread that shares the
-    busy core, and a job in a session of its own gets no more of that core than the neighbour)."""
+    batch 1 with two threads beside a process that holds the other core is several times slower than with one:
+    every parallel region waits for the thread that shares the busy core, and a job, in a session of its own, gets
+    no more of that core than the neighbour (a one-epoch QAT optimize there: 243 s, 53 s with the budget)."""
     if BUDGET._mark is None and not BUDGET.pinned:
         return BUDGET.start()
     return BUDGET.adjust()
