@@ -46,7 +46,8 @@ CHANNELS = 128  # FPN and mask head width (torchvision: 256); the box head's MLP
 ROIS_PER_IMAGE = 32
 
 # The sample (160 training images) from random init: val mask mAP@0.5 0.375 in 11.7 min on an AVX2-only 2-core
-# EPYC with 64 RoIs; 0.446 in 200 s on a 2-core AVX-512 EPYC with 32. AdamW peaks above 1e-3 stall at a flat loss (2e-3 stayed at ~2.0 for 10 epochs; 5e-3 and 1e-2 diverged).
+# EPYC with 64 RoIs; 0.446 in 200 s on a 2-core AVX-512 EPYC with 32. AdamW peaks above 1e-3 stall at a flat
+# loss (2e-3 stayed at ~2.0 for 10 epochs; 5e-3 and 1e-2 diverged).
 TRAIN_DEFAULTS = {"epochs": 8, "batch_size": 4, "img_size": 192, "lr": 1e-3}
 
 
