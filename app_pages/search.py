@@ -37,8 +37,13 @@ with st.form("search"):
     budget = c4.number_input("Time budget (minutes)", 1.0, 600.0, 20.0, 1.0)
     archs = st.multiselect("Architectures", list(task.archs), default=list(task.archs))
     c5, c6 = st.columns(2)
-    default_size = engine.training_defaults(task.name)["img_size"]
-    sizes = c5.text_input("Input sizes", f"{default_size},{max(32, round(default_size * 0.75 / 16) * 16)}")
+    defaults = engine.training_defaults(task.name, dataset)
+    sizes = c5.text_input(
+        "Input sizes",
+        ",".join(map(str, defaults["search_sizes"])),
+        help=f"Pixels, comma-separated. The default: this dataset's input size ({defaults['img_size']} px, from its"
+        " images) and below and above it — what the search tries when none are given.",
+    )
     offered = ["int8", "int8-qat", "pruned-int8"]
     variants = c6.multiselect("Variants per candidate", offered, default=offered)
     prune_ratio = st.slider(

@@ -47,6 +47,7 @@ def training_defaults(task: str, dataset: int | None = None, *, workspace: Works
     from engine.choices import AUGMENT, BALANCE
     from engine.models import zoo
     from engine.pipeline.int8_gains import measured_here
+    from engine.pipeline.search_grid import search_sizes
     from engine.pipeline.weights_store import list_weights
 
     ctx = Context.open(workspace)
@@ -68,6 +69,7 @@ def training_defaults(task: str, dataset: int | None = None, *, workspace: Works
             for name, gain in gains.items()
         },
         "weights": {row["arch"]: row["present"] for row in list_weights() if row["task"] == task},
+        "search_sizes": search_sizes(spec, config.img_size),  # what a search tries when no sizes are given
     }
 
 

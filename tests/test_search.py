@@ -76,6 +76,23 @@ def test_search_finds_a_pick_above_the_floor_and_resumes_without_redoing(tiny_im
     assert at.session_state["run"] == pick["run"]  # the app took the pick as its active run
 
 
+def test_the_search_page_offers_the_sizes_the_engine_would_try(tiny_imagenet, workspace):
+    """Left as it is, the page's "Input sizes" field is the search's own plan for the chosen dataset (its size and
+    below and above it: 48, 64 and 96 for 64-px images), not a guess of the page's (it offered 64 and 48)."""
+    from engine.pipeline.context import Context
+    from engine.pipeline.searching import _new
+
+    dataset = engine.import_dataset(tiny_imagenet)["dataset"]
+    planned = _new(Context.open(workspace), dataset, None, "CPU", 1.0, None, None, ["int8"])
+    sizes = sorted({c["img_size"] for c in planned["candidates"]})
+    assert sizes == [48, 64, 96]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("app_pages/search.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    field = next(t for t in at.text_input if t.label == "Input sizes")
+    assert field.value == ",".join(map(str, sizes))
+
+
 def test_search_refuses_bad_settings(tiny_imagenet, workspace):
     dataset = engine.import_dataset(tiny_imagenet)["dataset"]
     bad = {

@@ -38,6 +38,13 @@ def default_sizes(default: int, sizes: Sequence[int] | None, bounds: tuple[int, 
     return list(dict.fromkeys(min(max(round(default * f / SIZE_STEP) * SIZE_STEP, lo), hi) for f in SIZES))
 
 
+def search_sizes(task, default_size: int, sizes: Sequence[int] | None = None) -> list[int]:
+    """The input sizes a search of ``task`` tries, smallest first: those asked for, else the data's size
+    (``default_size``) and below and above it, from the smallest input every architecture runs at up to the
+    task's largest default."""
+    return sorted(default_sizes(default_size, sizes, (task.smallest_size, task.size_bounds[1])))
+
+
 def grid(
     task, archs: Sequence[str] | None, sizes: Sequence[int] | None, default_size: int, here: Sequence[dict] = ()
 ) -> list[Candidate]:
@@ -58,6 +65,5 @@ def grid(
     promise = zoo.int8_vs_reference(same_tier, task.default_arch)
     chosen.sort(key=lambda a: (-promise.get(a, 0.0), -(same_tier[a].speedup if a in same_tier else 1.0)))
     reference = Candidate(task.default_arch, default_size)
-    bounds = (task.smallest_size, task.size_bounds[1])  # below the data's size, down to what every arch runs at
-    others = [Candidate(a, s) for s in sorted(default_sizes(default_size, sizes, bounds)) for a in chosen]
+    others = [Candidate(a, s) for s in search_sizes(task, default_size, sizes) for a in chosen]
     return [reference, *[c for c in others if c.key != reference.key]]
