@@ -280,7 +280,7 @@ def test_search_from_the_page_to_an_active_pick(page, shots, tmp_path):
     page.get_by_role("option", name="mobilenet_v3_small", exact=True).click()
     close_dropdown(page)
     expect(architectures.get_by_role("button", name=re.compile("^Remove "))).to_have_count(1)
-    page.get_by_label("Input sizes").fill("32")
+    page.get_by_label("Input sizes", exact=True).fill("32")
     page.get_by_label(re.compile("^Largest top-1 drop")).fill("50")
     page.get_by_label("Time budget (minutes)").fill("1")
     page.get_by_role("button", name="Search", exact=True).click()
