@@ -20,6 +20,7 @@ from engine.compression.calibration import calibration_subset
 from engine.compression.ptq import overflow_fix
 from engine.data.images import read_rgb
 from engine.inference.preprocess import to_input
+from engine.training import threads
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,13 @@ CHECKPOINT_CLASSES = (QuantizationScheme,)  # what an NNCF config holds besides 
 def prepare(network: torch.nn.Module, samples: list, img_size: int, *, calib_size: int, seed: int) -> torch.nn.Module:
     """``network`` with NNCF fake-quantizers, their ranges calibrated on a seeded subset of ``samples``."""
     from engine.compression.nncf_extension import ensure_loaded
-    from engine.training.threads import follow_free_cores
 
     ensure_loaded()  # compiled on first use, with a timeout that suits a small machine; a timeout is one line
     subset = calibration_subset(samples, calib_size, seed)
     log.info("QAT: inserting INT8 quantizers, %d calibration images", len(subset))
 
     def transform(sample: tuple) -> torch.Tensor:
-        follow_free_cores()  # NNCF runs the network on each image: on the cores other processes leave
+        threads.BUDGET.adjust()  # NNCF runs the network on each image: on the cores other processes leave
         return torch.from_numpy(to_input(read_rgb(sample[0]), img_size))
 
     dataset = nncf.Dataset(subset, transform_func=transform)

@@ -78,9 +78,9 @@ class TorchPredictor(Predictor):
         return cls(model, task, state["labels"], state["img_size"])
 
     def infer(self, x: np.ndarray) -> list[np.ndarray]:
-        from engine.training.threads import follow_free_cores
+        from engine.training import threads
 
-        follow_free_cores()
+        threads.BUDGET.adjust()  # on the cores other processes leave free
         with self._torch.inference_mode():
             return self.task.torch_outputs(self.model, self._torch.from_numpy(x))[0]
 

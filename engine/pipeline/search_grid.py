@@ -30,19 +30,14 @@ class Candidate:
         return f"{self.arch}@{self.img_size}"
 
 
-def default_sizes(default: int, sizes: Sequence[int] | None, bounds: tuple[int, int]) -> list[int]:
-    """The sizes asked for, else the data's and below and above it within ``bounds`` (smallest, largest)."""
-    if sizes:
-        return list(dict.fromkeys(int(s) for s in sizes))
-    lo, hi = bounds
-    return list(dict.fromkeys(min(max(round(default * f / SIZE_STEP) * SIZE_STEP, lo), hi) for f in SIZES))
-
-
 def search_sizes(task, default_size: int, sizes: Sequence[int] | None = None) -> list[int]:
     """The input sizes a search of ``task`` tries, smallest first: those asked for, else the data's size
-    (``default_size``) and below and above it, from the smallest input every architecture runs at up to the
-    task's largest default."""
-    return sorted(default_sizes(default_size, sizes, (task.smallest_size, task.size_bounds[1])))
+    (``default_size``) and below and above it, in multiples of ``SIZE_STEP``, from the smallest input every
+    architecture runs at up to the task's largest default."""
+    if sizes:
+        return sorted(dict.fromkeys(int(s) for s in sizes))
+    lo, hi = task.smallest_size, task.size_bounds[1]
+    return sorted({min(max(round(default_size * f / SIZE_STEP) * SIZE_STEP, lo), hi) for f in SIZES})
 
 
 def grid(

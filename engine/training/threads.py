@@ -72,14 +72,20 @@ class ThreadBudget:
         return self.adjust(force=True)
 
     def adjust(self, *, force: bool = False) -> int:
-        """Re-read the neighbours' load if ``interval`` passed since the last look; returns the thread count."""
+        """Re-read the neighbours' load if ``interval`` passed since the last look; returns the thread count.
+
+        Torch work outside a training fit calls only this, per step or per image: fine-tuning, QAT, scoring a
+        model (``TorchPredictor``), NNCF's calibration passes. Its first call in a process looks at the machine
+        at once (:meth:`start`): scoring at batch 1 on two threads beside a process that holds the other core is
+        several times slower than on one — every parallel region waits for the thread that shares the busy core,
+        and a job, in a session of its own, gets no more of that core than the neighbour (a one-epoch QAT
+        optimize there took 243 s on two threads, 53 s on the free core)."""
         if pinned := self.pinned:
             if torch.get_num_threads() != pinned:  # fine-tuning and QAT call only this: pin them too
                 torch.set_num_threads(pinned)
             return pinned
         if self._mark is None:
-            self._reset()
-            return torch.get_num_threads()
+            return self.start()
         wall0, busy0, own0 = self._mark
         wall = time.perf_counter() - wall0
         if wall < self.interval and not force:
@@ -96,15 +102,4 @@ class ThreadBudget:
         self._mark = (time.perf_counter(), _system_busy(), _own_busy(self._proc))
 
 
-BUDGET = ThreadBudget()  # one per process: the trainer, fine-tuning and QAT share it
-
-
-def follow_free_cores() -> int:
-    """For torch work outside the training loop (scoring a model, NNCF calibration), called per image: the first
-    call looks at the machine for a moment, later ones re-read it every ``interval`` seconds. Scoring a model at
-    batch 1 with two threads beside a process that holds the other core is several times slower than with one:
-    every parallel region waits for the thread that shares the busy core, and a job, in a session of its own, gets
-    no more of that core than the neighbour (a one-epoch QAT optimize there: 243 s, 53 s with the budget)."""
-    if BUDGET._mark is None and not BUDGET.pinned:
-        return BUDGET.start()
-    return BUDGET.adjust()
+BUDGET = ThreadBudget()  # one per process: the trainer, fine-tuning, QAT and scoring share it
