@@ -99,15 +99,23 @@ def progress() -> None:
     if resumable and st.button("Resume this search", icon=":material/play_arrow:"):
         jobs.start("search", {"resume": result["search"]}, f"Resume search {result['search']}")
     candidates = pd.DataFrame(result["candidates"])
+    if result.get("probe_seconds"):
+        st.caption(
+            f"Before training, every candidate's variants were built at random init and timed beside the reference"
+            f" ({result['probe_seconds']:.0f} s): *at most* is the fastest of them, what the candidate reaches if it"
+            " keeps the accuracy. The most promising train first; one that cannot beat the pick is skipped."
+        )
     took = candidates.loc[candidates["status"] == "done", "seconds"]
     if len(took):
         st.caption(f"A candidate took {took.median():.0f} s here (median of {len(took)}), training included.")
+    if "bound" not in candidates:  # a search saved before candidates were probed
+        candidates["bound"] = None
     st.dataframe(
         fmt.frame(
-            candidates[["arch", "img_size", "status", "run", "epochs", "seconds", "error"]].rename(
-                columns={"seconds": "time"}
+            candidates[["arch", "img_size", "bound", "status", "run", "epochs", "seconds", "error"]].rename(
+                columns={"seconds": "time", "bound": "at most (untrained)"}
             ),
-            {"time": "seconds"},
+            {"time": "seconds", "at most (untrained)": "ratio"},
         ),
         hide_index=True,
         width="stretch",

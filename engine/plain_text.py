@@ -143,7 +143,7 @@ def _search(result: r.SearchResult) -> str:
     lines = [
         f"search {result['search']} on dataset {result['dataset']} ({result['task']}, {result['device']}):"
         f" {result['status']}, {result.get('seconds', 0) / 60:.1f} of {result['budget_minutes']:g} min",
-        table(result["candidates"], ["arch", "img_size", "status", "run", "epochs", "seconds", "error"]),
+        table(result["candidates"], ["arch", "img_size", "bound", "status", "run", "epochs", "seconds", "error"]),
         *(
             f"{c['arch']}@{c['img_size']} {variant} failed: {why}"
             for c in result["candidates"]

@@ -69,7 +69,8 @@ class SearchResult(TypedDict, total=False):
     variants: list[str]
     status: str  # running | completed | cancelled | failed | interrupted (killed: resume it)
     seconds: float  # spent so far, over every attempt
-    candidates: list[dict]  # arch, img_size, status, run, epochs, epoch_s, seconds, error, points
+    candidates: list[dict]  # arch, img_size, status, run, epochs, epoch_s, seconds, error, points, probe, bound
+    probe_seconds: float  # spent timing every candidate at random init before training (engine.pipeline.search_probe)
     floor: float | None
     reference: dict | None  # the reference's FP32 point
     points: list[dict]  # candidate, variant, run, metric, latency_ms, speedup (vs the reference beside it)...

@@ -62,6 +62,13 @@ def test_search_finds_a_pick_above_the_floor_and_resumes_without_redoing(tiny_im
     assert pick is not None and pick["metric"] >= result["floor"]
     assert pick["speedup"] == max(p["speedup"] for p in points if p["keeps_accuracy"])
 
+    variants = {"fp32", "int8", "int8-qat", "pruned", "pruned-int8"}
+    for candidate in result["candidates"]:  # every candidate was timed at random init before any training
+        assert set(candidate["probe"]) == variants and all(v > 0 for v in candidate["probe"].values())
+        assert candidate["bound"] == max(candidate["probe"].values())
+    assert result["probe_seconds"] > 0
+    _the_probe_is_kept_for_this_cpu(workspace, result)
+
     cli = run_cli("searches", "show", "1", workspace=workspace).stdout
     assert f"pick: {pick['candidate']} {pick['variant']} (run {pick['run']})" in cli
 
@@ -74,6 +81,25 @@ def test_search_finds_a_pick_above_the_floor_and_resumes_without_redoing(tiny_im
     make_active = next(b for b in at.button if b.label == f"Make run {pick['run']} the active run")
     make_active.click().run()
     assert at.session_state["run"] == pick["run"]  # the app took the pick as its active run
+
+
+def _the_probe_is_kept_for_this_cpu(workspace, result: dict) -> None:
+    """A second search of the same candidates on this CPU reads their probes instead of building them again."""
+    from engine.pipeline import search_probe
+    from engine.pipeline.context import Context
+    from engine.pipeline.search_grid import Candidate
+
+    ctx = Context.open(workspace)
+    dataset = ctx.db.get_dataset(result["dataset"])
+    again = [Candidate(c["arch"], c["img_size"]) for c in result["candidates"]]
+
+    def measure(*args, **kwargs):
+        raise AssertionError("measured again")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_probe, "_measure", measure)
+        search_probe.probe(ctx, result, again, ctx.task(dataset), dataset)
+    assert [c.probe for c in again] == [c["probe"] for c in result["candidates"]]
 
 
 def test_the_search_page_offers_the_sizes_the_engine_would_try(tiny_imagenet, workspace):

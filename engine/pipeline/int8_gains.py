@@ -45,11 +45,11 @@ def measured_here(ctx: Context) -> list[dict]:
     path = ctx.ws.root / FILE
     if not path.is_file():
         return []
-    return read_json(path).get(_this_cpu(), {}).get("rows", [])
+    return read_json(path).get(this_cpu(), {}).get("rows", [])
 
 
 @functools.cache
-def _this_cpu() -> str:
+def this_cpu() -> str:
     """This machine's :func:`cpu_key`, read once per process (the pages ask on every rerun)."""
     import openvino as ov
 

@@ -23,6 +23,9 @@ class Candidate:
     error: str = ""  # why it failed or was skipped
     estimate_s: float | None = None  # its whole schedule (training + fine-tunes + optimize), estimated
     failed_variants: dict[str, str] = field(default_factory=dict)  # variant -> why it could not be built
+    probe: dict[str, float] = field(default_factory=dict)  # variant -> speed-up over the reference at random init
+    bound: float | None = None  # the best of ``probe``: how fast it can be at most, if it keeps the accuracy
+    probe_error: str = ""  # why its probe could not be built or timed
     points: list[dict] = field(default_factory=list)  # one per variant: metric, latency, speed-up, size
 
     @property

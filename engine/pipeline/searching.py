@@ -2,8 +2,11 @@
 
 Candidates are architecture x input size (sizes below, at and above the one the data suggests); each trains
 the *same schedule* as the reference (the task's default epochs), so no candidate trained for one epoch is
-ranked against one trained for ten. Before a candidate trains, its cost is estimated from a few real steps;
-one whose whole schedule does not fit in what is left of the budget is skipped, and the search says so. Each
+ranked against one trained for ten. First every candidate's variants are built at random init and timed beside
+the reference (``search_probe``: latency does not depend on the weights), and the candidates that can run fastest
+train first; one that cannot beat the pick already made is skipped. Before a candidate trains, its cost is
+estimated from a few real steps; one whose whole schedule does not fit in what is left of the budget is skipped,
+and the search says so. Each
 is optimized into the variants asked (INT8, QAT, pruned INT8) and benchmarked on the chosen device
 *interleaved with the reference* (the task's default architecture at the data's size, as FP32 IR), so every
 latency is a ratio measured side by side. The accuracy floor is the reference FP32 IR's test metric minus
@@ -23,7 +26,7 @@ from dataclasses import asdict
 from engine.choices import SEARCH_PRUNE_RATIO, SEARCH_VARIANTS
 from engine.errors import Cancelled, StudioError, choice_error
 from engine.export.variants import VARIANTS, Pruning, QATSettings
-from engine.pipeline import optimizing, training
+from engine.pipeline import optimizing, search_probe, training
 from engine.pipeline.context import Context
 from engine.pipeline.search_grid import Candidate, grid
 from engine.pipeline.search_ranking import summary
@@ -83,13 +86,17 @@ def search(
 
 def _search_candidates(ctx, state: dict, candidates: list[Candidate], task, dataset, save) -> dict:
     save()
+    if "probe_seconds" not in state:
+        _probe(ctx, state, candidates, task, dataset)
+        save()
     budget = state["budget_minutes"] * 60
     for candidate in candidates:
         if candidate.status in ("done", "failed", "skipped"):
             continue
         began = time.monotonic()
         try:
-            if candidate is not candidates[0] and not _fits(ctx, candidate, candidates, task, dataset, budget, save):
+            if candidate is not candidates[0] and not _worth_training(ctx, state, candidate, candidates, task, dataset,
+                                                                      budget, save):  # fmt: skip
                 continue
             _run_candidate(ctx, state, candidate, task, dataset, save)
             candidate.status = "done"
@@ -109,7 +116,31 @@ def _search_candidates(ctx, state: dict, candidates: list[Candidate], task, data
     return save(SearchStatus.COMPLETED)
 
 
-def _fits(ctx, candidate: Candidate, candidates: list[Candidate], task, dataset, budget: float, save) -> bool:
+def _probe(ctx, state: dict, candidates: list[Candidate], task, dataset) -> None:
+    """Every candidate's speed at random init (``search_probe``), then the most promising first. A probe that
+    fails as a whole leaves the grid's order: the search goes on without bounds."""
+    began = time.monotonic()
+    try:
+        search_probe.probe(ctx, state, candidates, task, dataset)
+        candidates[:] = search_probe.order(candidates)
+    except Exception as exc:
+        state["probe_error"] = optimizing.variant_failure(exc)
+        log.warning("search %s: probing failed: %s", state["search"], state["probe_error"], exc_info=True)
+    state["probe_seconds"] = time.monotonic() - began
+
+
+def _worth_training(ctx, state, candidate: Candidate, candidates, task, dataset, budget: float, save) -> bool:
+    """Whether to train the candidate: it could beat the pick (its probe says) and its schedule fits the budget."""
+    why = "" if candidate.run is not None else search_probe.out_of_reach(candidate, state.get("pick"))
+    if why:
+        candidate.status, candidate.error = "skipped", why
+        log.info("search: %s skipped: %s", candidate.key, why)
+        save()
+        return False
+    return _fits(ctx, state, candidate, candidates, task, dataset, budget, save)
+
+
+def _fits(ctx, state, candidate: Candidate, candidates: list[Candidate], task, dataset, budget: float, save) -> bool:
     """Whether the candidate's whole schedule fits in what is left of the budget (estimated from a few real
     training steps); one that does not is skipped with the numbers. The first candidate after the reference
     always runs, so every search compares at least two models."""
@@ -126,7 +157,7 @@ def _fits(ctx, candidate: Candidate, candidates: list[Candidate], task, dataset,
             )  # fmt: skip
         candidate.epochs = defaults.epochs
         candidate.estimate_s = candidate.epoch_s * (defaults.epochs + FINE_TUNE_EPOCHS) + OPTIMIZE_OVERHEAD_S
-    spent = sum(c.seconds for c in candidates)
+    spent = state.get("probe_seconds", 0.0) + sum(c.seconds for c in candidates)
     left = budget - spent
     others_done = sum(c.status == "done" for c in candidates[1:])
     if candidate.estimate_s <= left or others_done == 0:
