@@ -37,6 +37,7 @@ import torch
 
 import engine
 from benchmarks.common import write_results
+from engine.benchmark.interleaved import interleaved_latency_apart
 from engine.benchmark.machine import cpu_facts
 from engine.benchmark.runner import benchmark_openvino, timed_loop
 from engine.compression.prune import count
@@ -110,15 +111,19 @@ def measure(
         configs[label] = (OpenVINOPredictor(ctx.variant_path(run, variant), "CPU", {}), variant, {})
     for label, (xml, metric) in extra.items():
         configs[label] = (OpenVINOPredictor(xml, "CPU", {}), "search-pick", {key: metric})
-    inputs = {label: np.zeros((1, 3, p.img_size, p.img_size), np.float32) for label, (p, _, _) in configs.items()}
     per_round: dict[str, list[float]] = {label: [] for label in configs}
-    for label, (predictor, _, _) in configs.items():
-        timed_loop(lambda p=predictor, x=inputs[label]: p.infer(x), iterations=1, seconds=0, warmup=20)
-    for _ in range(rounds):
-        for label, (predictor, _, _) in configs.items():  # interleaved: every configuration once per round
-            run_one = lambda p=predictor, x=inputs[label]: p.infer(x)  # noqa: E731
-            samples = timed_loop(run_one, iterations=iterations, seconds=0, warmup=3)
-            per_round[label].append(statistics.median(samples))
+    irs = {label: Path(p.xml) for label, (p, _, _) in configs.items() if p.backend == "openvino"}
+    hints = {label: F32 for label in irs if "f32 hint" in label}
+    x = np.zeros((1, 3, size, size), np.float32)
+    timed_loop(lambda: baseline.infer(x), iterations=1, seconds=0, warmup=20)
+    for _ in range(rounds):  # interleaved: every configuration once per round
+        # the IRs in a process that never loaded PyTorch (engine.benchmark.interleaved.interleaved_latency_apart:
+        # one that traced models can run sub-millisecond networks at half speed), PyTorch here, in the same round
+        timing = interleaved_latency_apart(irs, rounds=1, iterations=iterations, configs=hints)
+        for label in irs:
+            per_round[label].append(timing[label]["median_ms"])
+        samples = timed_loop(lambda: baseline.infer(x), iterations=iterations, seconds=0, warmup=3)
+        per_round["PyTorch eager FP32"].append(statistics.median(samples))
     rows = []
     for label, (predictor, variant, given) in configs.items():
         metrics = given or scored.get(variant, {})

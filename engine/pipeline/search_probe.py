@@ -101,7 +101,7 @@ def _keep(candidate: Candidate, speed: dict[str, float], variants: list[str]) ->
 
 def _measure(ctx, task, dataset, reference, todo, names, ratio, device) -> dict[str, dict[str, float] | str]:
     """Build every candidate's variants at random init, time them interleaved with the reference's FP32 IR."""
-    from engine.benchmark.interleaved import interleaved_latency
+    from engine.benchmark.interleaved import interleaved_latency_apart
     from engine.compression.calibration import calibration_subset
     from engine.pipeline.optimizing import variant_failure
 
@@ -121,7 +121,7 @@ def _measure(ctx, task, dataset, reference, todo, names, ratio, device) -> dict[
                 log.warning("search: probing %s failed: %s", c.key, out[c.key])
                 continue
             paths |= {f"{c.key}/{n}": xml for n, xml in built.items()}
-        timing = interleaved_latency(paths, device, rounds=3, iterations=30)
+        timing = interleaved_latency_apart(paths, device, rounds=3, iterations=30)
     base = timing["reference"]["median_ms"]
     for c in todo:
         if c.key not in out:

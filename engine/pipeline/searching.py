@@ -303,13 +303,13 @@ def _finished(ctx, result: dict) -> dict:
 
 def _benchmark(ctx, state, candidate: Candidate, run: dict, names: list[str], task) -> list[dict]:
     """Each variant's latency on the device interleaved with the reference FP32 IR, and its test metric."""
-    from engine.benchmark.interleaved import interleaved_latency
+    from engine.benchmark.interleaved import interleaved_latency_apart
 
     reference = _reference(ctx, state)
     metrics = {v["name"]: v["metrics"] for v in ctx.db.list_variants(run["id"])}
     paths = {name: ctx.variant_path(run, name) for name in names if name in metrics}
     models = {"reference": ctx.variant_path(reference, "fp32"), **paths} if reference else dict(paths)
-    timing = interleaved_latency(models, state["device"], rounds=5, iterations=50)
+    timing = interleaved_latency_apart(models, state["device"], rounds=5, iterations=50)
     base = timing["reference" if reference else "fp32"]["median_ms"]
     points = []
     for name in paths:
