@@ -43,3 +43,18 @@ def test_a_candidate_that_cannot_beat_the_pick_is_out_of_reach_and_says_why():
     assert search_probe.out_of_reach(close, pick) == ""
     assert search_probe.out_of_reach(slow, None) == ""  # no pick yet
     assert search_probe.out_of_reach(Candidate("efficientnet_b0", 48), pick) == ""  # not probed: tried
+
+
+def test_the_search_skips_a_candidate_out_of_reach_before_estimating_its_training():
+    from engine.pipeline import searching
+
+    pick = {"candidate": "resnet18@48", "variant": "pruned-int8", "speedup": 1.9}
+    reference, slow = (
+        _probed("mobilenet_v3_small", 64),
+        _probed("efficientnet_b0", 64, fp32=0.5, int8=0.6, pruned=0.6, **{"pruned-int8": 0.7}),
+    )
+    saved = []
+    state = {"pick": pick, "budget_minutes": 20.0}
+    assert not searching._worth_training(None, state, slow, [reference, slow], lambda: saved.append(slow.status))
+    assert slow.status == "skipped" and slow.error.startswith("its fastest variant ran 0.70x") and saved == ["skipped"]
+    assert slow.estimate_s is None  # nothing was spent estimating a candidate that cannot win

@@ -89,14 +89,12 @@ def _search_candidates(ctx, state: dict, candidates: list[Candidate], task, data
     if "probe_seconds" not in state:
         _probe(ctx, state, candidates, task, dataset)
         save()
-    budget = state["budget_minutes"] * 60
     for candidate in candidates:
         if candidate.status in ("done", "failed", "skipped"):
             continue
         began = time.monotonic()
         try:
-            if candidate is not candidates[0] and not _worth_training(ctx, state, candidate, candidates, task, dataset,
-                                                                      budget, save):  # fmt: skip
+            if candidate is not candidates[0] and not _worth_training(ctx, state, candidate, candidates, save):
                 continue
             _run_candidate(ctx, state, candidate, task, dataset, save)
             candidate.status = "done"
@@ -129,7 +127,7 @@ def _probe(ctx, state: dict, candidates: list[Candidate], task, dataset) -> None
     state["probe_seconds"] = time.monotonic() - began
 
 
-def _worth_training(ctx, state, candidate: Candidate, candidates, task, dataset, budget: float, save) -> bool:
+def _worth_training(ctx, state: dict, candidate: Candidate, candidates: list[Candidate], save) -> bool:
     """Whether to train the candidate: it could beat the pick (its probe says) and its schedule fits the budget."""
     why = "" if candidate.run is not None else search_probe.out_of_reach(candidate, state.get("pick"))
     if why:
@@ -137,16 +135,18 @@ def _worth_training(ctx, state, candidate: Candidate, candidates, task, dataset,
         log.info("search: %s skipped: %s", candidate.key, why)
         save()
         return False
-    return _fits(ctx, state, candidate, candidates, task, dataset, budget, save)
+    return _fits(ctx, state, candidate, candidates, save)
 
 
-def _fits(ctx, state, candidate: Candidate, candidates: list[Candidate], task, dataset, budget: float, save) -> bool:
+def _fits(ctx, state: dict, candidate: Candidate, candidates: list[Candidate], save) -> bool:
     """Whether the candidate's whole schedule fits in what is left of the budget (estimated from a few real
     training steps); one that does not is skipped with the numbers. The first candidate after the reference
     always runs, so every search compares at least two models."""
     if candidate.run is not None:  # started in an earlier attempt: finish it
         return True
     if candidate.estimate_s is None:
+        dataset = ctx.db.get_dataset(state["dataset"])
+        task = ctx.task(dataset)
         defaults = _schedule(task, dataset, candidate)
         if candidate.epoch_s is None:
             from engine.training.estimate import epoch_seconds
@@ -158,7 +158,7 @@ def _fits(ctx, state, candidate: Candidate, candidates: list[Candidate], task, d
         candidate.epochs = defaults.epochs
         candidate.estimate_s = candidate.epoch_s * (defaults.epochs + FINE_TUNE_EPOCHS) + OPTIMIZE_OVERHEAD_S
     spent = state.get("probe_seconds", 0.0) + sum(c.seconds for c in candidates)
-    left = budget - spent
+    left = state["budget_minutes"] * 60 - spent
     others_done = sum(c.status == "done" for c in candidates[1:])
     if candidate.estimate_s <= left or others_done == 0:
         return True
