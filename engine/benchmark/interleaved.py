@@ -7,6 +7,7 @@ comparable; interleaved rounds see the same drift, and their ratios hold.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -72,12 +73,15 @@ def interleaved_latency_apart(
     process. Timing apart, as a deployment runs, keeps the ratios those of a deployment."""
     payload = {"models": {k: str(v) for k, v in models.items()}, "device": device, "rounds": rounds,
                "iterations": iterations, "config": config or {}, "configs": configs or {}}  # fmt: skip
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding ``engine``, wherever this runs from
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     proc = subprocess.run(
         [sys.executable, "-m", "engine.benchmark.interleaved"],
         input=json.dumps(payload),
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "PYTHONPATH": path},
     )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("error: ")
