@@ -8,7 +8,9 @@ trained at a realistic input with an INT8-friendly architecture: ``classificatio
  3. score every variant on the test split (f32 scoring hint, as the product does);
  4. time batch-1 latency of every configuration *interleaved in rounds* (PyTorch eager FP32, OV FP32 with the
     f32 hint, OV FP32 at the CPU's default precision, and each variant at the default precision) and report
-    the median of the round medians; async throughput (THROUGHPUT hint) per IR afterwards;
+    the median of the round medians — each round times the IRs in a new process that never loads PyTorch
+    (``interleaved_latency_apart``: a process sometimes runs sub-millisecond networks at half speed for its
+    whole life) and PyTorch in this one; async throughput (THROUGHPUT hint) per IR afterwards, in this process;
  5. optionally (``--search-minutes``) run the product's ``search`` on the 64-px classification sample and
     time its pick in the same rounds.
 
@@ -117,8 +119,8 @@ def measure(
     x = np.zeros((1, 3, size, size), np.float32)
     timed_loop(lambda: baseline.infer(x), iterations=1, seconds=0, warmup=20)
     for _ in range(rounds):  # interleaved: every configuration once per round
-        # the IRs in a process that never loaded PyTorch (engine.benchmark.interleaved.interleaved_latency_apart:
-        # one that traced models can run sub-millisecond networks at half speed), PyTorch here, in the same round
+        # the IRs in a new process that never loads PyTorch (engine.benchmark.interleaved.interleaved_latency_apart:
+        # a process can run sub-millisecond networks at half speed for its whole life), PyTorch here, same round
         timing = interleaved_latency_apart(irs, rounds=1, iterations=iterations, configs=hints)
         for label in irs:
             per_round[label].append(timing[label]["median_ms"])

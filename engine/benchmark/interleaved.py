@@ -62,34 +62,43 @@ def interleaved_latency_apart(
     config: dict | None = None,
     configs: dict[str, dict] | None = None,
 ) -> dict[str, dict]:
-    """:func:`interleaved_latency` in a fresh Python process that imports OpenVINO and never PyTorch.
+    """:func:`interleaved_latency` with each round in its own fresh Python process that loads OpenVINO and never
+    PyTorch; the median of the rounds.
 
-    A process that has traced and converted PyTorch models (training, optimize, the search) sometimes runs
-    sub-millisecond networks at half their speed for the rest of its life: MobileNetV3-Small at 64 px took
-    0.50-0.58 ms in 3-4 of 10 such processes and 0.25-0.28 ms in the others, on the VNNI + BF16 EPYC (2 cores,
-    LATENCY hint, both threads busy throughout in either case), while 15 of 15 processes that never imported
-    torch, and ``benchmark_app``, took 0.25-0.29 ms. Slow processes inflate the ratios of small many-layer models
-    (the FP32 reference) against larger ones: the search measured its pick at 1.91x in one, 1.37x in a clean
-    process. Timing apart, as a deployment runs, keeps the ratios those of a deployment."""
-    payload = {"models": {k: str(v) for k, v in models.items()}, "device": device, "rounds": rounds,
-               "iterations": iterations, "config": config or {}, "configs": configs or {}}  # fmt: skip
+    On the 2-core VNNI + BF16 EPYC a process sometimes runs sub-millisecond networks at about half their speed
+    for its whole life (both OpenVINO threads busy throughout; not OpenMP spinning, not CPU pinning).
+    MobileNetV3-Small at 64 px took 0.50-0.58 ms in 3-4 of 10 processes that had converted torch models and
+    0.25-0.28 ms in the others; one fresh process of the search timed the reference at 0.66 ms and its pick at
+    1.81x, where rounds in fresh processes put the same pair at 1.34x. Such a process inflates a small
+    many-layer network's latency (the FP32 reference) more than a larger one's, so one process decides the
+    ratio; a new process per round makes a slow one a single round that the median outvotes."""
     root = str(Path(__file__).resolve().parents[2])  # the folder holding ``engine``, wherever this runs from
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run(
-        [sys.executable, "-m", "engine.benchmark.interleaved"],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": path},
-    )
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("error: ")
-        if proc.returncode == 2:  # a refusal (an unknown device): the one line the user should see
-            raise StudioError(last)
-        msg = f"timing the IRs in a separate process failed (exit {proc.returncode}): {last}"
-        raise RuntimeError(msg)
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # the last line: a library may print before it
+    payload = json.dumps({"models": {k: str(v) for k, v in models.items()}, "device": device, "rounds": 1,
+                          "iterations": iterations, "config": config or {}, "configs": configs or {}})  # fmt: skip
+    results: dict[str, dict] = {}
+    for _ in range(rounds):
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.benchmark.interleaved"],
+            input=payload,
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1].removeprefix("error: ")
+            if proc.returncode == 2:  # a refusal (an unknown device): the one line the user should see
+                raise StudioError(last)
+            msg = f"timing the IRs in a separate process failed (exit {proc.returncode}): {last}"
+            raise RuntimeError(msg)
+        one = json.loads(proc.stdout.strip().splitlines()[-1])  # the last line: a library may print before it
+        for key, entry in one.items():
+            mine = results.setdefault(key, {"inference_precision": entry["inference_precision"], "rounds_ms": []})
+            mine["rounds_ms"] += entry["rounds_ms"]
+    for entry in results.values():
+        entry["median_ms"] = statistics.median(entry["rounds_ms"])
+    return results
 
 
 def interleaved_rounds(
