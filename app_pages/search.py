@@ -56,9 +56,11 @@ with st.form("search"):
         " that cannot take it keeps its INT8 and QAT points.",
     )
     st.caption(
-        "Every candidate gets an equal share of the budget (the reference and one more always run). On 2 cores a"
-        " classification candidate at 64 px takes about a minute; detection and segmentation candidates take"
-        " several minutes each, so give them fewer architectures or a larger budget."
+        "First every candidate is built at random init and timed here (a few seconds each), then they train in"
+        " order of how fast they can run, each on the reference's schedule; one that cannot beat the pick, or whose"
+        " training does not fit what is left of the budget, is skipped with why (the reference and one more always"
+        " run). On 2 cores a classification candidate at 64 px takes 4-7 minutes with its variants; detection and"
+        " segmentation candidates take longer, so give them fewer architectures or a larger budget."
     )
     if st.form_submit_button("Search", type="primary", icon=":material/travel_explore:"):
         try:
