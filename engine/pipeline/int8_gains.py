@@ -73,29 +73,11 @@ def calibration_samples(task: str, tmp: Path, *, tiny: bool = True) -> tuple[lis
 def build_irs(task_name: str, arch: str, size: int, calib: list, labels: list[str], out: Path, calib_size: int):
     """(torch model, FP32 IR path, INT8 IR path): built by the product's own variant table."""
     from engine.compression.calibration import calibration_subset
-    from engine.export import convert
-    from engine.export.variants import VARIANTS, BuildContext
+    from engine.export.random_init import random_init_irs
 
-    task = get_task(task_name)
-    model, _ = task.build_model(arch, len(labels), pretrained=False)
-    model.eval()
-    build = BuildContext(
-        fp32_model=convert.to_openvino(model, size, task),
-        finish=lambda m, trained=None: convert.finish(m, task, trained or model, size, labels),
-        convert=lambda trained: convert.to_openvino(trained, size, task),
-        torch_model=model,
-        train_samples=calib,
-        val_samples=[],
-        calibration=calibration_subset(calib, calib_size),  # speed does not depend on how many calibrate
-        task=task,
-        labels=labels,
-        img_size=size,
-        seed=0,
-    )
-    paths = {}
-    for name in ("fp32", "int8"):
-        ir, fp16 = VARIANTS[name].build(build)
-        paths[name] = convert.save_ir(ir, out / f"{task_name}_{arch}_{size}_{name}", fp16=fp16)
+    subset = calibration_subset(calib, calib_size)  # speed does not depend on how many calibrate
+    folder = out / f"{task_name}_{arch}_{size}"
+    model, paths = random_init_irs(get_task(task_name), arch, size, labels, subset, ("fp32", "int8"), folder)
     return model, paths["fp32"], paths["int8"]
 
 

@@ -103,6 +103,7 @@ def _measure(ctx, task, dataset, reference, todo, names, ratio, device) -> dict[
     """Build every candidate's variants at random init, time them interleaved with the reference's FP32 IR."""
     from engine.benchmark.interleaved import interleaved_latency_apart
     from engine.compression.calibration import calibration_subset
+    from engine.export.random_init import random_init_irs
     from engine.pipeline.optimizing import variant_failure
 
     labels = dataset["info"]["labels"]
@@ -110,12 +111,15 @@ def _measure(ctx, task, dataset, reference, todo, names, ratio, device) -> dict[
     out: dict[str, dict[str, float] | str] = {}
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         folder = Path(tmp)
-        paths = {"reference": _build(task, reference.arch, reference.img_size, labels, calibration, ["fp32"], ratio,
-                                     folder / "reference")["fp32"]}  # fmt: skip
+        at = reference.img_size
+        _, irs = random_init_irs(task, reference.arch, at, labels, calibration, ["fp32"], folder / "reference")
+        paths = {"reference": irs["fp32"]}
         for c in todo:
             log.info("search: probing %s (%s at random init)", c.key, ", ".join(names))
             try:
-                built = _build(task, c.arch, c.img_size, labels, calibration, names, ratio, folder / c.key)
+                _, built = random_init_irs(
+                    task, c.arch, c.img_size, labels, calibration, names, folder / c.key, prune_ratio=ratio
+                )
             except Exception as exc:  # one network that cannot be built does not stop the search
                 out[c.key] = variant_failure(exc)
                 log.warning("search: probing %s failed: %s", c.key, out[c.key])
@@ -127,32 +131,3 @@ def _measure(ctx, task, dataset, reference, todo, names, ratio, device) -> dict[
         if c.key not in out:
             out[c.key] = {n: base / timing[f"{c.key}/{n}"]["median_ms"] for n in names}
     return out
-
-
-def _build(task, arch, size, labels, calibration, names, ratio, folder: Path) -> dict[str, Path]:
-    """The variants ``names`` of a randomly initialised ``arch`` at ``size`` px, built by the variant table (the
-    pruned ones without fine-tuning), saved as IRs under ``folder``."""
-    from engine.export import convert
-    from engine.export.variants import VARIANTS, BuildContext, Pruning
-
-    model, _ = task.build_model(arch, len(labels), pretrained=False)
-    model.eval()
-    build = BuildContext(
-        fp32_model=convert.to_openvino(model, size, task),
-        finish=lambda m, trained=None: convert.finish(m, task, trained or model, size, labels),
-        convert=lambda trained: convert.to_openvino(trained, size, task),
-        torch_model=model,
-        train_samples=[],
-        val_samples=[],
-        calibration=calibration,
-        task=task,
-        labels=labels,
-        img_size=size,
-        seed=0,
-        settings={Pruning: Pruning(ratio=ratio, steps=1, epochs_per_step=0, recovery_epochs=0, lr=1e-3, batch_size=1)},
-    )
-    paths = {}
-    for name in names:
-        ir, fp16 = VARIANTS[name].build(build)
-        paths[name] = convert.save_ir(ir, folder / name, fp16=fp16)
-    return paths
