@@ -192,7 +192,7 @@ def test_a_killed_search_is_interrupted_not_running(tiny_imagenet, workspace):
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
-        while _state(workspace).get("status") != "running":  # its first save, under its lock (it is probing)
+        while _state(workspace).get("candidates", [{}])[0].get("status") != "training":
             assert time.monotonic() < deadline and proc.poll() is None, _state(workspace)
             time.sleep(0.2)
         assert engine.show_search(1)["status"] == "running"  # its owner is alive
