@@ -35,6 +35,11 @@ def show_search(ctx: Context, search_id: int) -> dict:
     return _settled(ctx, load_search(ctx, search_id))
 
 
+def prune_ratio(state: dict) -> float:
+    """The share of channels the search's pruned variants remove (searches saved before the setting pruned 30 %)."""
+    return state.get("prune_ratio", 0.3)
+
+
 def owner_folder(ctx: Context, search_id: int):
     return ctx.ws.root / "searches" / f"{int(search_id)}.owner"
 

@@ -26,7 +26,7 @@ from dataclasses import asdict
 from engine.choices import SEARCH_PRUNE_RATIO, SEARCH_VARIANTS
 from engine.errors import Cancelled, StudioError, choice_error
 from engine.export.variants import VARIANTS, Pruning, QATSettings
-from engine.pipeline import optimizing, search_probe, training
+from engine.pipeline import optimizing, search_probe, search_store, training
 from engine.pipeline.context import Context
 from engine.pipeline.search_grid import Candidate, grid
 from engine.pipeline.search_ranking import summary
@@ -253,7 +253,7 @@ def _run_candidate(ctx, state, candidate: Candidate, task, dataset, save) -> Non
             calib_size=min(300, len(train_samples)),
             settings={
                 Pruning: Pruning(
-                    ratio=state.get("prune_ratio", 0.3),  # searches saved before the setting pruned 30 %
+                    ratio=search_store.prune_ratio(state),
                     steps=PRUNE_STEPS,
                     epochs_per_step=1,
                     recovery_epochs=PRUNE_RECOVERY,
