@@ -5,6 +5,7 @@ import streamlit as st
 
 import engine
 from engine import charts
+from engine.pipeline.search_ranking import runoff_summary
 from ui import format as fmt
 from ui import jobs, widgets
 
@@ -131,6 +132,8 @@ def progress() -> None:
     points["front"] = (points["candidate"] + "/" + points["variant"]).isin(front)
     points["latency_ms"] = points["latency_on_reference_scale_ms"]
     st.altair_chart(charts.search_front(points, result["floor"], name), width="stretch")
+    if runoff_summary(result):
+        st.caption(runoff_summary(result))
     pick = result.get("pick")
     if pick:
         st.success(

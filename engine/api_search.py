@@ -34,8 +34,8 @@ def search(
     (the task's default model, FP32 IR) and pick the fastest point whose test metric is at most ``max_drop``
     below the reference's (default: the task's, 0.5 pp top-1 / 1 mAP point / 0.5 mIoU point).
 
-    ``archs`` default to every architecture of the task, ``sizes`` to its default input, three quarters and one
-    and a half of it (multiples of 16). ``pruned-int8`` removes ``prune_ratio`` of the channels (more than
+    ``archs`` default to every architecture of the task, ``sizes`` to its default input, a half, three quarters
+    and one and a half of it (multiples of 16). ``pruned-int8`` removes ``prune_ratio`` of the channels (more than
     optimize's 0.3: each point is checked against the floor). A cancelled or crashed search continues with
     ``resume=ID``; finished candidates are not redone.
 

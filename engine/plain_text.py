@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import results as r
+from engine.pipeline.search_ranking import runoff_summary
 from engine.tasks import get_task
 from engine.verdict import verdict
 
@@ -160,6 +161,8 @@ def _search(result: r.SearchResult) -> str:
         lines.append(table(rows, columns))
     if result.get("floor") is not None:
         lines.append(f"floor: {name} >= {result['floor']:.4f} (reference FP32 IR minus {result['max_drop']:g})")
+    if runoff_summary(result):
+        lines.append(runoff_summary(result))
     pick = result.get("pick")
     if pick:
         lines.append(

@@ -71,6 +71,8 @@ class SearchResult(TypedDict, total=False):
     seconds: float  # spent so far, over every attempt
     candidates: list[dict]  # arch, img_size, status, run, epochs, epoch_s, seconds, error, points, probe, bound
     probe_seconds: float  # spent timing every candidate at random init before training (engine.pipeline.search_probe)
+    runoff: dict  # the contenders timed again together before the pick: points, rounds, reference_ms, seconds
+    runoff_error: str  # why the runoff could not run (the pick then stands on each candidate's own timing)
     floor: float | None
     reference: dict | None  # the reference's FP32 point
     points: list[dict]  # candidate, variant, run, metric, latency_ms, speedup (vs the reference beside it)...

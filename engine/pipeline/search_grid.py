@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from engine.errors import choice_error
 
-SIZES = (0.75, 1.0, 1.5)  # default input sizes: the data's, and below and above it
+SIZES = (0.5, 0.75, 1.0, 1.5)  # default input sizes: the data's, and below and above it
 SIZE_STEP = 16  # default sizes are multiples of 16 (of 32, three quarters of 64 px would be 64 again)
 
 

@@ -8,7 +8,8 @@ from engine.pipeline.search_grid import Candidate
 
 
 def summary(state: dict, candidates: list[Candidate]) -> dict:
-    """The floor, every point with a latency on the reference's scale, the Pareto front and the pick."""
+    """The floor, every point with a latency on the reference's scale, the Pareto front and the pick (after
+    the runoff, ``search_runoff``, the pick is one of the points it timed, or the reference)."""
     reference = next((p for p in candidates[0].points if p["variant"] == "fp32"), None)
     points = [p for c in candidates for p in c.points]
     if reference is None:
@@ -20,6 +21,8 @@ def summary(state: dict, candidates: list[Candidate]) -> dict:
         p["keeps_accuracy"] = p["metric"] is not None and p["metric"] >= floor - 1e-9
     front = pareto_front(points)
     eligible = [p for p in points if p["keeps_accuracy"]]
+    if "runoff" in state:  # the contenders were timed again together: the pick comes from those ratios alone
+        eligible = [p for p in eligible if p.get("runoff") or p is reference]
     best = max(eligible, key=lambda p: p["speedup"], default=None)
     # the fastest model of the default architecture (any size, any variant) that keeps the accuracy: what
     # the user would get without the search choosing an architecture
@@ -36,6 +39,24 @@ def summary(state: dict, candidates: list[Candidate]) -> dict:
         "pick": best,
         "default_arch_best": default_best,
     }
+
+
+def runoff_summary(result: dict) -> str:
+    """One sentence on the runoff (``search_runoff``): which points were timed again and how their ratios moved;
+    "" when the search has not run one."""
+    runoff = result.get("runoff")
+    if not runoff:
+        why = result.get("runoff_error")
+        return f"The contenders could not be timed again ({why}): the pick stands on their own timings." if why else ""
+    moved = ", ".join(
+        f"{p['candidate']} {p['variant']} {p['first_speedup']:.2f}x → {p['speedup']:.2f}x"
+        for p in result.get("points", [])
+        if p.get("runoff")
+    )
+    return (
+        f"Before picking, the contenders were timed again together beside the reference ({runoff['rounds']} rounds,"
+        f" each in a new process): {moved}. The pick comes from these ratios."
+    )
 
 
 def pareto_front(points: list[dict]) -> list[dict]:

@@ -6,11 +6,12 @@ ranked against one trained for ten. First every candidate's variants are built a
 the reference (``search_probe``: latency does not depend on the weights), and the candidates that can run fastest
 train first; one that cannot beat the pick already made is skipped. Before a candidate trains, its cost is
 estimated from a few real steps; one whose whole schedule does not fit in what is left of the budget is skipped,
-and the search says so. Each
-is optimized into the variants asked (INT8, QAT, pruned INT8) and benchmarked on the chosen device
-*interleaved with the reference* (the task's default architecture at the data's size, as FP32 IR), so every
-latency is a ratio measured side by side. The accuracy floor is the reference FP32 IR's test metric minus
-``max_drop``. A variant or a candidate that fails is recorded with why and the search goes on. Every outcome
+and the search says so. Each is optimized into the variants asked (INT8, QAT, pruned INT8) and benchmarked on the
+chosen device *interleaved with the reference* (the task's default architecture at the data's size, as FP32 IR),
+so every latency is a ratio measured side by side. The accuracy floor is the reference FP32 IR's test metric minus
+``max_drop``. When every candidate is done, the fastest points that keep the accuracy are timed again together
+(``search_runoff``) and the pick is made from those ratios. A variant or a candidate that fails is recorded with
+why and the search goes on. Every outcome
 is saved to ``searches/ID.json`` as soon as it is known: a cancelled or crashed search resumes (``resume=ID``)
 without redoing finished candidates.
 """
@@ -26,7 +27,7 @@ from dataclasses import asdict
 from engine.choices import SEARCH_PRUNE_RATIO, SEARCH_VARIANTS
 from engine.errors import Cancelled, StudioError, choice_error
 from engine.export.variants import VARIANTS, Pruning, QATSettings
-from engine.pipeline import optimizing, search_probe, search_store, training
+from engine.pipeline import optimizing, search_probe, search_runoff, search_store, training
 from engine.pipeline.context import Context
 from engine.pipeline.search_grid import Candidate, grid
 from engine.pipeline.search_ranking import summary
@@ -111,6 +112,8 @@ def _search_candidates(ctx, state: dict, candidates: list[Candidate], task, data
             log.warning("search %s: %s failed: %s", state["search"], candidate.key, candidate.error, exc_info=True)
         candidate.seconds += time.monotonic() - began
         save()
+    if "runoff" not in state:
+        _runoff(ctx, state, candidates)
     return save(SearchStatus.COMPLETED)
 
 
@@ -125,6 +128,16 @@ def _probe(ctx, state: dict, candidates: list[Candidate], task, dataset) -> None
         state["probe_error"] = optimizing.variant_failure(exc)
         log.warning("search %s: probing failed: %s", state["search"], state["probe_error"], exc_info=True)
     state["probe_seconds"] = time.monotonic() - began
+
+
+def _runoff(ctx, state: dict, candidates: list[Candidate]) -> None:
+    """The contenders timed again together (``search_runoff``); if that fails, the pick stands on each
+    candidate's own timing and the search says why."""
+    try:
+        search_runoff.runoff(ctx, state, candidates)
+    except Exception as exc:
+        state["runoff_error"] = optimizing.variant_failure(exc)
+        log.warning("search %s: the runoff failed: %s", state["search"], state["runoff_error"], exc_info=True)
 
 
 def _worth_training(ctx, state: dict, candidate: Candidate, candidates: list[Candidate], save) -> bool:
@@ -158,7 +171,7 @@ def _fits(ctx, state: dict, candidate: Candidate, candidates: list[Candidate], s
         candidate.epochs = defaults.epochs
         candidate.estimate_s = candidate.epoch_s * (defaults.epochs + FINE_TUNE_EPOCHS) + OPTIMIZE_OVERHEAD_S
     spent = state.get("probe_seconds", 0.0) + sum(c.seconds for c in candidates)
-    left = state["budget_minutes"] * 60 - spent
+    left = state["budget_minutes"] * 60 - spent - search_runoff.RESERVE_S
     others_done = sum(c.status == "done" for c in candidates[1:])
     if candidate.estimate_s <= left or others_done == 0:
         return True
