@@ -164,7 +164,7 @@ HELP = {  # parameter help shared by every command that has the parameter
     "max_drop": "the largest metric drop vs FP32 to aim for, as a fraction (0.005 = 0.5 pp)",
     "budget_minutes": "search: time for all candidates (the reference and one more always run)",
     "archs": "search: comma-separated architectures (default: all of the task's)",
-    "sizes": "search: input sizes (default: the task's, 3/4 and 3/2 of it); calibration: images per size, 0 = all",
+    "sizes": "search: input sizes (default: the data's, 1/2, 3/4 and 3/2 of it); calibration: images per size, 0 = all",
     "search": "search id (see `searches list`)",
     "images": "image files",
     "save": "folder for annotated copies (saliency: for the two overlays)",
