@@ -132,8 +132,8 @@ def progress() -> None:
     points["front"] = (points["candidate"] + "/" + points["variant"]).isin(front)
     points["latency_ms"] = points["latency_on_reference_scale_ms"]
     st.altair_chart(charts.search_front(points, result["floor"], name), width="stretch")
-    if runoff_summary(result):
-        st.caption(runoff_summary(result))
+    if sentence := runoff_summary(result):
+        st.caption(sentence)
     pick = result.get("pick")
     if pick:
         st.success(

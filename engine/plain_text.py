@@ -161,8 +161,8 @@ def _search(result: r.SearchResult) -> str:
         lines.append(table(rows, columns))
     if result.get("floor") is not None:
         lines.append(f"floor: {name} >= {result['floor']:.4f} (reference FP32 IR minus {result['max_drop']:g})")
-    if runoff_summary(result):
-        lines.append(runoff_summary(result))
+    if sentence := runoff_summary(result):
+        lines.append(sentence)
     pick = result.get("pick")
     if pick:
         lines.append(

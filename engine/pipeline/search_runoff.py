@@ -19,7 +19,7 @@ from engine.pipeline.search_probe import MARGIN
 CONTENDERS = 4  # the fastest few: the runoff decides among close calls, not the whole grid
 ROUNDS = 9
 TIMED_MS = 300.0  # each model's requests per round: ~0.3 s of them (300 of a 0.3-ms classifier, 30 at least)
-RESERVE_S = 30.0  # kept from the budget for it: 3-5 small classifiers' runoff took 7-10 s on 2 cores
+RESERVE_S = 30.0  # kept from the budget for it: 3-4 small classifiers' runoff took 7-12 s on 2 cores
 
 
 def requests(points: list[dict]) -> int:
@@ -68,7 +68,8 @@ def runoff(ctx, state: dict, candidates: list[Candidate]) -> None:
     for p in chosen:
         measured = timing[point_key(p)]
         p["first_speedup"] = p.get("first_speedup", p["speedup"])  # what its own benchmark said
-        p.update(latency_ms=measured["median_ms"], reference_ms=base, speedup=base / measured["median_ms"])
+        p.update(latency_ms=measured["median_ms"], reference_ms=base, speedup=base / measured["median_ms"],
+                 inference_precision=measured["inference_precision"])  # fmt: skip
         p["runoff"] = True
     state["runoff"] = {
         "points": [point_key(p) for p in chosen],
