@@ -5,7 +5,6 @@ import streamlit as st
 
 import engine
 from engine import charts
-from engine.pipeline.search_ranking import runoff_summary
 from ui import format as fmt
 from ui import jobs, widgets
 
@@ -132,7 +131,7 @@ def progress() -> None:
     points["front"] = (points["candidate"] + "/" + points["variant"]).isin(front)
     points["latency_ms"] = points["latency_on_reference_scale_ms"]
     st.altair_chart(charts.search_front(points, result["floor"], name), width="stretch")
-    if sentence := runoff_summary(result):
+    if sentence := engine.search_runoff_text(result):
         st.caption(sentence)
     pick = result.get("pick")
     if pick:

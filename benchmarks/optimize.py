@@ -44,7 +44,7 @@ from engine.benchmark.machine import cpu_facts
 from engine.benchmark.runner import benchmark_openvino, timed_loop
 from engine.compression.prune import count
 from engine.export.convert import ir_size
-from engine.inference.predictor import OpenVINOPredictor, TorchPredictor
+from engine.inference.predictor import TorchPredictor
 from engine.pipeline.context import Context
 
 DATASETS = {  # name -> (task, training overrides)
@@ -106,15 +106,18 @@ def measure(
     size = baseline.img_size
     example = torch.zeros(1, 3, size, size)
     macs = count(task.export_module(baseline.model), example)[0]
-    configs: dict[str, tuple[object, str, dict]] = {"PyTorch eager FP32": (baseline, "torch-fp32", {})}
-    configs["OV FP32 (f32 hint)"] = (OpenVINOPredictor(ctx.variant_path(run, "fp32"), "CPU", F32), "fp32", {})
+    torch_label = "PyTorch eager FP32"
+    # the IRs are compiled only in the timing processes, which report the precision each ran in
+    irs: dict[str, Path] = {"OV FP32 (f32 hint)": ctx.variant_path(run, "fp32")}
+    variant_of = {torch_label: "torch-fp32", "OV FP32 (f32 hint)": "fp32"}
+    given: dict[str, dict] = {}  # the search pick's metric, scored by the search
     for variant in variants:
-        label = f"OV {variant} (default)"
-        configs[label] = (OpenVINOPredictor(ctx.variant_path(run, variant), "CPU", {}), variant, {})
+        irs[f"OV {variant} (default)"] = ctx.variant_path(run, variant)
+        variant_of[f"OV {variant} (default)"] = variant
     for label, (xml, metric) in extra.items():
-        configs[label] = (OpenVINOPredictor(xml, "CPU", {}), "search-pick", {key: metric})
-    per_round: dict[str, list[float]] = {label: [] for label in configs}
-    irs = {label: Path(p.xml) for label, (p, _, _) in configs.items() if p.backend == "openvino"}
+        irs[label], variant_of[label], given[label] = Path(xml), "search-pick", {key: metric}
+    per_round: dict[str, list[float]] = {label: [] for label in [torch_label, *irs]}
+    precision = {torch_label: "f32"}
     hints = {label: F32 for label in irs if "f32 hint" in label}
     x = np.zeros((1, 3, size, size), np.float32)
     timed_loop(lambda: baseline.infer(x), iterations=1, seconds=0, warmup=20)
@@ -124,35 +127,33 @@ def measure(
         timing = interleaved_latency_apart(irs, rounds=1, iterations=iterations, configs=hints)
         for label in irs:
             per_round[label].append(timing[label]["median_ms"])
+            precision[label] = timing[label]["inference_precision"]
         samples = timed_loop(lambda: baseline.infer(x), iterations=iterations, seconds=0, warmup=3)
-        per_round["PyTorch eager FP32"].append(statistics.median(samples))
+        per_round[torch_label].append(statistics.median(samples))
     rows = []
-    for label, (predictor, variant, given) in configs.items():
-        metrics = given or scored.get(variant, {})
-        xml = predictor.xml if hasattr(predictor, "xml") else None
+    for label, latencies in per_round.items():
+        variant = variant_of[label]
+        metrics = given.get(label) or scored.get(variant, {})
         pruning = metrics.get("pruning") or {}
+        own_macs = pruning.get("macs_after", macs) if variant.startswith("pruned") else macs
         row = {
             "dataset": name,
             "config": label,
             "variant": variant,
             key: metrics.get(key),
-            "latency_ms": statistics.median(per_round[label]),
-            "latency_ms_rounds": per_round[label],
-            "precision_ran": "f32" if predictor.backend == "pytorch" else _precision(predictor),
-            "macs": None if given else pruning.get("macs_after", macs) if variant.startswith("pruned") else macs,
+            "latency_ms": statistics.median(latencies),
+            "latency_ms_rounds": latencies,
+            "precision_ran": precision[label],
+            "macs": None if label in given else own_macs,  # the search pick's MACs are not counted
         }
-        if predictor.backend == "openvino":
-            row["ir_bytes"] = ir_size(Path(predictor.xml))
+        if label in irs:
+            row["ir_bytes"] = ir_size(irs[label])
         rows.append(row)
     for row in rows:  # async throughput afterwards (per IR, default precision)
-        if row["variant"] != "torch-fp32" and "f32 hint" not in row["config"]:
-            path = extra[row["config"]][0] if row["config"] in extra else ctx.variant_path(run, row["variant"])
-            row["fps"] = benchmark_openvino(path, "CPU", hint="throughput", iterations=iterations)["throughput"]["fps"]
+        if row["config"] in irs and row["config"] not in hints:
+            fps = benchmark_openvino(irs[row["config"]], "CPU", hint="throughput", iterations=iterations)
+            row["fps"] = fps["throughput"]["fps"]
     return _ratios(rows, key, task.max_drop, info, size, scored)
-
-
-def _precision(predictor) -> str:
-    return predictor.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
 
 
 def _ratios(rows: list[dict], key: str, max_drop: float, info: dict, size: int, scored: dict) -> dict:
