@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine import results as r
-from engine.pipeline.search_ranking import runoff_summary
+from engine.pipeline.search_ranking import point_key, runoff_summary
 from engine.tasks import get_task
 from engine.verdict import verdict
 
@@ -152,10 +152,7 @@ def _search(result: r.SearchResult) -> str:
         ),
     ]
     front = set(result.get("front", []))
-    rows = [
-        {**p, "front": "*" if f"{p['candidate']}/{p['variant']}" in front else "", name: p["metric"]}
-        for p in result.get("points", [])
-    ]
+    rows = [{**p, "front": "*" if point_key(p) in front else "", name: p["metric"]} for p in result.get("points", [])]
     if rows:
         columns = ["front", "candidate", "variant", name, "latency_ms", "speedup", "inference_precision", "run"]
         lines.append(table(rows, columns))
@@ -187,7 +184,7 @@ def _searches(results: list) -> str:
             "dataset": s["dataset"],
             "status": s["status"],
             "candidates": len(s["candidates"]),
-            "pick": s["pick"] and f"{s['pick']['candidate']}/{s['pick']['variant']}",
+            "pick": s["pick"] and point_key(s["pick"]),
             "speedup": s["pick"] and s["pick"]["speedup"],
         }
         for s in results

@@ -35,10 +35,15 @@ def summary(state: dict, candidates: list[Candidate]) -> dict:
         "floor": floor,
         "reference": reference,
         "points": points,
-        "front": [f"{p['candidate']}/{p['variant']}" for p in front],
+        "front": [point_key(p) for p in front],
         "pick": best,
         "default_arch_best": default_best,
     }
+
+
+def point_key(point: dict) -> str:
+    """How a search names a point (``front``, the runoff's list): ``arch@size/variant``."""
+    return f"{point['candidate']}/{point['variant']}"
 
 
 def runoff_summary(result: dict) -> str:

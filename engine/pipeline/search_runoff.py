@@ -15,6 +15,7 @@ import time
 
 from engine.pipeline.search_grid import Candidate
 from engine.pipeline.search_probe import MARGIN
+from engine.pipeline.search_ranking import point_key
 
 CONTENDERS = 4  # the fastest few: the runoff decides among close calls, not the whole grid
 ROUNDS = 9
@@ -26,10 +27,6 @@ def requests(points: list[dict]) -> int:
     """Requests per model per round: enough for ``TIMED_MS`` of the slowest contender, from 30 to 300."""
     slowest = max(p["latency_ms"] for p in points)
     return int(min(max(TIMED_MS / slowest, 30), 300))
-
-
-def point_key(point: dict) -> str:
-    return f"{point['candidate']}/{point['variant']}"
 
 
 def contenders(points: list[dict], default_arch: str) -> list[dict]:
