@@ -61,6 +61,56 @@ def test_a_run_has_one_owner_and_a_released_lock_has_none(tmp_path):
         pass
 
 
+_OWNER_THAT_FORKS = """
+import os, sys, time
+from pathlib import Path
+from engine.store import lock
+with lock.hold(Path(sys.argv[1]), "search 1"):
+    if os.fork() == 0:  # a forked child holds the lock until it execs or exits (a DataLoader worker)
+        time.sleep(60)
+        os._exit(0)
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_killed_owners_forked_child_does_not_keep_the_lock_owned(tmp_path):
+    """A search killed during its probe read "running" until the probe's last forked child exited: the kernel's
+    lock outlives the owner in that child. A lock whose recorded owner has ended is free; taking it waits for the
+    child."""
+    import fcntl
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import psutil
+
+    folder = tmp_path / "search"
+    proc = subprocess.Popen([sys.executable, "-c", _OWNER_THAT_FORKS, str(folder)], cwd=ROOT, stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"held"
+    (child,) = psutil.Process(proc.pid).children()
+    try:
+        assert lock.owner(folder)["pid"] == proc.pid  # alive: owned
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        fd = os.open(folder / lock.LOCK_NAME, os.O_RDONLY)
+        with pytest.raises(BlockingIOError):  # the child still holds the kernel's lock ...
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        os.close(fd)
+        assert lock.owner(folder) is None  # ... but its owner is gone: nobody owns the folder
+        threading.Timer(1.0, child.kill).start()
+        began = time.monotonic()
+        with lock.hold(folder, "search 1"):  # taking it waits for the child to exit, then it is ours
+            assert lock.owner(folder)["pid"] == os.getpid()
+        assert 0.9 < time.monotonic() - began < 10
+    finally:
+        proc.kill()
+        if child.is_running():
+            child.kill()
+
+
 def test_a_read_only_workspace_is_refused_with_the_fix(tmp_path, monkeypatch):
     real = os.access
     monkeypatch.setattr(

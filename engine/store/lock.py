@@ -4,6 +4,11 @@ The owner holds an exclusive ``flock`` on ``<run>/owner.lock`` for as long as it
 its pid, start time and command into the file. The kernel drops the lock when the process ends, however it
 ends (kill -9 included), so "is anyone training this run?" is answered by trying the lock, not by trusting a
 status column that a killed process never got to update.
+
+A forked child holds the lock too until it calls ``exec`` or exits: a DataLoader worker for seconds, and each of the
+tool processes a search's probe starts (dozens, 0.1-0.5 s each between fork and exec in a process that has loaded
+PyTorch). A killed owner's lock can so outlive it, and a search killed during its probe read "running". A lock
+whose recorded owner is a process of this host that has ended therefore counts as free.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ def owner(folder: Path) -> dict | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return _read(path) or {"pid": None}
+            record = _read(path) or {"pid": None}
+            return None if _dead(record) else record
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
@@ -51,9 +57,7 @@ def hold(folder: Path, what: str) -> Iterator[None]:
     path = folder / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _acquire(fd, path):
             other = _read(path) or {}
             since = time.strftime("%H:%M:%S", time.localtime(other.get("started", 0)))
             msg = (
@@ -72,6 +76,36 @@ def hold(folder: Path, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _acquire(fd: int, path: Path, orphan_wait_s: float = 10.0) -> bool:
+    """Take the lock; while only a dead owner's forked child holds it (see the module's docstring), wait for that
+    child to exit (DataLoader workers notice a dead parent within ~5 s)."""
+    deadline = time.monotonic() + orphan_wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if not _dead(_read(path) or {}) or time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+
+def _dead(record: dict) -> bool:
+    """The recorded owner is a process of this host that has ended (or whose pid now belongs to a later one)."""
+    import psutil
+
+    pid = record.get("pid")
+    if not isinstance(pid, int) or record.get("host") != socket.gethostname():
+        return False  # another machine's process (a shared workspace): the lock is all there is to go by
+    try:
+        process = psutil.Process(pid)
+        return process.status() == psutil.STATUS_ZOMBIE or process.create_time() > record.get("started", 0) + 1
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:
+        return False
 
 
 def _read(path: Path) -> dict | None:
