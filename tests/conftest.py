@@ -138,46 +138,51 @@ def tiny_optimized_run(data: Path, ws: Path, *, epochs: int, max_steps: int, var
 
 
 SLOW_KINDS = ("e2e", "browser", "team")  # pyproject.toml registers them
-ALONE_KINDS = ("browser",)  # kinds that must have the machine to themselves (see ``--alone``)
+PHASES = ("main", "browser", "alone")  # scripts/test runs them in this order (see ``--phase``)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--alone",
-        choices=("include", "skip", "only"),
-        default="include",
-        help="tests marked `alone` (browser tests and CPU-load checks: they need the machine to themselves) are run"
-        " with the rest (include, the default), left out (skip: the parallel phase of scripts/test) or run by"
-        " themselves (only: its serial phase)",
+        "--phase",
+        choices=("all", *PHASES),
+        default="all",
+        help="which tests run: all (the default); main (every test but the browser and `alone` ones: two workers"
+        " share the heavy pipelines); browser (the browser tests, two at a time, with none of the heavy work beside"
+        " them); alone (tests marked `alone`, CPU-load checks that need the machine to themselves, one at a time)",
     )
 
 
+def _phase(item: pytest.Item) -> str:
+    if item.get_closest_marker("alone"):
+        return "alone"
+    return "browser" if item.get_closest_marker("browser") else "main"
+
+
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """With ``--alone only``, a test file whose source names no alone kind holds no alone test: not imported."""
-    if config.getoption("--alone") != "only" or collection_path.suffix != ".py":
+    """In the browser and alone phases, a test file whose source names neither mark holds none of their tests: it
+    is not imported (the main phase's modules import torch and build fixtures)."""
+    if config.getoption("--phase") not in ("browser", "alone") or collection_path.suffix != ".py":
         return None
     if not collection_path.name.startswith("test_"):
         return None
     source = collection_path.read_text(encoding="utf-8")
-    return not any(f"mark.{kind}" in source for kind in ("alone", *ALONE_KINDS))
+    return not any(f"mark.{kind}" in source for kind in ("alone", "browser"))
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test of a slow kind is ``slow`` too, so ``-m "not slow"`` is the fast tier and ``-m browser`` one kind;
-    ``--alone`` selects by the ``alone`` mark; each test gets the pytest-xdist group it must share a worker with."""
+    ``--phase`` selects the tests of one phase; each test gets the pytest-xdist group it must share a worker with."""
     for item in items:
         if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
             item.add_marker(pytest.mark.slow)
-        if any(item.get_closest_marker(kind) for kind in ALONE_KINDS):
-            item.add_marker(pytest.mark.alone)
         if group := _worker_group(item):
             item.add_marker(pytest.mark.xdist_group(group))
             if getattr(config.option, "loadgroup", False):  # a pytest-xdist worker with --dist loadgroup
                 _show_group(item, group)
-    mode = config.getoption("--alone")
-    if mode != "include":
-        keep = [item for item in items if bool(item.get_closest_marker("alone")) == (mode == "only")]
+    phase = config.getoption("--phase")
+    if phase != "all":
+        keep = [item for item in items if _phase(item) == phase]
         config.hook.pytest_deselected(items=[item for item in items if item not in keep])
         items[:] = keep
 
@@ -220,8 +225,9 @@ PIPELINES = {
         "train": ("--epochs", "24"),
         "variants": "fp32,fp16,int8,int8-acc,int8-qat,pruned,pruned-int8",
         "calib": "64",
-        # short fine-tunes: the tests check the mechanics and sanity, not the best accuracy
-        "optimize": ("--prune-recovery", "2", "--qat-epochs", "2"),
+        # short fine-tunes: the tests check the mechanics and sanity, not the best accuracy (pruning in one step:
+        # the search's test prunes in two)
+        "optimize": ("--prune-steps", "1", "--prune-recovery", "2", "--qat-epochs", "2"),
     },
     "detection": {  # an easier sample than the default (fewer, larger, filled objects) so a short run learns
         "sample": {
