@@ -16,6 +16,9 @@ from typing import Any
 # so it is imported first and the verb bound over it (both are light: the verb imports the pipeline when it runs)
 import engine.benchmark  # noqa: F401 -- imported for its side effect, see above
 from engine.api_benchmark import benchmark
+from engine.telemetry import decline_unless_opted_in
+
+decline_unless_opted_in()  # every engine process: OpenVINO's and NNCF's usage telemetry only if opted in
 
 _WHERE = {  # name -> (module, attribute)
     "Backend": ("engine.status", "Backend"),
