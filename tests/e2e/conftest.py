@@ -85,3 +85,18 @@ def new_page(browser, url: str, path: str = ""):
     page.set_default_timeout(60_000)
     page.goto(f"{url}/{path}")
     return page
+
+
+def open_page(page, name: str, heading: str | None = None) -> None:
+    """Click the nav link; a click that lands during an app rerun can be dropped, so retry."""
+    from playwright.sync_api import expect
+
+    title = page.locator("h1", has_text=heading or name)
+    for _ in range(3):
+        page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
+        try:
+            expect(title).to_be_visible(timeout=20_000)
+            return
+        except AssertionError:
+            continue
+    expect(title).to_be_visible()

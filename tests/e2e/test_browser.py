@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import chromium, new_page, serve
+from tests.e2e.conftest import chromium, new_page, open_page, serve
 
 pytestmark = pytest.mark.browser
 
@@ -47,21 +47,6 @@ def shots(tmp_path) -> Path:
 def page(app):
     with chromium() as browser:
         yield new_page(browser, app)
-
-
-def open_page(page, name: str, heading: str | None = None) -> None:
-    """Click the nav link; a click that lands during an app rerun can be dropped, so retry."""
-    from playwright.sync_api import expect
-
-    title = page.locator("h1", has_text=heading or name)
-    for _ in range(3):
-        page.locator('[data-testid="stSidebarNav"] a', has_text=name).first.click()
-        try:
-            expect(title).to_be_visible(timeout=20_000)
-            return
-        except AssertionError:
-            continue
-    expect(title).to_be_visible()
 
 
 def close_dropdown(page) -> None:
