@@ -5,10 +5,11 @@ its pid, start time and command into the file. The kernel drops the lock when th
 ends (kill -9 included), so "is anyone training this run?" is answered by trying the lock, not by trusting a
 status column that a killed process never got to update.
 
-A forked child holds the lock too until it calls ``exec`` or exits: a DataLoader worker for seconds, and each of the
-tool processes a search's probe starts (dozens, 0.1-0.5 s each between fork and exec in a process that has loaded
-PyTorch). A killed owner's lock can so outlive it, and a search killed during its probe read "running". A lock
-whose recorded owner is a process of this host that has ended therefore counts as free.
+A forked child holds the lock too until it calls ``exec`` or exits: a DataLoader worker for seconds, or one of the
+children OpenVINO's telemetry forked to post each event (131 of them, 0.1-0.5 s each, while a search probed two
+candidates, before ``engine.telemetry`` turned it off). A killed owner's lock can so outlive it, and a search killed
+during its probe read "running". A lock whose recorded owner is a process of this host that has ended therefore
+counts as free.
 """
 
 from __future__ import annotations
