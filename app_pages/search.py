@@ -128,7 +128,7 @@ def progress() -> None:
         return
     front = set(result["front"])
     points["label"] = points["candidate"] + " " + points["variant"]
-    points["front"] = (points["candidate"] + "/" + points["variant"]).isin(front)
+    points["front"] = [engine.search_point_key(point) in front for point in result["points"]]
     points["latency_ms"] = points["latency_on_reference_scale_ms"]
     st.altair_chart(charts.search_front(points, result["floor"], name), width="stretch")
     if sentence := engine.search_runoff_text(result):

@@ -201,8 +201,8 @@ def test_a_killed_search_is_interrupted_not_running(tiny_imagenet, workspace):
         proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
     try:
         deadline = time.monotonic() + 300
-        while "probing" not in log.read_text():  # killed in its probe, which forks tool processes that inherit the
-            assert time.monotonic() < deadline and proc.poll() is None  # search's lock (engine/store/lock.py)
+        while "probing" not in log.read_text():  # killed in its probe (a forked child there kept the lock and the
+            assert time.monotonic() < deadline and proc.poll() is None  # search "running": engine/store/lock.py)
             time.sleep(0.1)
         assert engine.show_search(1)["status"] == "running"  # its owner is alive
     finally:
