@@ -21,13 +21,14 @@ dataset the JSON records the fastest variant that keeps accuracy (task threshold
 Usage: python -m benchmarks.optimize [--datasets classification,detection,segmentation,classification-224,...]
                                      [--variants int8,int8-qat,pruned,pruned-int8] [--epochs N]
                                      [--settings '{"prune_recovery": 3}']
-                                     [--rounds 7 --iterations 100 --search-minutes 0]
+                                     [--rounds 7 --iterations 100 --search-minutes 0] [--keep DIR]
 Writes benchmarks/results/optimize.json and optimize.md (datasets of earlier runs are kept, each with its CPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import tempfile
@@ -233,6 +234,7 @@ def main() -> None:
         help='variant options as JSON, e.g. \'{"prune_steps": 2, "prune_epochs": 1, "prune_recovery": 3}\'',
     )
     parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--keep", default="", help="keep the workspaces in this folder (default: a temporary one)")
     args = parser.parse_args()
     variants = ["fp32", *(v for v in args.variants.split(",") if v and v != "fp32")]
     meta = {**cpu_facts(), "rounds": args.rounds, "iterations": args.iterations}
@@ -246,7 +248,7 @@ def main() -> None:
     saved = out / "optimize.json"
     earlier = json.loads(saved.read_text())["datasets"] if saved.is_file() else {}
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets.split(","):
             ws, info = prepare(name, Path(tmp), variants, args.epochs or None, json.loads(args.settings))
             extra = {}

@@ -27,7 +27,11 @@ def test_pruning_removes_channels_and_keeps_the_outputs(task, arch):
     model, _ = spec.build_model(arch, len(LABELS), pretrained=False)
     network, example = spec.export_module(model), torch.randn(1, 3, size, size)
     before = [o.shape for o in _outputs(network, example)]
+    norms = {name: m.num_channels for name, m in network.named_modules() if isinstance(m, torch.nn.GroupNorm)}
     report = prune(network, example, ratio=ratio, steps=2, keep=spec.output_layers(model))
+    for name, m in network.named_modules():  # grouped channels (RetinaNet-ResNet18's head) are pruned too
+        if isinstance(m, torch.nn.GroupNorm):
+            assert m.num_channels <= (1 - ratio) * norms[name] and m.num_channels % 8 == 0, (name, m)
     assert report.macs_after <= (1 - ratio) * 1.1 * report.macs_before, report
     assert report.params_after < report.params_before
     assert (report.macs_after, report.params_after) == count(network, example)

@@ -81,7 +81,6 @@ def prune(
     """Remove ``ratio`` of the prunable channels of ``network`` in ``steps`` steps, calling ``fine_tune(step)``
     after each one; the modules in ``keep`` (output layers) keep their output channels. In place."""
     import torch
-    import torch_pruning as tp
 
     if not 0 < ratio < 1:
         msg = f"--prune-ratio must be between 0 and 1 (the share of channels removed), got {ratio}"
@@ -91,7 +90,7 @@ def prune(
         raise StudioError(msg)
     macs_before, params_before = count(network, example)
     try:
-        pruner = tp.pruner.MetaPruner(
+        pruner = _group_aware_pruner()(
             network,
             example,
             importance=_importance(importance),
@@ -114,3 +113,45 @@ def prune(
             fine_tune(step)
     macs_after, params_after = count(network, example)
     return PruneReport(ratio, importance, steps, macs_before, macs_after, params_before, params_after)
+
+
+def _group_aware_pruner() -> type:
+    """Torch-Pruning's ``MetaPruner``, rounding the channels of grouped layers (GroupNorm) as whole layers.
+
+    Torch-Pruning 1.6.1 rounds the number of channels it removes so that ``round_to`` divides what is left, but
+    for channels tied in groups the number it rounds counts channels *per group* while the layer's count is the
+    whole layer's: RetinaNet-ResNet18's head (128 channels, GroupNorm of 32 groups of 4) asked to lose 2 of 4
+    per group had that rounded to 8, more than a group holds, and kept every channel, silently. Its eight
+    3x3 convolutions then made most of a pruned detector's arithmetic (at half the channels: MACs 0.51x of the
+    network, not 0.27x). Here a grouped layer loses the smallest count per group, at least the one asked for,
+    that leaves a multiple of ``round_to`` channels in all (``groups x kept``; with 32 groups, any)."""
+    import torch_pruning as tp
+
+    class GroupAwarePruner(tp.pruner.MetaPruner):
+        def __init__(self, *args, **kwargs) -> None:
+            self._groups_of: dict = {}  # a pruning group's root module -> its channel groups
+            self._asked = None  # the module whose channels the pruner read last (right before it rounds)
+            super().__init__(*args, **kwargs)
+            for name in ("get_out_channels", "get_in_channels"):
+                setattr(self.DG, name, self._remembering(getattr(self.DG, name)))
+
+        def _remembering(self, read: Callable) -> Callable:
+            def channels(module):
+                self._asked = module
+                return read(module)
+
+            return channels
+
+        def _get_channel_groups(self, group) -> int:
+            groups = super()._get_channel_groups(group)
+            self._groups_of[group[0].dep.target.module] = groups
+            return groups
+
+        def _round_to(self, n_pruned: int, current_channels: int, round_to: int) -> int:
+            groups = self._groups_of.get(self._asked, 1)
+            if groups == 1:
+                return super()._round_to(n_pruned, current_channels, round_to)
+            size = current_channels // groups  # channels per group; n_pruned counts per group too
+            return next((n for n in range(n_pruned, size) if groups * (size - n) % round_to == 0), 0)
+
+    return GroupAwarePruner
