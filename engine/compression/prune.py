@@ -124,7 +124,9 @@ def _group_aware_pruner() -> type:
     per group had that rounded to 8, more than a group holds, and kept every channel, silently. Its eight
     3x3 convolutions then made most of a pruned detector's arithmetic (at half the channels: MACs 0.51x of the
     network, not 0.27x). Here a grouped layer loses the smallest count per group, at least the one asked for,
-    that leaves a multiple of ``round_to`` channels in all (``groups x kept``; with 32 groups, any)."""
+    that leaves a multiple of ``round_to`` channels in all (``groups x kept``; with 32 groups, any). A group of 4
+    loses whole quarters: Torch-Pruning keeps ``floor(4 x (1 - ratio))`` per group, so ``--prune-ratio 0.3``
+    halves that head (2 of 4 kept) while the rest of the network keeps 70 % of its channels."""
     import torch_pruning as tp
 
     class GroupAwarePruner(tp.pruner.MetaPruner):
