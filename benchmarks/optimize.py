@@ -33,6 +33,7 @@ import json
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,19 @@ DATASETS = {  # name -> (task, training overrides)
 }
 VARIANTS = ["fp32", "int8", "int8-qat", "pruned", "pruned-int8"]
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
+
+
+@dataclass
+class Config:
+    """One timed configuration: the PyTorch baseline (no IR) or an IR, at the default precision or ``hint``."""
+
+    label: str
+    variant: str
+    xml: Path | None = None
+    hint: dict = field(default_factory=dict)
+    given: dict | None = None  # a metric scored elsewhere (the search pick's), else the variant's own
+    latencies: list[float] = field(default_factory=list)  # ms, one median per interleaved round
+    precision: str = ""  # what the timing process reported it ran in
 
 
 def prepare(name: str, tmp: Path, variants: list[str], epochs: int | None, settings: dict) -> tuple[Path, dict]:
@@ -107,53 +121,51 @@ def measure(
     size = baseline.img_size
     example = torch.zeros(1, 3, size, size)
     macs = count(task.export_module(baseline.model), example)[0]
-    torch_label = "PyTorch eager FP32"
     # the IRs are compiled only in the timing processes, which report the precision each ran in
-    irs: dict[str, Path] = {"OV FP32 (f32 hint)": ctx.variant_path(run, "fp32")}
-    variant_of = {torch_label: "torch-fp32", "OV FP32 (f32 hint)": "fp32"}
-    given: dict[str, dict] = {}  # the search pick's metric, scored by the search
-    for variant in variants:
-        irs[f"OV {variant} (default)"] = ctx.variant_path(run, variant)
-        variant_of[f"OV {variant} (default)"] = variant
-    for label, (xml, metric) in extra.items():
-        irs[label], variant_of[label], given[label] = Path(xml), "search-pick", {key: metric}
-    per_round: dict[str, list[float]] = {label: [] for label in [torch_label, *irs]}
-    precision = {torch_label: "f32"}
-    hints = {label: F32 for label in irs if "f32 hint" in label}
+    baseline_config = Config("PyTorch eager FP32", "torch-fp32", precision="f32")
+    configs = [baseline_config, Config("OV FP32 (f32 hint)", "fp32", ctx.variant_path(run, "fp32"), F32)]
+    configs += [Config(f"OV {v} (default)", v, ctx.variant_path(run, v)) for v in variants]
+    configs += [  # the search pick, with the metric the search scored
+        Config(label, "search-pick", Path(xml), given={key: metric}) for label, (xml, metric) in extra.items()
+    ]
+    irs = {c.label: c for c in configs if c.xml}
     x = np.zeros((1, 3, size, size), np.float32)
     timed_loop(lambda: baseline.infer(x), iterations=1, seconds=0, warmup=20)
     for _ in range(rounds):  # interleaved: every configuration once per round
         # the IRs in a new process that never loads PyTorch (engine.benchmark.interleaved.interleaved_latency_apart:
         # a process can run sub-millisecond networks at half speed for its whole life), PyTorch here, same round
-        timing = interleaved_latency_apart(irs, rounds=1, iterations=iterations, configs=hints)
-        for label in irs:
-            per_round[label].append(timing[label]["median_ms"])
-            precision[label] = timing[label]["inference_precision"]
+        timing = interleaved_latency_apart(
+            {c.label: c.xml for c in irs.values()},
+            rounds=1,
+            iterations=iterations,
+            configs={c.label: c.hint for c in irs.values() if c.hint},
+        )
+        for label, config in irs.items():
+            config.latencies.append(timing[label]["median_ms"])
+            config.precision = timing[label]["inference_precision"]
         samples = timed_loop(lambda: baseline.infer(x), iterations=iterations, seconds=0, warmup=3)
-        per_round[torch_label].append(statistics.median(samples))
+        baseline_config.latencies.append(statistics.median(samples))
     rows = []
-    for label, latencies in per_round.items():
-        variant = variant_of[label]
-        metrics = given.get(label) or scored.get(variant, {})
+    for c in configs:
+        metrics = c.given or scored.get(c.variant, {})
         pruning = metrics.get("pruning") or {}
-        own_macs = pruning.get("macs_after", macs) if variant.startswith("pruned") else macs
+        own_macs = pruning.get("macs_after", macs) if c.variant.startswith("pruned") else macs
         row = {
             "dataset": name,
-            "config": label,
-            "variant": variant,
+            "config": c.label,
+            "variant": c.variant,
             key: metrics.get(key),
-            "latency_ms": statistics.median(latencies),
-            "latency_ms_rounds": latencies,
-            "precision_ran": precision[label],
-            "macs": None if label in given else own_macs,  # the search pick's MACs are not counted
+            "latency_ms": statistics.median(c.latencies),
+            "latency_ms_rounds": c.latencies,
+            "precision_ran": c.precision,
+            "macs": None if c.given else own_macs,  # the search pick's MACs are not counted
         }
-        if label in irs:
-            row["ir_bytes"] = ir_size(irs[label])
+        if c.xml:
+            row["ir_bytes"] = ir_size(c.xml)
+            if not c.hint:  # async throughput afterwards (per IR, default precision)
+                fps = benchmark_openvino(c.xml, "CPU", hint="throughput", iterations=iterations)
+                row["fps"] = fps["throughput"]["fps"]
         rows.append(row)
-    for row in rows:  # async throughput afterwards (per IR, default precision)
-        if row["config"] in irs and row["config"] not in hints:
-            fps = benchmark_openvino(irs[row["config"]], "CPU", hint="throughput", iterations=iterations)
-            row["fps"] = fps["throughput"]["fps"]
     return _ratios(rows, key, task.max_drop, info, size, scored)
 
 
@@ -234,7 +246,12 @@ def main() -> None:
         help='variant options as JSON, e.g. \'{"prune_steps": 2, "prune_epochs": 1, "prune_recovery": 3}\'',
     )
     parser.add_argument("--out", default="benchmarks/results")
-    parser.add_argument("--keep", default="", help="keep the workspaces in this folder (default: a temporary one)")
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="keep the workspaces in this folder (default: a temporary one); a dataset already prepared there"
+        " is measured again without training",
+    )
     args = parser.parse_args()
     variants = ["fp32", *(v for v in args.variants.split(",") if v and v != "fp32")]
     meta = {**cpu_facts(), "rounds": args.rounds, "iterations": args.iterations}
@@ -250,7 +267,13 @@ def main() -> None:
     results = {}
     with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory() as tmp:
         for name in args.datasets.split(","):
-            ws, info = prepare(name, Path(tmp), variants, args.epochs or None, json.loads(args.settings))
+            kept = Path(tmp) / name / "prepared.json"
+            if args.keep and kept.is_file():  # trained and optimized by an earlier run: measure it again
+                info = json.loads(kept.read_text())
+                ws = Path(tmp) / name / "ws"
+            else:
+                ws, info = prepare(name, Path(tmp), variants, args.epochs or None, json.loads(args.settings))
+                kept.write_text(json.dumps(info))
             extra = {}
             if name == "classification" and args.search_minutes > 0:
                 found = engine.search(info["dataset"], budget_minutes=args.search_minutes, workspace=ws)
