@@ -129,17 +129,13 @@ def measure(
         Config(label, "search-pick", Path(xml), given={key: metric}) for label, (xml, metric) in extra.items()
     ]
     irs = {c.label: c for c in configs if c.xml}
+    paths, hints = {c.label: c.xml for c in irs.values()}, {c.label: c.hint for c in irs.values() if c.hint}
     x = np.zeros((1, 3, size, size), np.float32)
     timed_loop(lambda: baseline.infer(x), iterations=1, seconds=0, warmup=20)
     for _ in range(rounds):  # interleaved: every configuration once per round
         # the IRs in a new process that never loads PyTorch (engine.benchmark.interleaved.interleaved_latency_apart:
         # a process can run sub-millisecond networks at half speed for its whole life), PyTorch here, same round
-        timing = interleaved_latency_apart(
-            {c.label: c.xml for c in irs.values()},
-            rounds=1,
-            iterations=iterations,
-            configs={c.label: c.hint for c in irs.values() if c.hint},
-        )
+        timing = interleaved_latency_apart(paths, rounds=1, iterations=iterations, configs=hints)
         for label, config in irs.items():
             config.latencies.append(timing[label]["median_ms"])
             config.precision = timing[label]["inference_precision"]

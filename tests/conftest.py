@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -263,15 +265,22 @@ PIPELINES = {
 }
 
 
-def _prepare(task: str, root: Path) -> dict:
-    """The task's pipeline, trained with one pinned thread: a model trained with the threads the free cores allow
-    depends on the neighbours (float sums follow the split of the work), and the tests' thresholds (INT8 and QAT
-    agreement, detection matching) missed by a few images when another worker or process held a core. Pinned, a
-    pipeline is the same bit for bit on a CPU however busy it is."""
+@contextlib.contextmanager
+def one_pinned_thread() -> Iterator[None]:
+    """Training (in this process and in the engine processes it starts) on one pinned thread: a model trained with
+    the threads the free cores allow depends on the neighbours, because float sums follow the split of the work.
+    Pinned, a training is the same bit for bit on a CPU however busy it is."""
     from engine.training.threads import PIN_ENV
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PIN_ENV, "1")
+        yield
+
+
+def _prepare(task: str, root: Path) -> dict:
+    """The task's pipeline, trained with one pinned thread: unpinned, the tests' thresholds (INT8 and QAT
+    agreement, detection matching) missed by a few images when another worker or process held a core."""
+    with one_pinned_thread():
         return _pipeline(task, root)
 
 

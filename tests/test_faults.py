@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.tasks.classification.sample import SampleConfig, generate
-from tests.conftest import ROOT, last_json, run_cli
+from tests.conftest import ROOT, last_json, one_pinned_thread, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -27,11 +27,10 @@ TRAIN = ("--epochs", "3", "--img-size", "48", "--batch-size", "8", "--patience",
 
 @pytest.fixture(scope="module", autouse=True)
 def _one_thread():
-    """Every run here trains on one pinned thread: float sums depend on how the work is split between threads,
-    and the thread budget follows the neighbours' load, so a reference and a resumed run that picked different
-    counts differ in the third decimal of the loss (seen in CI: 1.4727 against 1.4678) for no fault of resume."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("STUDIO_TRAIN_THREADS", "1")
+    """Every run here trains on one pinned thread: the thread budget follows the neighbours' load, so a reference
+    and a resumed run that picked different counts differ in the third decimal of the loss (seen in CI: 1.4727
+    against 1.4678) for no fault of resume."""
+    with one_pinned_thread():
         yield
 
 

@@ -9,6 +9,7 @@ layers (the classes, per-anchor boxes) are never touched.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -115,6 +116,7 @@ def prune(
     return PruneReport(ratio, importance, steps, macs_before, macs_after, params_before, params_after)
 
 
+@functools.cache
 def _group_aware_pruner() -> type:
     """Torch-Pruning's ``MetaPruner``, rounding the channels of grouped layers (GroupNorm) as whole layers.
 
